@@ -1,0 +1,71 @@
+"""The outbox and inbox tables every service database carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+
+    @classmethod
+    def define(cls, metadata: MetaData) -> MessagingTables:
+        outbox = Table(
+            "outbox",
+            metadata,
+            # `seq` orders rows per key; relays publish a key's rows in `seq` order.
+            Column("seq", BigInteger, Identity(always=True), primary_key=True),
+            Column("message_id", Uuid, nullable=False, unique=True),
+            Column("topic", String(200), nullable=False),
+            Column("message_key", String(200), nullable=False),
+            Column("tenant_id", String(63), nullable=False),
+            Column("message_type", String(100), nullable=False),
+            Column("payload", JSONB, nullable=False),
+            Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
+            Column("sent_at", DateTime(timezone=True)),
+            Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL")),
+            Index(
+                "ix_outbox_unsent_by_key",
+                "message_key",
+                "seq",
+                postgresql_where=text("sent_at IS NULL"),
+            ),
+            Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+        )
+        inbox = Table(
+            "inbox",
+            metadata,
+            Column("consumer", String(200), nullable=False),
+            Column("message_id", Uuid, nullable=False),
+            Column("tenant_id", String(63), nullable=False),
+            Column("message_type", String(100), nullable=False),
+            Column("subject", Text),
+            Column(
+                "received_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
+            PrimaryKeyConstraint("consumer", "message_id"),
+            Index("ix_inbox_received_at", "received_at"),
+        )
+        return cls(outbox=outbox, inbox=inbox)

@@ -1,0 +1,161 @@
+"""Patron's message contracts: the envelope, every event and command, and the topic registry.
+
+Import contracts from here; `CONTRACTS` knows them all by their `type`.
+"""
+
+from patron_shared.events.base import Contract, CurrencyCode, Money, NonNegativeMoney
+from patron_shared.events.customer import (
+    AddressChanged,
+    AddressSnapshot,
+    ConsentChanged,
+    CustomerCreated,
+    CustomerDeleted,
+    CustomerErased,
+    CustomersMerged,
+    CustomerSnapshot,
+    CustomerUpdated,
+    MergeCustomers,
+    TagsChanged,
+    UpsertCustomerFromSource,
+)
+from patron_shared.events.envelope import (
+    CLOUDEVENTS_CONTENT_TYPE,
+    Envelope,
+    TenantId,
+    UtcDatetime,
+    utcnow,
+)
+from patron_shared.events.identity import (
+    CustomersUnmerged,
+    DuplicateSuspected,
+    FieldComparison,
+    MergeDecided,
+    MovedIdentifier,
+)
+from patron_shared.events.loyalty import (
+    CreditApplied,
+    CreditIssued,
+    PointsAdjusted,
+    PointsEarned,
+    PointsExpired,
+    PointsRedeemed,
+    TierChanged,
+)
+from patron_shared.events.notification import (
+    NotificationDelivered,
+    NotificationFailed,
+    NotificationSent,
+    SendNotification,
+)
+from patron_shared.events.order import (
+    OrderCancelled,
+    OrderItem,
+    OrderPaid,
+    OrderPlaced,
+    OrderRefunded,
+)
+from patron_shared.events.registry import (
+    ContractRegistry,
+    UnknownMessageType,
+    build_envelope,
+)
+from patron_shared.events.segment import (
+    InsightsUpdated,
+    SegmentEntered,
+    SegmentExited,
+    VipStatusChanged,
+)
+from patron_shared.events.topics import Topic, all_topic_names, dead_letter_topic
+
+CONTRACTS = ContractRegistry(
+    [
+        CustomerCreated,
+        CustomerUpdated,
+        CustomerDeleted,
+        CustomerErased,
+        CustomersMerged,
+        TagsChanged,
+        ConsentChanged,
+        AddressChanged,
+        MergeCustomers,
+        UpsertCustomerFromSource,
+        OrderPlaced,
+        OrderPaid,
+        OrderRefunded,
+        OrderCancelled,
+        DuplicateSuspected,
+        MergeDecided,
+        CustomersUnmerged,
+        SegmentEntered,
+        SegmentExited,
+        VipStatusChanged,
+        InsightsUpdated,
+        PointsEarned,
+        PointsRedeemed,
+        PointsExpired,
+        PointsAdjusted,
+        TierChanged,
+        CreditIssued,
+        CreditApplied,
+        SendNotification,
+        NotificationSent,
+        NotificationFailed,
+        NotificationDelivered,
+    ]
+)
+
+__all__ = [
+    "CLOUDEVENTS_CONTENT_TYPE",
+    "CONTRACTS",
+    "AddressChanged",
+    "AddressSnapshot",
+    "ConsentChanged",
+    "Contract",
+    "ContractRegistry",
+    "CreditApplied",
+    "CreditIssued",
+    "CurrencyCode",
+    "CustomerCreated",
+    "CustomerDeleted",
+    "CustomerErased",
+    "CustomerSnapshot",
+    "CustomerUpdated",
+    "CustomersMerged",
+    "CustomersUnmerged",
+    "DuplicateSuspected",
+    "Envelope",
+    "FieldComparison",
+    "InsightsUpdated",
+    "MergeCustomers",
+    "MergeDecided",
+    "Money",
+    "MovedIdentifier",
+    "NonNegativeMoney",
+    "NotificationDelivered",
+    "NotificationFailed",
+    "NotificationSent",
+    "OrderCancelled",
+    "OrderItem",
+    "OrderPaid",
+    "OrderPlaced",
+    "OrderRefunded",
+    "PointsAdjusted",
+    "PointsEarned",
+    "PointsExpired",
+    "PointsRedeemed",
+    "SegmentEntered",
+    "SegmentExited",
+    "SendNotification",
+    "TagsChanged",
+    "TenantId",
+    "TierChanged",
+    "Topic",
+    "UnknownMessageType",
+    "UpsertCustomerFromSource",
+    "UtcDatetime",
+    "VipStatusChanged",
+    "all_topic_names",
+    "build_envelope",
+    "dead_letter_topic",
+    "utcnow",
+]

@@ -1,0 +1,53 @@
+"""The message envelope every Patron topic carries (CloudEvents 1.0 structured mode)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A timezone-aware instant, normalised to UTC. Naive datetimes are rejected."""
+
+TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo"])]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """CloudEvents attributes plus Patron's tenancy and tracing fields.
+
+    `data` stays a plain mapping here; `patron_shared.events.registry.parse_data` turns it
+    into the typed contract named by `type`, so an envelope can be routed (or dead-lettered)
+    before its payload is understood.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: uuid.UUID
+    type: str = Field(min_length=1, max_length=100)
+    source: str = Field(min_length=1, max_length=200)
+    time: UtcDatetime
+    tenant_id: TenantId
+    subject: str | None = Field(default=None, max_length=200)
+    correlation_id: str | None = Field(default=None, max_length=200)
+    causation_id: str | None = Field(default=None, max_length=200)
+    schema_version: int = Field(default=1, ge=1)
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json().encode()

@@ -1,0 +1,19 @@
+"""HTTP building blocks every service uses: app factory, problems, pagination, security."""
+
+from patron_shared.http.app import ServiceRuntime, create_service_app
+from patron_shared.http.pagination import Page, PageMeta, PageParams, page_params
+from patron_shared.http.problems import PROBLEM_CONTENT_TYPE, problem_response
+from patron_shared.http.security import current_principal, require
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "Page",
+    "PageMeta",
+    "PageParams",
+    "ServiceRuntime",
+    "create_service_app",
+    "current_principal",
+    "page_params",
+    "problem_response",
+    "require",
+]

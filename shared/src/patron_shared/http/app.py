@@ -1,0 +1,165 @@
+"""The service runtime (settings, engine, broker) and the FastAPI app every service builds.
+
+The broker is a plain FastStream `KafkaBroker` started and stopped in FastAPI's lifespan;
+consumers are subscribed before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from patron_shared.auth import TokenVerifier
+from patron_shared.db import MessagingTables, create_engine, create_session_factory
+from patron_shared.http.middleware import RequestContextMiddleware
+from patron_shared.http.problems import install_problem_handlers, problem_response
+from patron_shared.logging import configure_logging, get_logger
+from patron_shared.messaging import DeadLetterPublisher, EventConsumer, OutboxRelay, create_broker
+from patron_shared.settings import ServiceSettings
+
+log = get_logger("patron.app")
+
+
+@dataclass
+class ServiceRuntime:
+    """What one service process holds for its lifetime."""
+
+    name: str
+    settings: ServiceSettings
+    messaging: MessagingTables
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    broker: KafkaBroker
+    consumers: list[EventConsumer[Any]] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls, name: str, settings: ServiceSettings, messaging: MessagingTables
+    ) -> ServiceRuntime:
+        engine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size, application_name=name
+        )
+        return cls(
+            name=name,
+            settings=settings,
+            messaging=messaging,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            broker=create_broker(
+                settings.kafka_bootstrap, client_id=name, compression=settings.kafka_compression
+            ),
+        )
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    consumers: Sequence[EventConsumer[Any]] = (),
+) -> FastAPI:
+    settings = runtime.settings
+    configure_logging(level=settings.log_level, fmt=settings.log_format, service=runtime.name)
+    dead_letters = DeadLetterPublisher(runtime.broker)
+    for consumer in consumers:
+        consumer.subscribe(runtime.broker, dead_letters)
+    runtime.consumers = list(consumers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.broker.start()
+        relay_task: asyncio.Task[None] | None = None
+        stop_relay = asyncio.Event()
+        if settings.outbox_relay_in_process:
+            relay = OutboxRelay(
+                runtime.engine,
+                runtime.messaging,
+                runtime.broker,
+                batch_size=settings.outbox_batch_size,
+                poll_interval_s=settings.outbox_poll_interval_ms / 1000,
+                retention=timedelta(hours=settings.outbox_retention_hours),
+            )
+            relay_task = asyncio.create_task(relay.run(stop_relay))
+        log.info("service started", consumers=[c.name for c in consumers])
+        try:
+            yield
+        finally:
+            stop_relay.set()
+            if relay_task is not None:
+                await relay_task
+            await runtime.broker.stop()
+            await runtime.engine.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(settings)
+    app.add_middleware(RequestContextMiddleware)
+    install_problem_handlers(app)
+    app.include_router(_operations_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", summary="Liveness: the process answers")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @router.get("/ready", summary="Readiness: the database and the broker answer")
+    async def ready(request: Request) -> Response:
+        checks = {
+            "database": await _database_ok(runtime.engine),
+            "broker": await _broker_ok(runtime.broker),
+        }
+        if all(checks.values()):
+            return JSONResponse({"status": "ready", "service": runtime.name, "checks": checks})
+        failed = ", ".join(name for name, ok in checks.items() if not ok)
+        return problem_response(
+            request, status=503, detail=f"not ready: {failed} unavailable", checks=checks
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _database_ok(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _broker_ok(broker: KafkaBroker) -> bool:
+    try:
+        return bool(await broker.ping(timeout=2))
+    except Exception:
+        return False

@@ -1,0 +1,55 @@
+"""Settings every Patron process reads from the environment (prefix `PATRON_`).
+
+Services subclass `ServiceSettings` and add their own fields; the README lists every variable.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "patron-dev-secret-change-me"  # noqa: S105 - refused when PATRON_ENV=production
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PATRON_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://patron_app:patron_app@127.0.0.1:55432/patron"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_compression: Literal["none", "gzip", "lz4", "zstd"] = "gzip"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=600)
+
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_interval_ms: int = Field(default=100, ge=5, le=60_000)
+    outbox_retention_hours: int = Field(default=72, ge=1)
+    outbox_relay_in_process: bool = False
+    inbox_retention_days: int = Field(default=30, ge=1)
+
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    consumer_retry_backoff_max_ms: int = Field(default=10_000, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> ServiceSettings:
+        if (
+            self.env == "production"
+            and self.jwt_algorithm == "HS256"
+            and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        ):
+            raise ValueError("PATRON_JWT_SECRET must be set in production")
+        if self.jwt_algorithm == "RS256" and not (self.jwt_public_key or self.jwks_url):
+            raise ValueError("RS256 needs PATRON_JWT_PUBLIC_KEY or PATRON_JWKS_URL")
+        return self
