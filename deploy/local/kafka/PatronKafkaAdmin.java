@@ -53,7 +53,7 @@ public final class PatronKafkaAdmin {
                     // A successful listTopics proves the metadata log is served.
                     admin.listTopics().names().get(3, TimeUnit.SECONDS);
                     if (nodes > 0 && controller != null && !controller.isEmpty()) {
-                        System.out.println("broker ready at " + bootstrap + " (cluster "
+                        System.out.println("[kafka] broker ready at " + bootstrap + " (cluster "
                                 + cluster.clusterId().get(3, TimeUnit.SECONDS) + ")");
                         return 0;
                     }
@@ -64,7 +64,7 @@ public final class PatronKafkaAdmin {
                 Thread.sleep(250);
             }
         }
-        System.err.println("broker at " + bootstrap + " not ready after " + timeoutSeconds + " s: " + lastError);
+        System.err.println("[kafka] broker at " + bootstrap + " not ready after " + timeoutSeconds + " s: " + lastError);
         return 1;
     }
 
@@ -80,17 +80,17 @@ public final class PatronKafkaAdmin {
             for (Map.Entry<String, KafkaFuture<Void>> entry : new java.util.TreeMap<>(result.values()).entrySet()) {
                 try {
                     entry.getValue().get(30, TimeUnit.SECONDS);
-                    System.out.println("created  " + entry.getKey());
+                    System.out.println("[kafka]   created " + entry.getKey());
                 } catch (ExecutionException e) {
                     if (e.getCause() instanceof TopicExistsException) {
-                        System.out.println("exists   " + entry.getKey());
+                        System.out.println("[kafka]   exists  " + entry.getKey());
                     } else {
                         failures++;
-                        System.err.println("FAILED   " + entry.getKey() + ": " + e.getCause());
+                        System.err.println("[kafka]   FAILED  " + entry.getKey() + ": " + e.getCause());
                     }
                 } catch (java.util.concurrent.TimeoutException e) {
                     failures++;
-                    System.err.println("FAILED   " + entry.getKey() + ": timed out");
+                    System.err.println("[kafka]   FAILED  " + entry.getKey() + ": timed out");
                 }
             }
         }

@@ -129,7 +129,7 @@ running_pid() {
     local pid; pid="$(cat "$PID_FILE" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $CONFIG" || return 1
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $CONFIG" || return 1
     printf '%s\n' "$pid"
 }
 
@@ -167,6 +167,11 @@ transaction.state.log.num.partitions=$PARTITIONS
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 
+# Single local node: after a crash (kill -9) the stale registration of the
+# previous incarnation expires after this timeout instead of the default 9 s.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
+
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
@@ -196,7 +201,9 @@ show_logs() {
     for f in "$STDOUT_FILE" "$LOG_FILE"; do
         [[ -s "$f" ]] || continue
         printf -- '----- last lines of %s -----\n' "$f" >&2
-        tail -n 30 "$f" >&2
+        # Only the latest run, long lines shortened.
+        awk '/^===== start /{n=0} {buf[n++]=$0} END{s=(n>25?n-25:0); for(i=s;i<n;i++) print substr(buf[i],1,400)}' \
+            "$f" >&2
     done
 }
 
@@ -222,7 +229,7 @@ cmd_start() {
     format_storage
     log "starting kafka $KAFKA_VERSION on $BOOTSTRAP (controller 127.0.0.1:$CONTROLLER_PORT)"
     local start; start=$(now_ms)
-    printf '\n===== start %s =====\n' "$(date -Is)" >>"$STDOUT_FILE"
+    printf '\n===== start %s =====\n' "$(date -Is)" | tee -a "$LOG_FILE" >>"$STDOUT_FILE"
     nohup java -server -Xms256m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
         -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         "-Dkafka.logs.dir=$LOG_DIR" \

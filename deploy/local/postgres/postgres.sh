@@ -41,6 +41,16 @@ EXTERNAL_ROOT=/var/lib/patron-postgres
 log() { printf '[postgres] %s\n' "$*"; }
 die() { printf '[postgres] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# `apt-get update` at most once per few hours across the local stack scripts.
+APT_STAMP="${TMPDIR:-/tmp}/patron-apt-update.stamp"
+apt_update_once() {
+    if [[ -n "$(find "$APT_STAMP" -mmin -360 2>/dev/null)" ]]; then
+        return 0
+    fi
+    apt-get update
+    touch "$APT_STAMP"
+}
+
 dsn() { printf 'postgresql://%s:%s@%s:%s/%s\n' "$SUPERUSER" "$SUPERUSER_PASSWORD" "$HOST" "$PORT" "${1:-postgres}"; }
 
 # ------------------------------------------------------------- binaries ----
@@ -52,7 +62,7 @@ find_bindir() {
         [[ -x "$d/postgres" ]] && printf '%s\n' "$d"
         return 0
     fi
-    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+    d="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
     [[ -n "$d" && -x "$d/postgres" ]] && printf '%s\n' "$d"
     return 0
 }
@@ -63,7 +73,7 @@ cmd_install() {
     else
         [[ "$(id -u)" == 0 ]] || die "PostgreSQL is not installed and installing it needs root"
         log "installing PostgreSQL from Debian packages ..."
-        apt-get update
+        apt_update_once
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
             postgresql postgresql-contrib
         [[ -n "$(find_bindir)" ]] || die "postgresql installed but no /usr/lib/postgresql/*/bin/postgres"
@@ -230,7 +240,10 @@ psql_su() {
 
 cmd_create_dbs() {
     command -v psql >/dev/null || die "psql not found; run: $0 install"
-    local db
+    local db bindir; bindir="$(find_bindir)"
+    if [[ -n "$bindir" ]] && ! "$bindir/pg_isready" -q -h "$HOST" -p "$PORT" -t 3; then
+        die "no server on $HOST:$PORT; run: $0 start"
+    fi
     psql_su postgres <<SQL
 DO \$\$
 BEGIN

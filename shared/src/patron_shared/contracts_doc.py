@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from patron_shared.events import CLOUDEVENTS_CONTENT_TYPE, CONTRACTS, Contract, Envelope, Topic
 
@@ -187,11 +188,9 @@ def _dlq_channel_id(topic: Topic) -> str:
 
 def _component_schemas(contracts: Iterable[type[Contract]]) -> JsonSchema:
     """Every contract and nested model once, with refs into `components/schemas`."""
-    models = [(Envelope, "serialization")] + [(c, "serialization") for c in contracts]
-    _, definitions = models_json_schema(
-        models,  # type: ignore[arg-type]
-        ref_template="#/components/schemas/{model}",
-    )
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Envelope, "serialization")]
+    models += [(contract, "serialization") for contract in contracts]
+    _, definitions = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas: JsonSchema = definitions["$defs"]
     return {name: schemas[name] for name in sorted(schemas)}
 

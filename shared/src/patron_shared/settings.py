@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "patron-dev-secret-change-me"  # noqa: S105 - refused when PATRON_ENV=production
+DEV_JWT_SECRET = "patron-development-secret-change-me-in-production"  # noqa: S105 - refused when PATRON_ENV=production
 
 
 class ServiceSettings(BaseSettings):

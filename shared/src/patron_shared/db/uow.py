@@ -62,15 +62,27 @@ class UnitOfWork:
         self._pending: list[Contract] = []
         self._committed = False
 
-    @staticmethod
-    def delivery_context(consumer: str, envelope: Envelope) -> dict[str, object]:
-        """Keyword arguments that make a unit of work handle one delivered message."""
-        return {
-            "tenant_id": envelope.tenant_id,
-            "correlation_id": envelope.correlation_id or str(envelope.id),
-            "causation_id": str(envelope.id),
-            "inbox_claim": InboxClaim(consumer, envelope),
-        }
+    @classmethod
+    def for_delivery(
+        cls,
+        session_factory: async_sessionmaker[AsyncSession],
+        messaging: MessagingTables,
+        *,
+        source: str,
+        consumer: str,
+        envelope: Envelope,
+    ) -> Self:
+        """A unit of work handling one delivered message: its tenant, its causation, and
+        the inbox claim that makes a redelivery a no-op."""
+        return cls(
+            session_factory,
+            messaging,
+            tenant_id=envelope.tenant_id,
+            source=source,
+            correlation_id=envelope.correlation_id or str(envelope.id),
+            causation_id=str(envelope.id),
+            inbox_claim=InboxClaim(consumer, envelope),
+        )
 
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()

@@ -1,6 +1,7 @@
 """HTTP building blocks every service uses: app factory, problems, pagination, security."""
 
 from patron_shared.http.app import ServiceRuntime, create_service_app
+from patron_shared.http.dependencies import unit_of_work
 from patron_shared.http.pagination import Page, PageMeta, PageParams, page_params
 from patron_shared.http.problems import PROBLEM_CONTENT_TYPE, problem_response
 from patron_shared.http.security import current_principal, require
@@ -16,4 +17,5 @@ __all__ = [
     "page_params",
     "problem_response",
     "require",
+    "unit_of_work",
 ]

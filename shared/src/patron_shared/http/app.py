@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -21,14 +21,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from patron_shared.auth import TokenVerifier
-from patron_shared.db import MessagingTables, create_engine, create_session_factory
+from patron_shared.db import MessagingTables, UnitOfWork, create_engine, create_session_factory
+from patron_shared.events import Envelope
 from patron_shared.http.middleware import RequestContextMiddleware
 from patron_shared.http.problems import install_problem_handlers, problem_response
 from patron_shared.logging import configure_logging, get_logger
-from patron_shared.messaging import DeadLetterPublisher, EventConsumer, OutboxRelay, create_broker
+from patron_shared.messaging import (
+    DeadLetterPublisher,
+    EventConsumer,
+    OutboxRelay,
+    RetryPolicy,
+    create_broker,
+)
 from patron_shared.settings import ServiceSettings
 
 log = get_logger("patron.app")
+UowT = TypeVar("UowT", bound=UnitOfWork)
 
 
 @dataclass
@@ -59,6 +67,39 @@ class ServiceRuntime:
             broker=create_broker(
                 settings.kafka_bootstrap, client_id=name, compression=settings.kafka_compression
             ),
+        )
+
+    def unit_of_work(
+        self, uow_class: type[UowT], *, tenant_id: str, correlation_id: str | None = None
+    ) -> UowT:
+        """A unit of work for a request made on behalf of `tenant_id`."""
+        return uow_class(
+            self.session_factory,
+            self.messaging,
+            tenant_id=tenant_id,
+            source=self.name,
+            correlation_id=correlation_id,
+        )
+
+    def event_consumer(
+        self, name: str, topics: Sequence[str], uow_class: type[UowT]
+    ) -> EventConsumer[UowT]:
+        """A consumer group whose handlers each get a unit of work for their delivery."""
+
+        def unit_of_work_for(envelope: Envelope, consumer: str) -> UowT:
+            return uow_class.for_delivery(
+                self.session_factory,
+                self.messaging,
+                source=self.name,
+                consumer=consumer,
+                envelope=envelope,
+            )
+
+        return EventConsumer(
+            name=name,
+            topics=topics,
+            uow_factory=unit_of_work_for,
+            retry=RetryPolicy.from_settings(self.settings),
         )
 
 

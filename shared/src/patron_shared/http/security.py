@@ -1,6 +1,7 @@
-"""FastAPI dependencies: the caller's `Principal`, and scope checks."""
+"""FastAPI dependencies: the caller's `Principal`, and scope checks.
 
-from __future__ import annotations
+No `from __future__ import annotations`: FastAPI evaluates these annotations at runtime.
+"""
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated

@@ -31,6 +31,7 @@ from patron_shared.events import CONTRACTS, Contract, ContractRegistry, Envelope
 from patron_shared.events.registry import UnknownMessageType
 from patron_shared.logging import get_logger
 from patron_shared.messaging.dead_letters import DeadLetterPublisher
+from patron_shared.settings import ServiceSettings
 from patron_shared.tracing import trace_context_from
 
 UowT = TypeVar("UowT", bound=UnitOfWork)
@@ -56,6 +57,14 @@ class RetryPolicy:
     max_attempts: int = 5
     backoff_ms: int = 200
     backoff_max_ms: int = 10_000
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> RetryPolicy:
+        return cls(
+            max_attempts=settings.consumer_max_attempts,
+            backoff_ms=settings.consumer_retry_backoff_ms,
+            backoff_max_ms=settings.consumer_retry_backoff_max_ms,
+        )
 
     def delay_seconds(self, attempt: int) -> float:
         """Exponential backoff with jitter before retry number `attempt` (1-based)."""

@@ -1,0 +1,118 @@
+"""Demo data: a few customers through the gateway and their orders on the order topic.
+
+Safe to run again: customers are found by email, order events have stable ids (the
+consumers' inbox ignores a repeat) and stable order ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from patron_shared.events import (
+    OrderItem,
+    OrderPlaced,
+    Topic,
+    build_envelope,
+    utcnow,
+)
+
+DEMO_TENANT = "demo"
+_NAMESPACE = uuid.UUID("6f1d8c2e-3b7a-4e59-9c1d-2a8f5e0b7c31")
+CUSTOMERS = [
+    ("ava.patel@example.com", "+14155550101", "Ava", "Patel", ["vip"], True),
+    ("liam.chen@example.com", "+14155550102", "Liam", "Chen", [], True),
+    ("sofia.garcia@example.com", None, "Sofia", "Garcia", ["wholesale"], False),
+    ("noah.kim@example.com", "+14155550104", "Noah", "Kim", [], False),
+    ("mia.rossi@example.com", None, "Mia", "Rossi", ["gift"], True),
+    (None, "+919876543210", "Arjun", "Mehta", ["whatsapp"], False),
+]
+CATALOGUE = [
+    ("TS-BLUE-M", "Blue T-Shirt", "Clothing", Decimal("25.00")),
+    ("MUG-LOGO", "Logo Mug", "Home", Decimal("12.50")),
+    ("HD-GREY-L", "Grey Hoodie", "Clothing", Decimal("55.00")),
+]
+
+
+def seed(gateway_url: str, token: str, kafka_bootstrap: str) -> tuple[int, int]:
+    """Returns (customers, orders) the demo tenant has from this seed."""
+    customer_ids = _ensure_customers(gateway_url, token)
+    orders = asyncio.run(_publish_orders(kafka_bootstrap, customer_ids))
+    return len(customer_ids), orders
+
+
+def _ensure_customers(gateway_url: str, token: str) -> list[uuid.UUID]:
+    ids: list[uuid.UUID] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=gateway_url, headers=headers, timeout=10) as client:
+        for email, phone, first, last, tags, marketing in CUSTOMERS:
+            body = {
+                "email": email,
+                "phone": phone,
+                "first_name": first,
+                "last_name": last,
+                "tags": tags,
+                "accepts_marketing": marketing,
+                "source": "demo",
+            }
+            response = client.post("/api/v1/customers", json=body)
+            if response.status_code == 409 and email:
+                found = client.get("/api/v1/customers", params={"email": email}).json()["data"]
+                ids.append(uuid.UUID(found[0]["id"]))
+                continue
+            if response.status_code == 409:
+                continue
+            response.raise_for_status()
+            ids.append(uuid.UUID(response.json()["id"]))
+    return ids
+
+
+async def _publish_orders(kafka_bootstrap: str, customer_ids: list[uuid.UUID]) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    count = 0
+    now = utcnow()
+    try:
+        for index, customer_id in enumerate(customer_ids):
+            for n in range(index % 4 + 1):
+                sku, name, category, price = CATALOGUE[(index + n) % len(CATALOGUE)]
+                quantity = n % 3 + 1
+                order_id = f"DEMO-{index + 1:02d}-{n + 1}"
+                order = OrderPlaced(
+                    order_id=order_id,
+                    customer_id=customer_id,
+                    currency="USD",
+                    total=price * quantity,
+                    items=[
+                        OrderItem(
+                            sku=sku,
+                            name=name,
+                            category=category,
+                            quantity=quantity,
+                            unit_price=price,
+                        )
+                    ],
+                    placed_at=now - timedelta(days=30 * (n + index)),
+                    channel="web",
+                )
+                envelope = build_envelope(
+                    order,
+                    tenant_id=DEMO_TENANT,
+                    source="demo-orders",
+                    message_id=uuid.uuid5(_NAMESPACE, f"{customer_id}:{order_id}"),
+                )
+                await producer.send_and_wait(
+                    Topic.ORDER_EVENTS.value,
+                    envelope.to_json_bytes(),
+                    key=str(customer_id).encode(),
+                    headers=[("content-type", b"application/cloudevents+json")],
+                )
+                count += 1
+    finally:
+        await producer.stop()
+    return count

@@ -1,0 +1,190 @@
+"""Customer and order persistence: all SQL of the profile service lives here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron_profile.adapters.tables import customers, orders
+from patron_profile.domain.customer import Customer, OrderStats
+from patron_profile.service.ports import PendingOrder
+from patron_shared.errors import Conflict
+from patron_shared.events import OrderPlaced
+
+_STORED_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "accepts_marketing",
+    "tags",
+    "notes",
+    "external_ids",
+    "source",
+    "status",
+    "updated_at",
+    "deleted_at",
+)
+
+
+class SqlCustomerRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+        self.seen: dict[uuid.UUID, Customer] = {}
+
+    async def add(self, customer: Customer) -> None:
+        values = self._values(customer) | {
+            "id": customer.id,
+            "tenant_id": customer.tenant_id,
+            "created_at": customer.created_at,
+        }
+        await self._write(customers.insert().values(**values), customer)
+        self.seen[customer.id] = customer
+
+    async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
+        query = select(customers).where(
+            customers.c.tenant_id == self._tenant_id,
+            customers.c.id == customer_id,
+            customers.c.deleted_at.is_(None),
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
+        if row is None:
+            return None
+        customer = _to_customer(row)
+        self.seen[customer.id] = customer
+        return customer
+
+    async def save(self, customer: Customer) -> None:
+        statement = (
+            update(customers)
+            .where(customers.c.tenant_id == self._tenant_id, customers.c.id == customer.id)
+            .values(**self._values(customer))
+        )
+        await self._write(statement, customer)
+        self.seen[customer.id] = customer
+
+    async def list_page(
+        self, *, offset: int, limit: int, email: str | None = None
+    ) -> tuple[list[Customer], int]:
+        conditions = [customers.c.tenant_id == self._tenant_id, customers.c.deleted_at.is_(None)]
+        if email is not None:
+            conditions.append(customers.c.email == email)
+        total = await self._session.scalar(select(func.count()).where(*conditions))
+        rows = await self._session.execute(
+            select(customers)
+            .where(*conditions)
+            .order_by(customers.c.created_at.desc(), customers.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_to_customer(row) for row in rows], int(total or 0)
+
+    async def record_order(self, order: OrderPlaced, *, event_id: uuid.UUID) -> bool:
+        """Store a placed order; False when this order id was recorded before."""
+        result = await self._session.execute(
+            pg_insert(orders)
+            .values(
+                tenant_id=self._tenant_id,
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                currency=order.currency,
+                total=order.total,
+                placed_at=order.placed_at,
+                order_number=order.order_number,
+                channel=order.channel,
+                items=[item.model_dump(mode="json") for item in order.items],
+                event_id=event_id,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
+            .returning(orders.c.order_id)
+        )
+        return result.first() is not None
+
+    async def uncounted_orders(self, customer_id: uuid.UUID) -> Sequence[PendingOrder]:
+        rows = await self._session.execute(
+            select(orders.c.order_id, orders.c.total, orders.c.currency, orders.c.placed_at)
+            .where(
+                orders.c.tenant_id == self._tenant_id,
+                orders.c.customer_id == customer_id,
+                orders.c.counted.is_(False),
+            )
+            .order_by(orders.c.placed_at)
+        )
+        return [
+            PendingOrder(
+                order_id=r.order_id, total=r.total, currency=r.currency, placed_at=r.placed_at
+            )
+            for r in rows
+        ]
+
+    async def mark_orders_counted(self, order_ids: Sequence[str]) -> None:
+        if not order_ids:
+            return
+        await self._session.execute(
+            update(orders)
+            .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id.in_(order_ids))
+            .values(counted=True)
+        )
+
+    async def _write(self, statement: Any, customer: Customer) -> None:
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(statement)
+        except IntegrityError as error:
+            if "uq_customers_tenant_email" in str(error.orig):
+                raise Conflict(
+                    f"a customer with email {customer.email} already exists", field="email"
+                ) from None
+            raise
+
+    @staticmethod
+    def _values(customer: Customer) -> dict[str, Any]:
+        values = {name: getattr(customer, name) for name in _STORED_FIELDS}
+        stats = customer.stats
+        values |= {
+            "total_orders": stats.total_orders,
+            "priced_orders": stats.priced_orders,
+            "total_spent": stats.total_spent,
+            "stats_currency": stats.currency,
+            "first_order_at": stats.first_order_at,
+            "last_order_at": stats.last_order_at,
+        }
+        return values
+
+
+def _to_customer(row: Row[Any]) -> Customer:
+    return Customer(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        email=row.email,
+        phone=row.phone,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        accepts_marketing=row.accepts_marketing,
+        tags=list(row.tags),
+        notes=row.notes,
+        external_ids=dict(row.external_ids),
+        source=row.source,
+        status=row.status,
+        deleted_at=row.deleted_at,
+        stats=OrderStats(
+            total_orders=row.total_orders,
+            total_spent=Decimal(row.total_spent),
+            currency=row.stats_currency,
+            first_order_at=row.first_order_at,
+            last_order_at=row.last_order_at,
+            priced_orders=row.priced_orders,
+        ),
+    )

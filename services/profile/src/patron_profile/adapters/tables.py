@@ -1,0 +1,83 @@
+"""The profile database schema (SQLAlchemy Core); migrations create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from patron_shared.db import MessagingTables, make_metadata
+
+metadata = make_metadata()
+messaging = MessagingTables.define(metadata)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", String(63), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(32)),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("accepts_marketing", Boolean, nullable=False, server_default=text("false")),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("notes", Text),
+    Column("external_ids", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("source", String(50)),
+    Column("status", String(20), nullable=False, server_default="active"),
+    Column("total_orders", Integer, nullable=False, server_default=text("0")),
+    Column("priced_orders", Integer, nullable=False, server_default=text("0")),
+    Column("total_spent", Numeric(20, 4), nullable=False, server_default=text("0")),
+    Column("stats_currency", String(3)),
+    Column("first_order_at", DateTime(timezone=True)),
+    Column("last_order_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("deleted_at", DateTime(timezone=True)),
+    # Emails are stored lower-cased, so this is case-insensitive uniqueness per tenant.
+    Index(
+        "uq_customers_tenant_email",
+        "tenant_id",
+        "email",
+        unique=True,
+        postgresql_where=text("email IS NOT NULL AND deleted_at IS NULL"),
+    ),
+    Index("ix_customers_tenant_phone", "tenant_id", "phone"),
+    Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("order_id", String(100), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Numeric(20, 4), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("order_number", String(100)),
+    Column("channel", String(100)),
+    Column("items", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # False while the customer is unknown here; counted when it is created.
+    Column("counted", Boolean, nullable=False, server_default=text("false")),
+    Column("event_id", Uuid, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("tenant_id", "order_id"),
+    Index("ix_orders_customer", "tenant_id", "customer_id", "placed_at"),
+)
+
+TENANT_TABLES = ("customers", "orders")

@@ -1,0 +1,21 @@
+"""The profile unit of work: the shared one plus the customer repository."""
+
+from __future__ import annotations
+
+from patron_profile.adapters.repository import SqlCustomerRepository
+from patron_shared.db import UnitOfWork
+from patron_shared.events import Contract
+
+
+class ProfileUnitOfWork(UnitOfWork):
+    customers: SqlCustomerRepository
+
+    def _open_repositories(self) -> None:
+        self.customers = SqlCustomerRepository(self.session, self.tenant_id)
+
+    def collect_new_events(self) -> list[Contract]:
+        events: list[Contract] = []
+        for customer in self.customers.seen.values():
+            events.extend(customer.events)
+            customer.events.clear()
+        return events

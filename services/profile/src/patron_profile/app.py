@@ -1,0 +1,24 @@
+"""Wiring of the profile service: `uvicorn patron_profile.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from patron_profile.adapters.tables import messaging
+from patron_profile.api.customers import build_customers_router
+from patron_profile.consumers.orders import build_order_consumer
+from patron_profile.settings import ProfileSettings
+from patron_shared.http import ServiceRuntime, create_service_app
+
+SERVICE_NAME = "profile"
+
+
+def create_app(settings: ProfileSettings | None = None) -> FastAPI:
+    settings = settings or ProfileSettings()
+    runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
+    return create_service_app(
+        runtime,
+        title="Patron profile service",
+        routers=[build_customers_router(settings)],
+        consumers=[build_order_consumer(runtime)],
+    )

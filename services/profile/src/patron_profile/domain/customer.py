@@ -1,0 +1,166 @@
+"""The customer aggregate: its rules, its order statistics, and the events it records."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
+
+from patron_shared.errors import InvalidInput
+from patron_shared.events import (
+    Contract,
+    CustomerCreated,
+    CustomerDeleted,
+    CustomerSnapshot,
+    CustomerUpdated,
+    TagsChanged,
+)
+
+CustomerStatus = Literal["active", "disabled"]
+# Fields a caller may set; everything else is derived or kept from events.
+EDITABLE_FIELDS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "accepts_marketing",
+    "tags",
+    "notes",
+    "external_ids",
+    "source",
+    "status",
+)
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class OrderStats:
+    """Statistics over a customer's placed orders, in `currency` (the first order's)."""
+
+    total_orders: int = 0
+    total_spent: Decimal = Decimal("0")
+    currency: str | None = None
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+    # Orders counted in `total_spent` (those in `currency`); the average divides by these.
+    priced_orders: int = 0
+
+    @property
+    def avg_order_value(self) -> Decimal | None:
+        if not self.priced_orders:
+            return None
+        return (self.total_spent / self.priced_orders).quantize(_CENT, ROUND_HALF_EVEN)
+
+    def with_order(self, *, total: Decimal, currency: str, placed_at: datetime) -> OrderStats:
+        """The statistics once one more order is counted (order of arrival does not matter)."""
+        stats_currency = self.currency or currency
+        same_currency = currency == stats_currency
+        return OrderStats(
+            total_orders=self.total_orders + 1,
+            total_spent=self.total_spent + total if same_currency else self.total_spent,
+            currency=stats_currency,
+            first_order_at=min(filter(None, (self.first_order_at, placed_at))),
+            last_order_at=max(filter(None, (self.last_order_at, placed_at))),
+            priced_orders=self.priced_orders + (1 if same_currency else 0),
+        )
+
+
+@dataclass
+class Customer:
+    id: uuid.UUID
+    tenant_id: str
+    created_at: datetime
+    updated_at: datetime
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    accepts_marketing: bool = False
+    tags: list[str] = field(default_factory=list)
+    notes: str | None = None
+    external_ids: dict[str, str] = field(default_factory=dict)
+    source: str | None = None
+    status: CustomerStatus = "active"
+    stats: OrderStats = field(default_factory=OrderStats)
+    deleted_at: datetime | None = None
+    events: list[Contract] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def full_name(self) -> str | None:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or None
+
+    @classmethod
+    def register(
+        cls, *, customer_id: uuid.UUID, tenant_id: str, now: datetime, **values: Any
+    ) -> Customer:
+        unknown = set(values) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "unknown field")
+        customer = cls(
+            id=customer_id, tenant_id=tenant_id, created_at=now, updated_at=now, **values
+        )
+        customer._require_contact()
+        customer.events.append(
+            CustomerCreated(customer_id=customer.id, customer=customer.snapshot())
+        )
+        return customer
+
+    def update(self, changes: dict[str, Any], *, now: datetime) -> list[str]:
+        """Apply `changes`; records CustomerUpdated (and TagsChanged) when anything changed."""
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "field cannot be changed")
+        before = replace(self, events=[])
+        changed = [name for name, value in changes.items() if getattr(self, name) != value]
+        if not changed:
+            return []
+        for name in changed:
+            setattr(self, name, changes[name])
+        self._require_contact()
+        self.updated_at = now
+        self.events.append(
+            CustomerUpdated(customer_id=self.id, changed_fields=changed, customer=self.snapshot())
+        )
+        if "tags" in changed:
+            self.events.append(
+                TagsChanged(
+                    customer_id=self.id,
+                    added=[t for t in self.tags if t not in before.tags],
+                    removed=[t for t in before.tags if t not in self.tags],
+                    tags=list(self.tags),
+                )
+            )
+        return changed
+
+    def delete(self, *, now: datetime) -> None:
+        self.deleted_at = now
+        self.updated_at = now
+        self.events.append(CustomerDeleted(customer_id=self.id, deleted_at=now))
+
+    def record_order(self, *, total: Decimal, currency: str, placed_at: datetime) -> None:
+        self.stats = self.stats.with_order(total=total, currency=currency, placed_at=placed_at)
+
+    def snapshot(self) -> CustomerSnapshot:
+        return CustomerSnapshot(
+            email=self.email,
+            phone=self.phone,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            full_name=self.full_name,
+            accepts_marketing=self.accepts_marketing,
+            tags=list(self.tags),
+            external_ids=dict(self.external_ids),
+            source=self.source,
+            status=self.status,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+    def _require_contact(self) -> None:
+        if not self.email and not self.phone:
+            raise InvalidInput("email", "a customer needs an email or a phone number")
+
+
+CUSTOMER_COLUMNS = tuple(f.name for f in fields(Customer) if f.name not in ("events", "stats"))

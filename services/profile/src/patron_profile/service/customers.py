@@ -1,0 +1,116 @@
+"""Customer use cases: one function per command, each one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from patron_profile.domain.contact import (
+    clean_name,
+    normalize_email,
+    normalize_phone,
+    normalize_tags,
+)
+from patron_profile.domain.customer import Customer
+from patron_profile.service.orders import count_uncounted_orders
+from patron_profile.service.ports import CustomerUnitOfWork
+from patron_shared.errors import NotFound
+from patron_shared.events import utcnow
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    phone_default_region: str = "US"
+
+
+def normalize_fields(values: dict[str, Any], rules: ContactRules) -> dict[str, Any]:
+    """Canonical forms of what the caller sent; explicit nulls stay nulls (they clear)."""
+    clean = dict(values)
+    if clean.get("email") is not None:
+        clean["email"] = normalize_email(clean["email"])
+    if clean.get("phone") is not None:
+        clean["phone"] = normalize_phone(clean["phone"], default_region=rules.phone_default_region)
+    for name in ("first_name", "last_name"):
+        if name in clean:
+            clean[name] = clean_name(clean[name])
+    if clean.get("tags") is not None:
+        clean["tags"] = normalize_tags(clean["tags"])
+    elif "tags" in clean:
+        clean["tags"] = []
+    if "external_ids" in clean and clean["external_ids"] is None:
+        clean["external_ids"] = {}
+    return clean
+
+
+async def create_customer(
+    uow: CustomerUnitOfWork,
+    values: dict[str, Any],
+    *,
+    rules: ContactRules,
+    customer_id: uuid.UUID | None = None,
+    clock: Clock = utcnow,
+) -> Customer:
+    fields = normalize_fields(values, rules)
+    async with uow:
+        customer = Customer.register(
+            customer_id=customer_id or uuid.uuid4(), tenant_id=uow.tenant_id, now=clock(), **fields
+        )
+        await uow.customers.add(customer)
+        # Orders can arrive before their customer (an id allocated by identity resolution).
+        await count_uncounted_orders(uow, customer)
+        await uow.commit()
+    return customer
+
+
+async def update_customer(
+    uow: CustomerUnitOfWork,
+    customer_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    rules: ContactRules,
+    clock: Clock = utcnow,
+) -> Customer:
+    fields = normalize_fields(changes, rules)
+    async with uow:
+        customer = await _existing(uow, customer_id, for_update=True)
+        if customer.update(fields, now=clock()):
+            await uow.customers.save(customer)
+        await uow.commit()
+    return customer
+
+
+async def delete_customer(
+    uow: CustomerUnitOfWork, customer_id: uuid.UUID, *, clock: Clock = utcnow
+) -> None:
+    async with uow:
+        customer = await _existing(uow, customer_id, for_update=True)
+        customer.delete(now=clock())
+        await uow.customers.save(customer)
+        await uow.commit()
+
+
+async def get_customer(uow: CustomerUnitOfWork, customer_id: uuid.UUID) -> Customer:
+    async with uow:
+        return await _existing(uow, customer_id)
+
+
+async def list_customers(
+    uow: CustomerUnitOfWork, *, offset: int, limit: int, email: str | None = None
+) -> tuple[list[Customer], int]:
+    async with uow:
+        wanted = normalize_email(email) if email else None
+        return await uow.customers.list_page(offset=offset, limit=limit, email=wanted)
+
+
+async def _existing(
+    uow: CustomerUnitOfWork, customer_id: uuid.UUID, *, for_update: bool = False
+) -> Customer:
+    customer = await uow.customers.get(customer_id, for_update=for_update)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    return customer

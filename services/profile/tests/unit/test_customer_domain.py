@@ -1,0 +1,132 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from patron_profile.domain.contact import normalize_email, normalize_phone, normalize_tags
+from patron_profile.domain.customer import Customer, OrderStats
+from patron_shared.errors import InvalidInput
+from patron_shared.events import CustomerCreated, CustomerUpdated, TagsChanged
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def register(**values: object) -> Customer:
+    return Customer.register(customer_id=uuid.uuid4(), tenant_id="demo", now=NOW, **values)
+
+
+def test_a_new_customer_records_customer_created_with_its_snapshot() -> None:
+    customer = register(email="jane@example.com", first_name="Jane", last_name="Doe")
+
+    assert len(customer.events) == 1
+    event = customer.events[0]
+    assert isinstance(event, CustomerCreated)
+    assert event.customer_id == customer.id
+    assert event.customer.email == "jane@example.com"
+    assert event.customer.full_name == "Jane Doe"
+
+
+def test_a_customer_needs_an_email_or_a_phone() -> None:
+    with pytest.raises(InvalidInput) as error:
+        register(first_name="Nobody")
+    assert error.value.field == "email"
+
+
+def test_an_update_records_only_the_fields_that_changed() -> None:
+    customer = register(email="jane@example.com", first_name="Jane")
+    customer.events.clear()
+
+    changed = customer.update({"first_name": "Janet", "email": "jane@example.com"}, now=NOW)
+
+    assert changed == ["first_name"]
+    assert isinstance(customer.events[0], CustomerUpdated)
+    assert customer.events[0].changed_fields == ["first_name"]
+
+
+def test_an_update_that_changes_nothing_records_nothing() -> None:
+    customer = register(email="jane@example.com")
+    customer.events.clear()
+
+    assert customer.update({"email": "jane@example.com"}, now=NOW) == []
+    assert customer.events == []
+
+
+def test_changing_tags_also_records_which_were_added_and_removed() -> None:
+    customer = register(email="jane@example.com", tags=["vip", "wholesale"])
+    customer.events.clear()
+
+    customer.update({"tags": ["vip", "gift"]}, now=NOW)
+
+    tags_changed = [e for e in customer.events if isinstance(e, TagsChanged)]
+    assert tags_changed[0].added == ["gift"]
+    assert tags_changed[0].removed == ["wholesale"]
+
+
+def test_clearing_both_contacts_is_refused() -> None:
+    customer = register(email="jane@example.com")
+    with pytest.raises(InvalidInput):
+        customer.update({"email": None}, now=NOW)
+
+
+def test_emails_are_validated_and_lower_cased() -> None:
+    assert normalize_email("  Jane.Doe@Example.COM ") == "jane.doe@example.com"
+    with pytest.raises(InvalidInput) as error:
+        normalize_email("not-an-email")
+    assert error.value.field == "email"
+
+
+def test_phones_become_e164_using_the_default_region() -> None:
+    assert normalize_phone("(415) 555-0132", default_region="US") == "+14155550132"
+    assert normalize_phone("+91 98765 43210", default_region="US") == "+919876543210"
+    with pytest.raises(InvalidInput):
+        normalize_phone("12", default_region="US")
+
+
+def test_tags_are_trimmed_lower_cased_and_unique() -> None:
+    assert normalize_tags([" VIP ", "vip", "Gift  Card", ""]) == ["vip", "gift card"]
+
+
+orders = st.lists(
+    st.tuples(
+        st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False),
+        st.sampled_from(["USD", "EUR"]),
+        st.integers(min_value=0, max_value=10_000),
+    ),
+    max_size=30,
+)
+
+
+@given(orders, st.randoms())
+def test_order_statistics_do_not_depend_on_arrival_order(
+    placed: list[tuple[Decimal, str, int]], rnd: object
+) -> None:
+    def fold(sequence: list[tuple[Decimal, str, int]], first_currency: str | None) -> OrderStats:
+        stats = OrderStats(currency=first_currency)
+        for total, currency, minutes in sequence:
+            stats = stats.with_order(
+                total=total, currency=currency, placed_at=NOW + timedelta(minutes=minutes)
+            )
+        return stats
+
+    currency = placed[0][1] if placed else None
+    shuffled = list(placed)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    in_order, reordered = fold(placed, currency), fold(shuffled, currency)
+
+    assert in_order == reordered
+    assert in_order.total_orders == len(placed)
+    assert in_order.total_spent == sum((t for t, c, _ in placed if c == currency), Decimal(0))
+    if placed:
+        assert in_order.first_order_at == NOW + timedelta(minutes=min(m for *_, m in placed))
+        assert in_order.last_order_at == NOW + timedelta(minutes=max(m for *_, m in placed))
+
+
+def test_the_average_order_value_is_rounded_to_cents() -> None:
+    stats = OrderStats()
+    for total in ("10.00", "10.00", "10.01"):
+        stats = stats.with_order(total=Decimal(total), currency="USD", placed_at=NOW)
+    assert stats.avg_order_value == Decimal("10.00")
+    assert stats.total_spent == Decimal("30.01")

@@ -1,0 +1,32 @@
+"""Request-scoped units of work, authorised by scope.
+
+No `from __future__ import annotations`: FastAPI evaluates these annotations at runtime.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+
+from patron_shared.auth import Principal
+from patron_shared.db import UnitOfWork
+from patron_shared.http.security import require
+
+UowT = TypeVar("UowT", bound=UnitOfWork)
+
+
+def unit_of_work(uow_class: type[UowT], scope: str) -> Callable[[Request, Principal], UowT]:
+    """Dependency: a unit of work for the caller's tenant, if the caller holds `scope`."""
+
+    def dependency(
+        request: Request, principal: Annotated[Principal, Depends(require(scope))]
+    ) -> UowT:
+        runtime = request.app.state.runtime
+        uow: UowT = runtime.unit_of_work(
+            uow_class,
+            tenant_id=principal.tenant_id,
+            correlation_id=getattr(request.state, "request_id", None),
+        )
+        return uow
+
+    return dependency

@@ -1,0 +1,35 @@
+"""Test support for Patron's integration and end-to-end suites (real Kafka, real PostgreSQL).
+
+Where the infrastructure comes from, in order:
+1. `PATRON_TEST_KAFKA_BOOTSTRAP` / `PATRON_TEST_DATABASE_URL` (a superuser DSN), when set;
+2. testcontainers, when a Docker engine answers;
+3. the local stack (`make run` / `patron stack up`), read from `.stack/env`.
+"""
+
+from patron_shared.testing.infra import (
+    ServiceDatabase,
+    create_service_database,
+    docker_available,
+    drop_database,
+    read_stack_env,
+    resolve_database_url,
+    resolve_kafka_bootstrap,
+)
+from patron_shared.testing.kafka import (
+    KafkaProbe,
+    make_envelope_bytes,
+    unique_tenant,
+)
+
+__all__ = [
+    "KafkaProbe",
+    "ServiceDatabase",
+    "create_service_database",
+    "docker_available",
+    "drop_database",
+    "make_envelope_bytes",
+    "read_stack_env",
+    "resolve_database_url",
+    "resolve_kafka_bootstrap",
+    "unique_tenant",
+]

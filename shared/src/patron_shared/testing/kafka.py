@@ -1,0 +1,106 @@
+"""Reading and writing real Kafka topics from tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+
+from patron_shared.events import Contract, build_envelope
+
+
+def unique_tenant(prefix: str = "t") -> str:
+    """A fresh tenant per test so runs never see each other's data."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def make_envelope_bytes(data: Contract, *, tenant_id: str, source: str = "tests") -> bytes:
+    return build_envelope(data, tenant_id=tenant_id, source=source).to_json_bytes()
+
+
+class KafkaProbe:
+    """Publishes raw records and waits for matching records on a topic.
+
+    `start()` remembers each partition's end offset so `wait_for` only sees what came after.
+    """
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+        self._started = False
+
+    async def start(self) -> None:
+        await self._producer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self._producer.stop()
+
+    async def publish(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await self._producer.send_and_wait(
+            topic,
+            value,
+            key=key.encode() if key else None,
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+
+    async def end_offsets(self, topic: str) -> dict[TopicPartition, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+            if not partitions:
+                await consumer.topics()  # refresh metadata once
+                partitions = [
+                    TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+                ]
+            offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+            return offsets
+        finally:
+            await consumer.stop()
+
+    async def collect(
+        self,
+        topic: str,
+        since: dict[TopicPartition, int],
+        *,
+        until: Callable[[list[Any]], bool],
+        timeout_s: float = 30.0,
+    ) -> list[Any]:
+        """Records on `topic` after `since`, read until `until(records)` holds or time runs out."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        records: list[Any] = []
+        try:
+            consumer.assign(list(since))
+            for partition, offset in since.items():
+                consumer.seek(partition, offset)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            while not until(records) and loop.time() < deadline:
+                batch = await consumer.getmany(timeout_ms=200)
+                for partition_records in batch.values():
+                    records.extend(partition_records)
+            return records
+        finally:
+            await consumer.stop()
+
+
+def decode(record: Any) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(record.value)
+    return value
