@@ -131,6 +131,7 @@ def relay_process(config: StackConfig, service: ServiceSpec) -> ManagedProcess:
 
 def up(config: StackConfig, *, infra_only: bool, say: Callback = print) -> None:
     start_infrastructure(config, say)
+    write_env_file(config, infra_only=True)  # usable even if a later step fails
     if not infra_only:
         say("Services, relays and the mail/SMS sink")
         for process in application_processes(config):

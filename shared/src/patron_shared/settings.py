@@ -38,6 +38,14 @@ class ServiceSettings(BaseSettings):
     outbox_relay_in_process: bool = False
     inbox_retention_days: int = Field(default=30, ge=1)
 
+    # A prefix lets several deployments (or test runs) share one cluster without sharing
+    # consumer groups; `latest` makes a brand-new group skip history (tests, replays).
+    consumer_group_prefix: str = Field(default="", pattern=r"^[a-z0-9._-]{0,60}$")
+    consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # Consumers per group in each process (partitions are shared out; order per partition
+    # is kept). Offsets of handled messages are committed at most this often.
+    consumer_concurrency: int = Field(default=4, ge=1, le=64)
+    consumer_commit_interval_ms: int = Field(default=200, ge=0, le=60_000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     consumer_retry_backoff_max_ms: int = Field(default=10_000, ge=0)

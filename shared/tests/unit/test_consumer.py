@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
+from pydantic import ValidationError
+
 from patron_shared.db.uow import AlreadyDelivered
 from patron_shared.errors import PermanentFailure
 from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced
 from patron_shared.messaging import EventConsumer, RetryPolicy
 from patron_shared.messaging import consumer as consumer_module
 from patron_shared.settings import ServiceSettings
-from prometheus_client import REGISTRY
-from pydantic import ValidationError
 
 from .fakes import (
     AlwaysFails,

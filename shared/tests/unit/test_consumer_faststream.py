@@ -7,6 +7,7 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+
 from patron_shared.events import OrderPlaced
 from patron_shared.messaging import DeadLetterPublisher, EventConsumer, RetryPolicy
 
@@ -53,7 +54,7 @@ async def test_a_published_order_reaches_the_handler_as_a_typed_order_placed() -
     assert dead_letters == []
 
 
-async def test_the_subscriber_joins_the_consumer_group_and_nacks_on_error() -> None:
+async def test_the_subscriber_joins_the_consumer_group_and_commits_offsets_itself() -> None:
     broker = KafkaBroker()
     consumer = subscribed_consumer(broker, UseCase())
 
@@ -62,7 +63,9 @@ async def test_the_subscriber_joins_the_consumer_group_and_nacks_on_error() -> N
         for subscriber in broker.subscribers
     ]
 
-    assert subscriptions == [([ORDER_TOPIC], consumer.name, AckPolicy.NACK_ON_ERROR)]
+    # MANUAL: offsets are committed by the consumer after the database commit, never by
+    # FastStream on receipt (the default auto-commit is at-most-once).
+    assert subscriptions == [([ORDER_TOPIC], consumer.name, AckPolicy.MANUAL)]
 
 
 async def test_an_undecodable_message_lands_on_the_dlq_topic_with_its_original_bytes() -> None:

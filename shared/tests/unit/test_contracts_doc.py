@@ -12,10 +12,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaValidationError
+from pydantic import ValidationError
+
 from patron_shared import contracts_doc
 from patron_shared.events import CONTRACTS, Contract, Envelope, OrderPlaced, Topic
 from patron_shared.messaging.dead_letters import dead_letter_headers
-from pydantic import ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CUSTOMER_ID = "3d6f4c2e-8a1b-4f7e-9c3d-5e2a1b0c9d8f"

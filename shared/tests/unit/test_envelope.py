@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import ValidationError
+
 from patron_shared.events import (
     CONTRACTS,
     Contract,
@@ -18,7 +20,6 @@ from patron_shared.events import (
     UnknownMessageType,
     build_envelope,
 )
-from pydantic import ValidationError
 
 
 def _envelope_fields(**overrides: Any) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from patron_shared.events import CreditIssued, OrderPlaced, PointsAdjusted
 from pydantic import ValidationError
+
+from patron_shared.events import CreditIssued, OrderPlaced, PointsAdjusted
 
 MAX_DIGITS = 20
 MAX_PLACES = 4

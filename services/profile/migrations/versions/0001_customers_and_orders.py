@@ -29,10 +29,19 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(32)),
         sa.Column("first_name", sa.String(200)),
         sa.Column("last_name", sa.String(200)),
-        sa.Column("accepts_marketing", sa.Boolean(), nullable=False, server_default=sa.text("false")),
-        sa.Column("tags", postgresql.ARRAY(sa.Text()), nullable=False, server_default=sa.text("'{}'")),
+        sa.Column(
+            "accepts_marketing", sa.Boolean(), nullable=False, server_default=sa.text("false")
+        ),
+        sa.Column(
+            "tags", postgresql.ARRAY(sa.Text()), nullable=False, server_default=sa.text("'{}'")
+        ),
         sa.Column("notes", sa.Text()),
-        sa.Column("external_ids", postgresql.JSONB(), nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column(
+            "external_ids",
+            postgresql.JSONB(),
+            nullable=False,
+            server_default=sa.text("'{}'::jsonb"),
+        ),
         sa.Column("source", sa.String(50)),
         sa.Column("status", sa.String(20), nullable=False, server_default="active"),
         sa.Column("total_orders", sa.Integer(), nullable=False, server_default=sa.text("0")),
@@ -41,13 +50,20 @@ def upgrade() -> None:
         sa.Column("stats_currency", sa.String(3)),
         sa.Column("first_order_at", sa.DateTime(timezone=True)),
         sa.Column("last_order_at", sa.DateTime(timezone=True)),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("deleted_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("id", name="pk_customers"),
     )
     op.create_index(
-        "uq_customers_tenant_email", "customers", ["tenant_id", "email"], unique=True,
+        "uq_customers_tenant_email",
+        "customers",
+        ["tenant_id", "email"],
+        unique=True,
         postgresql_where=sa.text("email IS NOT NULL AND deleted_at IS NULL"),
     )
     op.create_index("ix_customers_tenant_phone", "customers", ["tenant_id", "phone"])
@@ -62,10 +78,14 @@ def upgrade() -> None:
         sa.Column("placed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("order_number", sa.String(100)),
         sa.Column("channel", sa.String(100)),
-        sa.Column("items", postgresql.JSONB(), nullable=False, server_default=sa.text("'[]'::jsonb")),
+        sa.Column(
+            "items", postgresql.JSONB(), nullable=False, server_default=sa.text("'[]'::jsonb")
+        ),
         sa.Column("counted", sa.Boolean(), nullable=False, server_default=sa.text("false")),
         sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.PrimaryKeyConstraint("tenant_id", "order_id", name="pk_orders"),
     )
     op.create_index("ix_orders_customer", "orders", ["tenant_id", "customer_id", "placed_at"])

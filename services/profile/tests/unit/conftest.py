@@ -57,10 +57,12 @@ class FakeCustomerRepository:
             live = [c for c in live if c.email == email]
         return live[offset : offset + limit], len(live)
 
-    async def record_order(self, order: OrderPlaced, *, event_id: uuid.UUID) -> bool:
+    async def record_order(
+        self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
+    ) -> bool:
         if order.order_id in self.orders:
             return False
-        self.orders[order.order_id] = StoredOrder(order)
+        self.orders[order.order_id] = StoredOrder(order, counted=counted)
         return True
 
     async def uncounted_orders(self, customer_id: uuid.UUID) -> Sequence[PendingOrder]:

@@ -1,14 +1,14 @@
 """Database plumbing shared by every service: metadata, engine, unit of work, tenancy."""
 
 from patron_shared.db.engine import create_engine, create_session_factory
-from patron_shared.db.metadata import TimestampedTenantRow, make_metadata
+from patron_shared.db.metadata import base_columns, make_metadata
 from patron_shared.db.tables import MessagingTables
 from patron_shared.db.uow import UnitOfWork
 
 __all__ = [
     "MessagingTables",
-    "TimestampedTenantRow",
     "UnitOfWork",
+    "base_columns",
     "create_engine",
     "create_session_factory",
     "make_metadata",

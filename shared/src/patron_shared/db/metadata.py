@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
-from sqlalchemy import DateTime, MetaData, String, func
-from sqlalchemy.orm import Mapped, declarative_mixin, mapped_column
+from sqlalchemy import Column, DateTime, MetaData, String, Uuid, func
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,13 +17,11 @@ def make_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-@declarative_mixin
-class TimestampedTenantRow:
-    """Base columns of every tenant-owned row."""
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[str] = mapped_column(String(63), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+def base_columns() -> list[Column[object]]:
+    """The columns every tenant-owned entity table starts with (fresh objects per table)."""
+    return [
+        Column("id", Uuid, primary_key=True),
+        Column("tenant_id", String(63), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]

@@ -96,10 +96,13 @@ class ServiceRuntime:
             )
 
         return EventConsumer(
-            name=name,
+            name=self.settings.consumer_group_prefix + name,
             topics=topics,
             uow_factory=unit_of_work_for,
             retry=RetryPolicy.from_settings(self.settings),
+            offset_reset=self.settings.consumer_offset_reset,
+            concurrency=self.settings.consumer_concurrency,
+            commit_interval_s=self.settings.consumer_commit_interval_ms / 1000,
         )
 
 
@@ -140,6 +143,8 @@ def create_service_app(
             stop_relay.set()
             if relay_task is not None:
                 await relay_task
+            for consumer in consumers:  # while the clients can still commit
+                await consumer.offsets.close()
             await runtime.broker.stop()
             await runtime.engine.dispose()
             log.info("service stopped")

@@ -125,7 +125,13 @@ def _http_problem(request: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", path=request.url.path, exc_info=exc)
-    return problem_response(request, status=500, detail="an unexpected error occurred")
+    # Starlette answers unhandled errors outside every middleware, so the request-id
+    # middleware never sees this response: echo the id here.
+    request_id = getattr(request.state, "request_id", None)
+    headers = {"X-Request-ID": request_id} if request_id else None
+    return problem_response(
+        request, status=500, detail="an unexpected error occurred", headers=headers
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

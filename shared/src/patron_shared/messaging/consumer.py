@@ -1,8 +1,11 @@
 """Envelope consumers: decode, dedupe through the inbox, retry, dead-letter, then ack.
 
 Every subscriber in Patron is built here so that each one:
-- sets `group_id` and an explicit ack policy; the offset is committed only after the
-  handler's transaction committed (at-least-once delivery, exactly-once effect via inbox);
+- sets `group_id` and an explicit ack policy (manual): an offset is committed only after
+  the handler's transaction committed, batched in time by `TrailingOffsetCommitter`
+  (at-least-once delivery, exactly-once effect via the inbox);
+- runs `concurrency` consumers of the group in the process when it reads one topic, so
+  partitions are handled in parallel while each partition keeps its order;
 - sends undecodable or invalid messages to `<topic>.dlq` at once, and messages whose handler
   keeps failing after `RetryPolicy.max_attempts` tries with exponential backoff;
 - never lets one message stop the partition unless the DLQ itself cannot be reached (then
@@ -31,6 +34,7 @@ from patron_shared.events import CONTRACTS, Contract, ContractRegistry, Envelope
 from patron_shared.events.registry import UnknownMessageType
 from patron_shared.logging import get_logger
 from patron_shared.messaging.dead_letters import DeadLetterPublisher
+from patron_shared.messaging.offsets import TrailingOffsetCommitter
 from patron_shared.settings import ServiceSettings
 from patron_shared.tracing import trace_context_from
 
@@ -88,9 +92,16 @@ class EventConsumer(Generic[UowT]):
         uow_factory: Callable[[Envelope, str], UowT],
         retry: RetryPolicy | None = None,
         registry: ContractRegistry = CONTRACTS,
+        offset_reset: Literal["earliest", "latest"] = "earliest",
+        concurrency: int = 1,
+        commit_interval_s: float = 0.2,
     ) -> None:
         self.name = name
-        self.topics = list(topics)
+        self._offset_reset = offset_reset
+        self._concurrency = concurrency
+        self.offsets = TrailingOffsetCommitter(commit_interval_s)
+        # Plain strings: an enum member hashes by name, so client libraries' dicts miss it.
+        self.topics = [str(topic) for topic in topics]
         self._uow_factory = uow_factory
         self._retry = retry or RetryPolicy()
         self._registry = registry
@@ -112,16 +123,23 @@ class EventConsumer(Generic[UowT]):
         self._dead_letters = dead_letters
 
         async def consume(message: KafkaMessage) -> None:
-            await self.handle_record(message.raw_message)
+            try:
+                await self.handle_record(message.raw_message)
+            except Exception:
+                # Only when even the DLQ is unreachable: rewind so the message comes again.
+                await message.nack()
+                return
+            await self.offsets.handled(message.consumer, message.raw_message)
 
         consume.__name__ = f"consume_{self.name.replace('-', '_').replace('.', '_')}"
+        # FastStream runs several consumers of a group only for a single topic.
+        workers = self._concurrency if len(self.topics) == 1 else 1
         broker.subscriber(
             *self.topics,
             group_id=self.name,
-            # Success acks (commits); an exception nacks (seeks back) so the message comes
-            # again. Exceptions only escape when the DLQ is unreachable.
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            max_workers=workers,
+            auto_offset_reset=self._offset_reset,
             max_poll_interval_ms=10 * 60 * 1000,
             title=self.name,
         )(consume)

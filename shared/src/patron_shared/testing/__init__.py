@@ -6,6 +6,13 @@ Where the infrastructure comes from, in order:
 3. the local stack (`make run` / `patron stack up`), read from `.stack/env`.
 """
 
+from patron_shared.testing.auth import bearer_headers
+from patron_shared.testing.doubles import (
+    FakeRecord,
+    InMemoryUnitOfWork,
+    record_of,
+    run_without_io,
+)
 from patron_shared.testing.infra import (
     ServiceDatabase,
     create_service_database,
@@ -19,17 +26,24 @@ from patron_shared.testing.kafka import (
     KafkaProbe,
     make_envelope_bytes,
     unique_tenant,
+    wait_for_assignment,
 )
 
 __all__ = [
+    "FakeRecord",
+    "InMemoryUnitOfWork",
     "KafkaProbe",
     "ServiceDatabase",
+    "bearer_headers",
     "create_service_database",
     "docker_available",
     "drop_database",
     "make_envelope_bytes",
     "read_stack_env",
+    "record_of",
     "resolve_database_url",
     "resolve_kafka_bootstrap",
+    "run_without_io",
     "unique_tenant",
+    "wait_for_assignment",
 ]

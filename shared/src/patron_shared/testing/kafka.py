@@ -10,8 +10,25 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from faststream.kafka import KafkaBroker
 
 from patron_shared.events import Contract, build_envelope
+
+
+async def wait_for_assignment(broker: KafkaBroker, timeout_s: float = 60.0) -> None:
+    """Until every subscriber of `broker` owns partitions (its group has settled)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        consumers = [
+            client
+            for sub in broker.subscribers
+            for client in (getattr(sub, "consumer_subgroup", None) or [sub.consumer])  # type: ignore[attr-defined]
+        ]
+        if consumers and all(c is not None and c.assignment() for c in consumers):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("consumers got no partition assignment in time")
 
 
 def unique_tenant(prefix: str = "t") -> str:
@@ -51,24 +68,19 @@ class KafkaProbe:
         headers: dict[str, str] | None = None,
     ) -> None:
         await self._producer.send_and_wait(
-            topic,
+            str(topic),
             value,
             key=key.encode() if key else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
 
     async def end_offsets(self, topic: str) -> dict[TopicPartition, int]:
+        topic = str(topic)  # an enum member would hash by its name, not its value
+        # The producer's partitions_for waits for metadata; a consumer's cache may be empty.
+        partitions = [TopicPartition(topic, p) for p in await self._producer.partitions_for(topic)]
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
-            if not partitions:
-                await consumer.topics()  # refresh metadata once
-                partitions = [
-                    TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-                ]
             offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
             return offsets
         finally:

@@ -89,8 +89,13 @@ class SqlCustomerRepository:
         )
         return [_to_customer(row) for row in rows], int(total or 0)
 
-    async def record_order(self, order: OrderPlaced, *, event_id: uuid.UUID) -> bool:
-        """Store a placed order; False when this order id was recorded before."""
+    async def record_order(
+        self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
+    ) -> bool:
+        """Store a placed order; False when this order id was recorded before.
+
+        `counted` says the caller applies it to the customer's statistics right away.
+        """
         result = await self._session.execute(
             pg_insert(orders)
             .values(
@@ -104,6 +109,7 @@ class SqlCustomerRepository:
                 channel=order.channel,
                 items=[item.model_dump(mode="json") for item in order.items],
                 event_id=event_id,
+                counted=counted,
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
             .returning(orders.c.order_id)
@@ -137,9 +143,9 @@ class SqlCustomerRepository:
         )
 
     async def _write(self, statement: Any, customer: Customer) -> None:
+        # No savepoint: a violation aborts the unit of work, which rolls back as a whole.
         try:
-            async with self._session.begin_nested():
-                await self._session.execute(statement)
+            await self._session.execute(statement)
         except IntegrityError as error:
             if "uq_customers_tenant_email" in str(error.orig):
                 raise Conflict(

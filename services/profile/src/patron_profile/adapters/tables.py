@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from patron_shared.db import MessagingTables, make_metadata
+from patron_shared.db import MessagingTables, base_columns, make_metadata
 
 metadata = make_metadata()
 messaging = MessagingTables.define(metadata)
@@ -27,8 +27,7 @@ messaging = MessagingTables.define(metadata)
 customers = Table(
     "customers",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", String(63), nullable=False),
+    *base_columns(),
     Column("email", String(320)),
     Column("phone", String(32)),
     Column("first_name", String(200)),
@@ -45,8 +44,6 @@ customers = Table(
     Column("stats_currency", String(3)),
     Column("first_order_at", DateTime(timezone=True)),
     Column("last_order_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("deleted_at", DateTime(timezone=True)),
     # Emails are stored lower-cased, so this is case-insensitive uniqueness per tenant.
     Index(

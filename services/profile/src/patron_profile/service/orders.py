@@ -13,10 +13,17 @@ async def record_order_placed(uow: CustomerUnitOfWork, event: OrderPlaced) -> No
     """Count a placed order once: per message (inbox) and per order id (orders table)."""
     async with uow:
         event_id = uuid.UUID(uow.causation_id) if uow.causation_id else uuid.uuid4()
-        if await uow.customers.record_order(event, event_id=event_id):
-            customer = await uow.customers.get(event.customer_id, for_update=True)
-            if customer is not None:
-                await count_uncounted_orders(uow, customer)
+        # Locking the customer first serialises its concurrent orders. An unknown customer's
+        # order is kept uncounted and counted when the customer is created.
+        customer = await uow.customers.get(event.customer_id, for_update=True)
+        is_new = await uow.customers.record_order(
+            event, event_id=event_id, counted=customer is not None
+        )
+        if is_new and customer is not None:
+            customer.record_order(
+                total=event.total, currency=event.currency, placed_at=event.placed_at
+            )
+            await uow.customers.save(customer)
         await uow.commit()
 
 

@@ -1,0 +1,170 @@
+"""Events through the real broker: the outbox relay, the order consumer, the inbox, the DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from patron_profile.adapters.tables import messaging
+from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_shared.events import OrderPlaced, Topic, build_envelope
+from patron_shared.messaging import OutboxRelay, create_broker
+from patron_shared.testing import KafkaProbe
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def probe(kafka_bootstrap: str) -> Any:
+    kafka = KafkaProbe(kafka_bootstrap)
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+def order_envelope(tenant: str, customer_id: str, order_id: str, total: str) -> Any:
+    return build_envelope(
+        OrderPlaced(
+            order_id=order_id,
+            customer_id=uuid.UUID(customer_id),
+            currency="USD",
+            total=Decimal(total),
+            placed_at=datetime(2026, 11, 20, 10, 14, 58, tzinfo=UTC),
+        ),
+        tenant_id=tenant,
+        source="orders-service",
+    )
+
+
+async def wait_for(check: Any, timeout_s: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+async def test_the_relay_publishes_a_customers_events_in_order_keyed_by_customer(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    profile_app: FastAPI,
+    probe: KafkaProbe,
+    kafka_bootstrap: str,
+) -> None:
+    created = (
+        await client.post("/api/v1/customers", json={"email": "order@example.com"}, headers=admin)
+    ).json()
+    for name in ("A", "B", "C"):
+        await client.patch(
+            f"/api/v1/customers/{created['id']}", json={"first_name": name}, headers=admin
+        )
+    since = await probe.end_offsets(Topic.CUSTOMER_EVENTS)
+    runtime = profile_app.state.runtime
+    broker = create_broker(kafka_bootstrap, client_id="profile-relay-test")
+    await broker.connect()
+    try:
+        relay = OutboxRelay(runtime.engine, messaging, broker, batch_size=1000)
+        while await relay.publish_pending_batch():
+            pass
+    finally:
+        await broker.stop()
+
+    def mine(records: list[Any]) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in records if r.key == created["id"].encode()]
+
+    records = await probe.collect(Topic.CUSTOMER_EVENTS, since, until=lambda r: len(mine(r)) >= 4)
+    events = mine(records)
+    assert [e["type"] for e in events] == ["CustomerCreated"] + ["CustomerUpdated"] * 3
+    assert [e["data"]["customer"]["first_name"] for e in events[1:]] == ["A", "B", "C"]
+    assert {e["subject"] for e in events} == {created["id"]}
+    assert await relay.count_unsent() == 0
+
+
+async def test_an_order_placed_twice_changes_the_statistics_once(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    tenant: str,
+    probe: KafkaProbe,
+) -> None:
+    created = (
+        await client.post("/api/v1/customers", json={"email": "buyer@example.com"}, headers=admin)
+    ).json()
+    url = f"/api/v1/customers/{created['id']}"
+    first = order_envelope(tenant, created["id"], "O-1", "125.00")
+    second = order_envelope(tenant, created["id"], "O-2", "75.00")
+
+    for envelope in (first, first, second):
+        await probe.publish(Topic.ORDER_EVENTS, envelope.to_json_bytes(), key=created["id"])
+
+    async def both_counted() -> dict[str, Any] | None:
+        body = (await client.get(url, headers=admin)).json()
+        return body if body["total_orders"] >= 2 else None
+
+    stats = await wait_for(both_counted)
+    await asyncio.sleep(1.0)  # give a wrongly repeated delivery time to show up
+    stats = (await client.get(url, headers=admin)).json()
+    assert stats["total_orders"] == 2
+    assert stats["total_spent"] == "200.00"
+    assert stats["avg_order_value"] == "100.00"
+    assert stats["first_order_at"] == "2026-11-20T10:14:58Z"
+
+
+async def test_a_malformed_order_goes_to_the_dlq_and_the_consumer_keeps_going(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    tenant: str,
+    probe: KafkaProbe,
+) -> None:
+    created = (
+        await client.post("/api/v1/customers", json={"email": "dlq@example.com"}, headers=admin)
+    ).json()
+    since = await probe.end_offsets(Topic.ORDER_EVENTS.dlq)
+    poison = order_envelope(tenant, created["id"], "BAD-1", "10.00").model_dump(mode="json")
+    poison["data"]["total"] = 10.5  # a float: money must be a decimal string
+    await probe.publish(Topic.ORDER_EVENTS, json.dumps(poison).encode(), key=created["id"])
+    await probe.publish(Topic.ORDER_EVENTS, b"{not json", key=created["id"])
+    good = order_envelope(tenant, created["id"], "GOOD-1", "10.00")
+    await probe.publish(Topic.ORDER_EVENTS, good.to_json_bytes(), key=created["id"])
+
+    async def counted() -> bool:
+        body = (await client.get(f"/api/v1/customers/{created['id']}", headers=admin)).json()
+        return bool(body["total_orders"] == 1)
+
+    assert await wait_for(counted)
+    dead = await probe.collect(
+        Topic.ORDER_EVENTS.dlq,
+        since,
+        until=lambda rs: sum(r.key == created["id"].encode() for r in rs) >= 2,
+    )
+    mine = [r for r in dead if r.key == created["id"].encode()]
+    assert len(mine) == 2
+    headers = dict((k, v.decode()) for k, v in mine[0].headers)
+    assert headers["x-dlq-original-topic"] == Topic.ORDER_EVENTS.value
+    assert headers["x-dlq-error-type"] == "ValidationError"
+    assert headers["x-dlq-consumer-group"].endswith("profile.order-stats")
+    assert json.loads(mine[0].value)["data"]["total"] == 10.5  # the original bytes
+
+
+async def test_row_level_security_hides_other_tenants_rows_even_from_raw_sql(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    profile_app: FastAPI,
+) -> None:
+    await client.post("/api/v1/customers", json={"email": "rls@example.com"}, headers=admin)
+    runtime = profile_app.state.runtime
+
+    async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id="nobody-else") as uow:
+        visible = await uow.session.scalar(
+            text("SELECT count(*) FROM customers WHERE email = 'rls@example.com'")
+        )
+    assert visible == 0

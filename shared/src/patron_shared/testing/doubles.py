@@ -1,0 +1,109 @@
+"""Test doubles every service's tests use: a Kafka record and an in-memory unit of work."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, ClassVar, Self, TypeVar
+
+from patron_shared.events import Contract, Envelope, build_envelope
+
+ResultT = TypeVar("ResultT")
+
+
+@dataclass
+class FakeRecord:
+    """What `EventConsumer.handle_record` reads from an aiokafka `ConsumerRecord`."""
+
+    value: bytes | None
+    topic: str
+    partition: int = 0
+    offset: int = 0
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def record_of(envelope: Envelope, *, topic: str, **overrides: Any) -> FakeRecord:
+    """The record a consumer of `topic` would receive for `envelope`, keyed by its subject."""
+    values: dict[str, Any] = {
+        "value": envelope.to_json_bytes(),
+        "topic": str(topic),
+        "key": (envelope.subject or "").encode() or None,
+    }
+    return FakeRecord(**(values | overrides))
+
+
+class InMemoryUnitOfWork:
+    """Stand-in for `patron_shared.db.UnitOfWork` in use-case tests.
+
+    Subclasses hold their fake repositories as attributes named in `repositories`. Leaving
+    the `async with` block without `commit()` restores them as they were on entry, so a test
+    sees exactly what a real transaction would have kept. `published` collects what commits
+    would have written to the outbox.
+    """
+
+    repositories: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self, tenant_id: str = "demo", *, source: str = "tests", causation_id: str | None = None
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.source = source
+        self.causation_id = causation_id
+        self.published: list[Contract] = []
+        self.commits = 0
+        self._pending: list[Contract] = []
+        self._saved: dict[str, Any] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._saved = {name: copy.deepcopy(getattr(self, name)) for name in self.repositories}
+        self._pending = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._saved is not None:  # not committed: roll back
+            for name, saved in self._saved.items():
+                setattr(self, name, saved)
+            self._saved = None
+
+    def emit(self, *events: Contract) -> None:
+        self._pending.extend(events)
+
+    def collect_new_events(self) -> list[Contract]:
+        """Hook, as on `UnitOfWork`: events recorded by aggregates the repositories saw."""
+        return []
+
+    async def commit(self) -> list[Envelope]:
+        events = [*self._pending, *self.collect_new_events()]
+        self._pending = []
+        self.published.extend(events)
+        self.commits += 1
+        self._saved = None
+        return [
+            build_envelope(
+                event, tenant_id=self.tenant_id, source=self.source, causation_id=self.causation_id
+            )
+            for event in events
+        ]
+
+
+def run_without_io(coroutine: Coroutine[Any, Any, ResultT]) -> ResultT:
+    """Run a coroutine that never waits (a use case on in-memory fakes) to its end.
+
+    No event loop is involved, so property-based tests can call async use cases from a
+    plain function; a coroutine that does wait on something is a test error.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        result: ResultT = finished.value
+        return result
+    coroutine.close()
+    raise RuntimeError("the coroutine waited on I/O; run it on an event loop instead")
