@@ -62,8 +62,6 @@ def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
         "PATRON_DATABASE_URL": config.app_url(service),
         "PATRON_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         "PATRON_JWT_SECRET": config.jwt_secret,
-        "PATRON_SMTP_HOST": "127.0.0.1",
-        "PATRON_SMTP_PORT": str(config.smtp_port),
     }
 
 

@@ -134,6 +134,7 @@ def create_service_app(
                 batch_size=settings.outbox_batch_size,
                 poll_interval_s=settings.outbox_poll_interval_ms / 1000,
                 retention=timedelta(hours=settings.outbox_retention_hours),
+                inbox_retention=timedelta(days=settings.inbox_retention_days),
             )
             relay_task = asyncio.create_task(relay.run(stop_relay))
         log.info("service started", consumers=[c.name for c in consumers])

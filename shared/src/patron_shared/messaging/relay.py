@@ -47,6 +47,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval_s: float = 0.1,
         retention: timedelta = timedelta(hours=72),
+        inbox_retention: timedelta = timedelta(days=30),
         max_backoff_s: float = 5.0,
     ) -> None:
         self._engine = engine
@@ -54,6 +55,8 @@ class OutboxRelay:
             engine, expire_on_commit=False
         )
         self._outbox = messaging.outbox
+        self._inbox = messaging.inbox
+        self._inbox_retention = inbox_retention
         self._broker = broker
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
@@ -116,13 +119,17 @@ class OutboxRelay:
         return int(count or 0)
 
     async def purge_sent(self) -> int:
-        """Delete rows sent longer ago than the retention (they hold personal data)."""
-        cutoff = utcnow() - self._retention
+        """Delete outbox rows sent longer ago than the retention (they hold personal data),
+        and inbox rows older than the window in which a redelivery can still arrive."""
+        now = utcnow()
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                delete(self._outbox).where(self._outbox.c.sent_at < cutoff)
+            sent = await session.execute(
+                delete(self._outbox).where(self._outbox.c.sent_at < now - self._retention)
             )
-        return int(getattr(result, "rowcount", 0) or 0)
+            await session.execute(
+                delete(self._inbox).where(self._inbox.c.received_at < now - self._inbox_retention)
+            )
+        return int(getattr(sent, "rowcount", 0) or 0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set; wakes on NOTIFY from committing units of work."""

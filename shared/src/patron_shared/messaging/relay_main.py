@@ -33,6 +33,7 @@ async def run_relay(service: str, settings: ServiceSettings) -> None:
         batch_size=settings.outbox_batch_size,
         poll_interval_s=settings.outbox_poll_interval_ms / 1000,
         retention=timedelta(hours=settings.outbox_retention_hours),
+        inbox_retention=timedelta(days=settings.inbox_retention_days),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
