@@ -37,11 +37,8 @@ def test_a_masked_email_keeps_the_domain_and_only_the_first_character_of_the_loc
 
     assert masked is not None
     assert masked.endswith(f"@{domain}")
-    masked_local = masked.removesuffix(f"@{domain}")
-    assert masked_local.startswith(local[0])
-    if len(local) > 1:
-        assert local[1:] not in masked_local
-        assert masked_local != local
+    # Exactly the first character, then a fixed mask: nothing else of the local part shows.
+    assert masked.removesuffix(f"@{domain}") == local[0] + "***"
 
 
 @given(

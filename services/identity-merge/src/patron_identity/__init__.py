@@ -1,0 +1,1 @@
+"""Patron identity service: identity graph, matching, duplicate review, merges, connectors."""

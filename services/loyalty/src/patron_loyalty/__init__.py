@@ -1,0 +1,1 @@
+"""Patron loyalty service: points ledger and lots, tiers, fidelity cards, store credit."""

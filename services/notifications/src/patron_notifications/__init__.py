@@ -1,0 +1,1 @@
+"""Patron notifications service: templates, email and SMS delivery, consent checks, campaigns."""

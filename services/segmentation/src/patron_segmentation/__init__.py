@@ -1,0 +1,1 @@
+"""Patron segmentation service: customer facts, segments, RFM, VIP, CLV/churn, analytics."""

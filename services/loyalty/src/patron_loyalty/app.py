@@ -1,0 +1,24 @@
+"""Wiring of the loyalty service: `uvicorn patron_loyalty.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from patron_loyalty.adapters.tables import messaging
+from patron_loyalty.api.members import build_members_router
+from patron_loyalty.consumers.customers import build_customer_consumer
+from patron_loyalty.settings import LoyaltySettings
+from patron_shared.http import ServiceRuntime, create_service_app
+
+SERVICE_NAME = "loyalty"
+
+
+def create_app(settings: LoyaltySettings | None = None) -> FastAPI:
+    settings = settings or LoyaltySettings()
+    runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
+    return create_service_app(
+        runtime,
+        title="Patron loyalty service",
+        routers=[build_members_router()],
+        consumers=[build_customer_consumer(runtime)],
+    )

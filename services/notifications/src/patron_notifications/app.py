@@ -1,0 +1,24 @@
+"""Wiring of the notifications service: `uvicorn patron_notifications.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from patron_notifications.adapters.tables import messaging
+from patron_notifications.api.contacts import build_contacts_router
+from patron_notifications.consumers.customers import build_customer_consumer
+from patron_notifications.settings import NotificationsSettings
+from patron_shared.http import ServiceRuntime, create_service_app
+
+SERVICE_NAME = "notifications"
+
+
+def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
+    settings = settings or NotificationsSettings()
+    runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
+    return create_service_app(
+        runtime,
+        title="Patron notifications service",
+        routers=[build_contacts_router(settings)],
+        consumers=[build_customer_consumer(runtime)],
+    )

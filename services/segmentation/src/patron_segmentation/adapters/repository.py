@@ -1,0 +1,60 @@
+"""Customer-fact persistence: all SQL of the segmentation service lives here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron_segmentation.adapters.tables import customer_facts
+from patron_segmentation.domain.facts import CustomerFacts
+
+_STORED_FIELDS = (
+    "tags",
+    "accepts_marketing",
+    "status",
+    "registered_at",
+    "source_updated_at",
+    "deleted_at",
+)
+
+
+class SqlFactsRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def get(
+        self, customer_id: uuid.UUID, *, for_update: bool = False
+    ) -> CustomerFacts | None:
+        query = select(customer_facts).where(
+            customer_facts.c.tenant_id == self._tenant_id,
+            customer_facts.c.customer_id == customer_id,
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
+        return None if row is None else _to_facts(row)
+
+    async def save(self, facts: CustomerFacts) -> None:
+        """Insert or update; a write older than the stored row never replaces it."""
+        values = {name: getattr(facts, name) for name in _STORED_FIELDS}
+        insert = pg_insert(customer_facts).values(
+            tenant_id=self._tenant_id, customer_id=facts.customer_id, **values
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id", "customer_id"],
+                set_=values | {"updated_at": func.now()},
+                where=customer_facts.c.source_updated_at <= insert.excluded.source_updated_at,
+            )
+        )
+
+
+def _to_facts(row: Row[Any]) -> CustomerFacts:
+    values = {name: getattr(row, name) for name in _STORED_FIELDS}
+    values["tags"] = list(row.tags)
+    return CustomerFacts(customer_id=row.customer_id, **values)

@@ -1,0 +1,24 @@
+"""Wiring of the segmentation service: `uvicorn patron_segmentation.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from patron_segmentation.adapters.tables import messaging
+from patron_segmentation.api.facts import build_facts_router
+from patron_segmentation.consumers.customers import build_customer_consumer
+from patron_segmentation.settings import SegmentationSettings
+from patron_shared.http import ServiceRuntime, create_service_app
+
+SERVICE_NAME = "segmentation"
+
+
+def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
+    settings = settings or SegmentationSettings()
+    runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
+    return create_service_app(
+        runtime,
+        title="Patron segmentation service",
+        routers=[build_facts_router()],
+        consumers=[build_customer_consumer(runtime)],
+    )

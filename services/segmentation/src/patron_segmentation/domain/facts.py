@@ -1,0 +1,60 @@
+"""Customer facts: what segments are computed from, one row per customer.
+
+These facts come from the profile's customer events; order facts (counts, spend, recency)
+will join them from order events. Events about one customer may arrive late or twice, so
+each change says whether it changed anything and a stale snapshot never rolls facts back.
+Deleted is final.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from patron_shared.events import CustomerSnapshot
+
+
+@dataclass
+class CustomerFacts:
+    customer_id: uuid.UUID
+    # The newest `customer.updated_at` (or deletion time) these facts reflect.
+    source_updated_at: datetime
+    tags: list[str] = field(default_factory=list)
+    accepts_marketing: bool = False
+    status: str = "active"
+    # When the customer registered; None while only its deletion is known.
+    registered_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def from_snapshot(cls, customer_id: uuid.UUID, customer: CustomerSnapshot) -> CustomerFacts:
+        facts = cls(customer_id=customer_id, source_updated_at=customer.updated_at)
+        facts._take(customer)
+        return facts
+
+    @classmethod
+    def tombstone(cls, customer_id: uuid.UUID, at: datetime) -> CustomerFacts:
+        """A customer deleted before its creation was seen: a late snapshot stays ignored."""
+        return cls(customer_id=customer_id, source_updated_at=at, deleted_at=at)
+
+    def apply(self, customer: CustomerSnapshot) -> bool:
+        """Take a newer snapshot; False when it is stale or the customer is gone."""
+        if self.deleted_at is not None or customer.updated_at <= self.source_updated_at:
+            return False
+        self._take(customer)
+        self.source_updated_at = customer.updated_at
+        return True
+
+    def delete(self, *, at: datetime) -> bool:
+        if self.deleted_at is not None:
+            return False
+        self.deleted_at = at
+        self.source_updated_at = max(self.source_updated_at, at)
+        return True
+
+    def _take(self, customer: CustomerSnapshot) -> None:
+        self.tags = list(customer.tags)
+        self.accepts_marketing = customer.accepts_marketing
+        self.status = customer.status
+        self.registered_at = customer.created_at
