@@ -1,83 +1,27 @@
-"""Loyalty test fixtures: a migrated throwaway database and the app on the real broker."""
+"""Loyalty tests: which service this is; the shared fixtures do the rest."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-
-import httpx
-import pytest
-from fastapi import FastAPI
 
 from patron_loyalty.app import create_app
 from patron_loyalty.settings import LoyaltySettings
-from patron_shared.http import ServiceRuntime
-from patron_shared.testing import (
-    ServiceDatabase,
-    create_service_database,
-    drop_database,
-    resolve_database_url,
-    resolve_kafka_bootstrap,
-    unique_tenant,
-)
+from patron_shared.testing.plugin import ServiceUnderTest, service_fixtures
 
-SERVICE_DIR = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def superuser_url() -> str:
-    return resolve_database_url()
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    return resolve_kafka_bootstrap()
-
-
-@pytest.fixture(scope="session")
-def loyalty_database(superuser_url: str) -> Iterator[ServiceDatabase]:
-    database = create_service_database(SERVICE_DIR, superuser_url, "test_loyalty")
-    yield database
-    drop_database(superuser_url, database.name)
-
-
-@pytest.fixture(scope="session")
-async def loyalty_app(
-    loyalty_database: ServiceDatabase, kafka_bootstrap: str
-) -> AsyncIterator[FastAPI]:
-    """The app as the process builds it; its broker publishes (dead letters) but no
-    subscriber runs, so tests hand records to the consumer themselves."""
-    settings = LoyaltySettings(
-        env="test",
-        database_url=loyalty_database.app_url,
-        kafka_bootstrap=kafka_bootstrap,
-        log_format="console",
-        log_level="WARNING",
-        consumer_group_prefix=f"test-{uuid.uuid4().hex[:8]}-",
-        consumer_max_attempts=2,
-        consumer_retry_backoff_ms=10,
+(
+    service_database,
+    service_settings,
+    service_app,
+    runtime,
+    client,
+    tenant,
+    admin,
+) = service_fixtures(
+    ServiceUnderTest(
+        name="loyalty",
+        directory=Path(__file__).resolve().parents[1],
+        settings_class=LoyaltySettings,
+        create_app=create_app,
+        run_consumers=False,
     )
-    app = create_app(settings)
-    runtime: ServiceRuntime = app.state.runtime
-    await runtime.broker.connect()
-    yield app
-    await runtime.broker.stop()
-    await runtime.engine.dispose()
-
-
-@pytest.fixture
-def runtime(loyalty_app: FastAPI) -> ServiceRuntime:
-    return loyalty_app.state.runtime  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-async def client(loyalty_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=loyalty_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://loyalty") as http:
-        yield http
-
-
-@pytest.fixture
-def tenant() -> str:
-    return unique_tenant("loyalty")
+)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from patron_notifications.adapters.tables import contacts, messaging
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
@@ -24,7 +23,12 @@ from patron_shared.events import (
     build_envelope,
 )
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import KafkaProbe, ServiceDatabase, record_of
+from patron_shared.testing import (
+    KafkaProbe,
+    ServiceDatabase,
+    deliver_record,
+    row_security_of,
+)
 
 pytestmark = pytest.mark.integration
 JOINED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -47,11 +51,6 @@ def envelope(event: Contract, tenant: str) -> Envelope:
     return build_envelope(event, tenant_id=tenant, source="profile")
 
 
-async def deliver(runtime: ServiceRuntime, message: Envelope) -> str:
-    consumer = runtime.consumers[0]
-    return await consumer.handle_record(record_of(message, topic=Topic.CUSTOMER_EVENTS))
-
-
 async def stored_row(runtime: ServiceRuntime, tenant: str, customer_id: uuid.UUID) -> Any:
     async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
         query = select(contacts).where(contacts.c.customer_id == customer_id)
@@ -59,19 +58,10 @@ async def stored_row(runtime: ServiceRuntime, tenant: str, customer_id: uuid.UUI
 
 
 async def test_the_migration_creates_the_contacts_table_under_row_level_security(
-    notifications_database: ServiceDatabase,
+    service_database: ServiceDatabase,
 ) -> None:
-    engine = create_async_engine(notifications_database.owner_url)
-    try:
-        async with engine.connect() as connection:
-            secured = await connection.execute(
-                text("SELECT relname, relrowsecurity FROM pg_class WHERE relname = ANY(:names)"),
-                {"names": ["contacts", "inbox", "outbox"]},
-            )
-            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    finally:
-        await engine.dispose()
-    assert dict(secured.all()) == {"contacts": True, "inbox": False, "outbox": False}
+    secured, version = await row_security_of(service_database, ["contacts", "inbox", "outbox"])
+    assert secured == {"contacts": True, "inbox": False, "outbox": False}
     assert version == "0001"
 
 
@@ -114,9 +104,9 @@ async def test_a_redelivered_envelope_changes_nothing(runtime: ServiceRuntime, t
     customer_id = uuid.uuid4()
     message = envelope(created(customer_id), tenant)
 
-    assert await deliver(runtime, message) == "processed"
+    assert await deliver_record(runtime, message) == "processed"
     before = await stored_row(runtime, tenant, customer_id)
-    assert await deliver(runtime, message) == "duplicate"
+    assert await deliver_record(runtime, message) == "duplicate"
 
     assert await stored_row(runtime, tenant, customer_id) == before  # updated_at included
     async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
@@ -132,11 +122,11 @@ async def test_a_hard_erasure_leaves_no_personal_data_and_a_late_creation_adds_n
 ) -> None:
     customer_id = uuid.uuid4()
     erased_at = JOINED + timedelta(days=1)
-    await deliver(runtime, envelope(created(customer_id), tenant))
+    await deliver_record(runtime, envelope(created(customer_id), tenant))
 
     erasure = CustomerErased(customer_id=customer_id, mode="hard", erased_at=erased_at)
-    assert await deliver(runtime, envelope(erasure, tenant)) == "processed"
-    assert await deliver(runtime, envelope(created(customer_id), tenant)) == "processed"
+    assert await deliver_record(runtime, envelope(erasure, tenant)) == "processed"
+    assert await deliver_record(runtime, envelope(created(customer_id), tenant)) == "processed"
 
     row = await stored_row(runtime, tenant, customer_id)
     assert (row.email, row.phone, row.first_name) == (None, None, None)
@@ -168,7 +158,7 @@ async def test_a_customer_event_with_invalid_data_is_dead_lettered_on_kafka(
     await probe.start()
     try:
         since = await probe.end_offsets(Topic.CUSTOMER_EVENTS.dlq)
-        assert await deliver(runtime, poison) == "dead_lettered"
+        assert await deliver_record(runtime, poison) == "dead_lettered"
         records = await probe.collect(
             Topic.CUSTOMER_EVENTS.dlq,
             since,

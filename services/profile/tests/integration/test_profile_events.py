@@ -58,7 +58,7 @@ async def wait_for(check: Any, timeout_s: float = 20.0) -> Any:
 async def test_the_relay_publishes_a_customers_events_in_order_keyed_by_customer(
     client: httpx.AsyncClient,
     admin: dict[str, str],
-    profile_app: FastAPI,
+    service_app: FastAPI,
     probe: KafkaProbe,
     kafka_bootstrap: str,
 ) -> None:
@@ -70,7 +70,7 @@ async def test_the_relay_publishes_a_customers_events_in_order_keyed_by_customer
             f"/api/v1/customers/{created['id']}", json={"first_name": name}, headers=admin
         )
     since = await probe.end_offsets(Topic.CUSTOMER_EVENTS)
-    runtime = profile_app.state.runtime
+    runtime = service_app.state.runtime
     broker = create_broker(kafka_bootstrap, client_id="profile-relay-test")
     await broker.connect()
     try:
@@ -125,7 +125,7 @@ async def test_a_malformed_order_goes_to_the_dlq_and_the_consumer_keeps_going(
     admin: dict[str, str],
     tenant: str,
     probe: KafkaProbe,
-    profile_settings: ProfileSettings,
+    service_settings: ProfileSettings,
 ) -> None:
     created = (
         await client.post("/api/v1/customers", json={"email": "dlq@example.com"}, headers=admin)
@@ -143,7 +143,7 @@ async def test_a_malformed_order_goes_to_the_dlq_and_the_consumer_keeps_going(
         return bool(body["total_orders"] == 1)
 
     assert await wait_for(counted)
-    group = profile_settings.consumer_group_prefix + "profile.order-stats"
+    group = service_settings.consumer_group_prefix + "profile.order-stats"
 
     def ours(records: list[Any]) -> list[Any]:
         # A running stack's own profile service dead-letters the same records under its
@@ -167,10 +167,10 @@ async def test_a_malformed_order_goes_to_the_dlq_and_the_consumer_keeps_going(
 async def test_row_level_security_hides_other_tenants_rows_even_from_raw_sql(
     client: httpx.AsyncClient,
     admin: dict[str, str],
-    profile_app: FastAPI,
+    service_app: FastAPI,
 ) -> None:
     await client.post("/api/v1/customers", json={"email": "rls@example.com"}, headers=admin)
-    runtime = profile_app.state.runtime
+    runtime = service_app.state.runtime
 
     async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id="nobody-else") as uow:
         visible = await uow.session.scalar(

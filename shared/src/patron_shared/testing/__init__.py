@@ -10,6 +10,7 @@ from patron_shared.testing.auth import bearer_headers
 from patron_shared.testing.doubles import (
     FakeRecord,
     InMemoryUnitOfWork,
+    deliver_record,
     record_of,
     run_without_io,
 )
@@ -21,6 +22,7 @@ from patron_shared.testing.infra import (
     read_stack_env,
     resolve_database_url,
     resolve_kafka_bootstrap,
+    row_security_of,
 )
 from patron_shared.testing.kafka import (
     KafkaProbe,
@@ -36,6 +38,7 @@ __all__ = [
     "ServiceDatabase",
     "bearer_headers",
     "create_service_database",
+    "deliver_record",
     "docker_available",
     "drop_database",
     "make_envelope_bytes",
@@ -43,6 +46,7 @@ __all__ = [
     "record_of",
     "resolve_database_url",
     "resolve_kafka_bootstrap",
+    "row_security_of",
     "run_without_io",
     "unique_tenant",
     "wait_for_assignment",

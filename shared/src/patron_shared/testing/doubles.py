@@ -107,3 +107,12 @@ def run_without_io(coroutine: Coroutine[Any, Any, ResultT]) -> ResultT:
         return result
     coroutine.close()
     raise RuntimeError("the coroutine waited on I/O; run it on an event loop instead")
+
+
+async def deliver_record(
+    runtime: Any, envelope: Envelope, *, topic: str = "patron.customer.events.v1", consumer: int = 0
+) -> str:
+    """Hand `envelope` to one of the service's consumers as if Kafka had delivered it."""
+    event_consumer = runtime.consumers[consumer]
+    outcome: str = await event_consumer.handle_record(record_of(envelope, topic=topic))
+    return outcome

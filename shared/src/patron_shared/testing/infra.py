@@ -158,3 +158,23 @@ def drop_database(superuser_url: str, name: str) -> None:
 
 def stop_containers(*_: Any) -> None:
     _containers.close()
+
+
+async def row_security_of(
+    database: ServiceDatabase, tables: list[str]
+) -> tuple[dict[str, bool], str | None]:
+    """Which of `tables` have row-level security on, and the Alembic revision applied."""
+    from sqlalchemy import text  # noqa: PLC0415 - keeps this module's import light
+    from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+    engine = create_async_engine(database.owner_url)
+    try:
+        async with engine.connect() as connection:
+            secured = await connection.execute(
+                text("SELECT relname, relrowsecurity FROM pg_class WHERE relname = ANY(:names)"),
+                {"names": tables},
+            )
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    finally:
+        await engine.dispose()
+    return {name: bool(on) for name, on in secured.all()}, version
