@@ -139,9 +139,11 @@ cmd_start() {
     check_config "$bin"
     "$bin" -p "$PREFIX/" -e "$ERROR_LOG" -c "$CONF" \
         || { tail -n 20 "$ERROR_LOG" >&2 || true; die "nginx failed to start"; }
+    # nginx binds its port before it daemonises and renames itself "nginx: master", so
+    # wait for both the listening port and the master's pid file and title.
     local i
-    for ((i = 0; i < 50; i++)); do
-        port_open "$GATEWAY_PORT" && break
+    for ((i = 0; i < 100; i++)); do
+        running_pid >/dev/null && port_open "$GATEWAY_PORT" && break
         sleep 0.1
     done
     pid="$(running_pid)" || { tail -n 20 "$ERROR_LOG" >&2 || true; die "nginx exited right after start"; }
