@@ -6,15 +6,14 @@ import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
 
 import pytest
 
 from patron_profile.domain.customer import Customer
 from patron_profile.service.ports import PendingOrder
 from patron_shared.errors import Conflict
-from patron_shared.events import Contract, Envelope, OrderPlaced, build_envelope
+from patron_shared.events import Contract, OrderPlaced
+from patron_shared.testing import InMemoryUnitOfWork
 
 
 @dataclass
@@ -77,45 +76,19 @@ class FakeCustomerRepository:
             self.orders[order_id].counted = True
 
 
-class FakeUnitOfWork:
-    """Commits keep what the use case wrote; leaving without commit forgets it."""
+class FakeUnitOfWork(InMemoryUnitOfWork):
+    repositories = ("customers",)
 
     def __init__(self, tenant_id: str = "demo", causation_id: str | None = None) -> None:
-        self.tenant_id = tenant_id
-        self.causation_id = causation_id
+        super().__init__(tenant_id, source="profile", causation_id=causation_id)
         self.customers = FakeCustomerRepository()
-        self.published: list[Contract] = []
-        self.commits = 0
-        self._pending: list[Contract] = []
-        self._snapshot: FakeCustomerRepository | None = None
 
-    async def __aenter__(self) -> Self:
-        self._snapshot = copy.deepcopy(self.customers)
-        self._pending = []
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._snapshot is not None:  # not committed: roll back
-            self.customers = self._snapshot
-            self._snapshot = None
-
-    def emit(self, *events: Contract) -> None:
-        self._pending.extend(events)
-
-    async def commit(self) -> list[Envelope]:
-        events = list(self._pending)
+    def collect_new_events(self) -> list[Contract]:
+        events: list[Contract] = []
         for customer in self.customers.seen.values():
             events.extend(customer.events)
             customer.events.clear()
-        self.published.extend(events)
-        self.commits += 1
-        self._snapshot = None
-        return [build_envelope(e, tenant_id=self.tenant_id, source="profile") for e in events]
+        return events
 
 
 @pytest.fixture
