@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from patron_profile.domain.contact import normalize_email, normalize_phone, normalize_tags
-from patron_profile.domain.customer import Customer, OrderStats
+from patron_profile.domain.customer import Customer
+from patron_profile.domain.order_stats import OrderStats
 from patron_shared.errors import InvalidInput
 from patron_shared.events import CustomerCreated, CustomerUpdated, TagsChanged
 

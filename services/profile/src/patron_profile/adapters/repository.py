@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_profile.adapters.tables import customers, orders
-from patron_profile.domain.customer import Customer, OrderStats
+from patron_profile.domain.customer import Customer
+from patron_profile.domain.order_stats import OrderStats
 from patron_profile.service.ports import PendingOrder
 from patron_shared.errors import Conflict
 from patron_shared.events import OrderPlaced

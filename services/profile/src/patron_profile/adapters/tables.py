@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Computed,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -20,6 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from patron_shared.db import MessagingTables, base_columns, make_metadata
+
+SEARCH_TEXT = (
+    "lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || "
+    "coalesce(email, '') || ' ' || coalesce(phone, ''))"
+)
 
 metadata = make_metadata()
 messaging = MessagingTables.define(metadata)
@@ -45,6 +53,19 @@ customers = Table(
     Column("first_order_at", DateTime(timezone=True)),
     Column("last_order_at", DateTime(timezone=True)),
     Column("deleted_at", DateTime(timezone=True)),
+    Column("date_of_birth", Date),
+    Column("gender", String(20)),
+    Column("locale", String(35)),
+    Column("preferences", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("group_id", Uuid),
+    Column("last_login_at", DateTime(timezone=True)),
+    # Read-model fields kept from segmentation and loyalty events.
+    Column("is_vip", Boolean, nullable=False, server_default=text("false")),
+    Column("segments", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("loyalty_points", BigInteger, nullable=False, server_default=text("0")),
+    Column("loyalty_tier", String(50)),
+    # Lower-cased names, email and phone: what partial search matches (trigram index).
+    Column("search_text", Text, Computed(SEARCH_TEXT, persisted=True)),
     # Emails are stored lower-cased, so this is case-insensitive uniqueness per tenant.
     Index(
         "uq_customers_tenant_email",
