@@ -2,12 +2,22 @@
 
 from patron_shared.http.app import ServiceRuntime, create_service_app
 from patron_shared.http.dependencies import unit_of_work
-from patron_shared.http.pagination import Page, PageMeta, PageParams, page_params
+from patron_shared.http.pagination import (
+    CursorMeta,
+    CursorPage,
+    Page,
+    PageMeta,
+    PageParams,
+    page_params,
+)
 from patron_shared.http.problems import PROBLEM_CONTENT_TYPE, problem_response
+from patron_shared.http.query import reject_unknown_query_params
 from patron_shared.http.security import current_principal, require
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
+    "CursorMeta",
+    "CursorPage",
     "Page",
     "PageMeta",
     "PageParams",
@@ -16,6 +26,7 @@ __all__ = [
     "current_principal",
     "page_params",
     "problem_response",
+    "reject_unknown_query_params",
     "require",
     "unit_of_work",
 ]

@@ -62,3 +62,15 @@ def page_params(default_per_page: int, max_per_page: int) -> Callable[..., PageP
         return PageParams(page=page, per_page=per_page)
 
     return dependency
+
+
+class CursorMeta(BaseModel):
+    per_page: int
+    next_cursor: str | None = None
+
+
+class CursorPage(BaseModel, Generic[ItemT]):
+    """A keyset page: pass `meta.next_cursor` back as `cursor` until it is null."""
+
+    data: list[ItemT]
+    meta: CursorMeta

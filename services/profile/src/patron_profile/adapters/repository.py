@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, Text, cast, func, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_profile.adapters.tables import customers, orders
 from patron_profile.domain.customer import Customer
+from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.domain.order_stats import OrderStats
 from patron_profile.service.ports import PendingOrder
 from patron_shared.errors import Conflict
@@ -30,6 +32,12 @@ _STORED_FIELDS = (
     "external_ids",
     "source",
     "status",
+    "date_of_birth",
+    "gender",
+    "locale",
+    "preferences",
+    "group_id",
+    "last_login_at",
     "updated_at",
     "deleted_at",
 )
@@ -75,20 +83,76 @@ class SqlCustomerRepository:
         self.seen[customer.id] = customer
 
     async def list_page(
-        self, *, offset: int, limit: int, email: str | None = None
+        self, filters: CustomerFilters, sort: CustomerSort, *, offset: int, limit: int
     ) -> tuple[list[Customer], int]:
-        conditions = [customers.c.tenant_id == self._tenant_id, customers.c.deleted_at.is_(None)]
-        if email is not None:
-            conditions.append(customers.c.email == email)
+        conditions = self._conditions(filters)
         total = await self._session.scalar(select(func.count()).where(*conditions))
         rows = await self._session.execute(
             select(customers)
             .where(*conditions)
-            .order_by(customers.c.created_at.desc(), customers.c.id.desc())
+            .order_by(*_order_by(sort))
             .offset(offset)
             .limit(limit)
         )
         return [_to_customer(row) for row in rows], int(total or 0)
+
+    async def scan(
+        self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
+    ) -> list[Customer]:
+        """Keyset page by (created_at, id): cost independent of how deep the scan is."""
+        conditions = self._conditions(filters)
+        if after is not None:
+            key = tuple_(customers.c.created_at, customers.c.id)
+            bound = tuple_(literal(after.created_at), literal(after.id))
+            conditions.append(key < bound if descending else key > bound)
+        order = (customers.c.created_at, customers.c.id)
+        rows = await self._session.execute(
+            select(customers)
+            .where(*conditions)
+            .order_by(*(c.desc() if descending else c.asc() for c in order))
+            .limit(limit)
+        )
+        return [_to_customer(row) for row in rows]
+
+    def _conditions(self, f: CustomerFilters) -> list[ColumnElement[bool]]:
+        c = customers.c
+        conditions: list[ColumnElement[bool]] = [
+            c.tenant_id == self._tenant_id,
+            c.deleted_at.is_(None),
+        ]
+        if f.search:
+            conditions.append(
+                c.search_text.like(f"%{_escape_like(f.search.lower())}%", escape="\\")
+            )
+        if f.email is not None:
+            conditions.append(c.email == f.email)
+        if f.tags:
+            tags = cast(list(f.tags), ARRAY(Text))
+            conditions.append(
+                c.tags.overlap(tags) if f.tags_match == "any" else c.tags.contains(tags)
+            )
+        equal = {
+            "accepts_marketing": f.accepts_marketing,
+            "source": f.source,
+            "group_id": f.group_id,
+            "status": f.status,
+            "is_vip": f.is_vip,
+        }
+        conditions += [c[name] == value for name, value in equal.items() if value is not None]
+        if f.segment is not None:
+            conditions.append(c.segments.contains(cast([f.segment], ARRAY(Text))))
+        ranges = (
+            ("total_spent", f.total_spent_min, f.total_spent_max),
+            ("total_orders", f.orders_min, f.orders_max),
+            ("last_order_at", f.last_order_from, f.last_order_to),
+            ("created_at", f.created_from, f.created_to),
+        )
+        for name, low, high in ranges:
+            if low is not None:
+                conditions.append(c[name] >= low)
+            if high is not None:
+                conditions.append(c[name] <= high)
+        return conditions
 
     async def record_order(
         self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
@@ -169,6 +233,24 @@ class SqlCustomerRepository:
         return values
 
 
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _order_by(sort: CustomerSort) -> list[Any]:
+    c = customers.c
+    keys = {
+        "name": [c.last_name, c.first_name],
+        "total_spent": [c.total_spent],
+        "total_orders": [c.total_orders],
+        "last_order_at": [c.last_order_at],
+        "created_at": [c.created_at],
+    }[sort.field]
+    ordered = [(k.desc() if sort.descending else k.asc()).nulls_last() for k in keys]
+    # The id breaks ties, so equal sort values never shuffle between pages.
+    return [*ordered, c.id.desc() if sort.descending else c.id.asc()]
+
+
 def _to_customer(row: Row[Any]) -> Customer:
     return Customer(
         id=row.id,
@@ -186,6 +268,16 @@ def _to_customer(row: Row[Any]) -> Customer:
         source=row.source,
         status=row.status,
         deleted_at=row.deleted_at,
+        date_of_birth=row.date_of_birth,
+        gender=row.gender,
+        locale=row.locale,
+        preferences=dict(row.preferences),
+        group_id=row.group_id,
+        last_login_at=row.last_login_at,
+        is_vip=row.is_vip,
+        segments=list(row.segments),
+        loyalty_points=row.loyalty_points,
+        loyalty_tier=row.loyalty_tier,
         stats=OrderStats(
             total_orders=row.total_orders,
             total_spent=Decimal(row.total_spent),

@@ -4,17 +4,35 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 """
 
 import uuid
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import AwareDatetime
 
 from patron_profile.adapters.uow import ProfileUnitOfWork
-from patron_profile.api.schemas import CustomerCreate, CustomerOut, CustomerPatch
+from patron_profile.api.schemas import (
+    CustomerCreate,
+    CustomerDetail,
+    CustomerOut,
+    CustomerPatch,
+)
+from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.service import customers as use_cases
 from patron_profile.service.customers import ContactRules
 from patron_profile.settings import ProfileSettings
 from patron_shared.auth import Principal, Scope
-from patron_shared.http import Page, PageParams, page_params, require, unit_of_work
+from patron_shared.errors import InvalidInput
+from patron_shared.http import (
+    CursorMeta,
+    CursorPage,
+    Page,
+    PageParams,
+    page_params,
+    reject_unknown_query_params,
+    require,
+    unit_of_work,
+)
 
 Reader = Annotated[
     ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
@@ -24,11 +42,100 @@ Writer = Annotated[
 ]
 Viewer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
 
+FILTER_PARAMS = (
+    "search",
+    "email",
+    "tags",
+    "tags_match",
+    "accepts_marketing",
+    "source",
+    "group",
+    "status",
+    "is_vip",
+    "segment",
+    "total_spent_min",
+    "total_spent_max",
+    "orders_min",
+    "orders_max",
+    "last_order_from",
+    "last_order_to",
+    "created_from",
+    "created_to",
+)
+LIST_PARAMS = (*FILTER_PARAMS, "sort", "page", "per_page", "cursor")
+INCLUDES = ("addresses", "orders")
+
+
+def customer_filters(
+    *,
+    search: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="part of a name, email or phone"),
+    ] = None,
+    email: Annotated[str | None, Query(max_length=320, description="exact email")] = None,
+    tags: Annotated[
+        str | None, Query(max_length=2000, description="comma-separated, e.g. `vip,gift`")
+    ] = None,
+    tags_match: Annotated[
+        Literal["any", "all"], Query(description="customers with any or all of `tags`")
+    ] = "any",
+    accepts_marketing: bool | None = None,
+    source: Annotated[str | None, Query(max_length=50)] = None,
+    group: Annotated[uuid.UUID | None, Query(description="customer group id")] = None,
+    status: Literal["active", "disabled"] | None = None,
+    is_vip: bool | None = None,
+    segment: Annotated[str | None, Query(max_length=100, examples=["at_risk"])] = None,
+    total_spent_min: Annotated[Decimal | None, Query(ge=0)] = None,
+    total_spent_max: Annotated[Decimal | None, Query(ge=0)] = None,
+    orders_min: Annotated[int | None, Query(ge=0)] = None,
+    orders_max: Annotated[int | None, Query(ge=0)] = None,
+    last_order_from: AwareDatetime | None = None,
+    last_order_to: AwareDatetime | None = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
+) -> CustomerFilters:
+    return CustomerFilters(
+        search=search,
+        email=email,
+        tags=tuple(t for t in (tags or "").split(",") if t.strip()),
+        tags_match=tags_match,
+        accepts_marketing=accepts_marketing,
+        source=source,
+        group_id=group,
+        status=status,
+        is_vip=is_vip,
+        segment=segment,
+        total_spent_min=total_spent_min,
+        total_spent_max=total_spent_max,
+        orders_min=orders_min,
+        orders_max=orders_max,
+        last_order_from=last_order_from,
+        last_order_to=last_order_to,
+        created_from=created_from,
+        created_to=created_to,
+    )
+
+
+def customer_sort(
+    sort: Annotated[
+        str,
+        Query(
+            description="name, total_spent, total_orders, last_order_at or created_at; "
+            "prefix `-` for descending (nulls always last)",
+            examples=["-total_spent"],
+        ),
+    ] = "-created_at",
+) -> CustomerSort:
+    return CustomerSort.parse(sort)
+
 
 def build_customers_router(settings: ProfileSettings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
     rules = ContactRules(phone_default_region=settings.phone_default_region)
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
+    Filters = Annotated[CustomerFilters, Depends(customer_filters)]
+    Sort = Annotated[CustomerSort, Depends(customer_sort)]
+    Paging = Annotated[PageParams, Depends(paging)]
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a customer")
     async def create_customer(
@@ -38,21 +145,86 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
         response.headers["Location"] = f"/api/v1/customers/{customer.id}"
         return CustomerOut.of(customer, viewer)
 
-    @router.get("", summary="List customers, newest first")
+    @router.get(
+        "",
+        summary="List customers: filter, sort, page or scan with a cursor",
+        dependencies=[Depends(reject_unknown_query_params(LIST_PARAMS))],
+    )
     async def list_customers(
+        *,
         uow: Reader,
         viewer: Viewer,
-        page: Annotated[PageParams, Depends(paging)],
-        email: Annotated[str | None, Query(max_length=320, description="exact email")] = None,
-    ) -> Page[CustomerOut]:
+        filters: Filters,
+        sort: Sort,
+        page: Paging,
+        cursor: Annotated[
+            str | None,
+            Query(
+                max_length=500,
+                description="scan mode: empty to start, then `meta.next_cursor`; "
+                "sorts by created_at, no totals",
+            ),
+        ] = None,
+    ) -> Page[CustomerOut] | CursorPage[CustomerOut]:
+        if cursor is not None:
+            after = Cursor.decode(cursor) if cursor else None
+            found, next_cursor = await use_cases.scan_customers(
+                uow, filters, sort, after=after, limit=page.per_page
+            )
+            return CursorPage[CustomerOut](
+                data=[CustomerOut.of(c, viewer) for c in found],
+                meta=CursorMeta(
+                    per_page=page.per_page,
+                    next_cursor=next_cursor.encode() if next_cursor else None,
+                ),
+            )
         found, total = await use_cases.list_customers(
-            uow, offset=page.offset, limit=page.per_page, email=email
+            uow, filters, sort, offset=page.offset, limit=page.per_page
         )
         return Page[CustomerOut].build([CustomerOut.of(c, viewer) for c in found], page, total)
 
-    @router.get("/{customer_id}", summary="Get one customer")
-    async def get_customer(customer_id: uuid.UUID, uow: Reader, viewer: Viewer) -> CustomerOut:
-        return CustomerOut.of(await use_cases.get_customer(uow, customer_id), viewer)
+    @router.get(
+        "/search",
+        summary="Search customers by part of a name, email or phone",
+        dependencies=[Depends(reject_unknown_query_params(("q", "sort", "page", "per_page")))],
+    )
+    async def search_customers(
+        uow: Reader,
+        viewer: Viewer,
+        q: Annotated[str, Query(min_length=1, max_length=200, examples=["jane"])],
+        sort: Sort,
+        page: Paging,
+    ) -> Page[CustomerOut]:
+        found, total = await use_cases.list_customers(
+            uow, CustomerFilters(search=q), sort, offset=page.offset, limit=page.per_page
+        )
+        return Page[CustomerOut].build([CustomerOut.of(c, viewer) for c in found], page, total)
+
+    @router.get(
+        "/{customer_id}",
+        summary="Get one customer",
+        dependencies=[Depends(reject_unknown_query_params(("include",)))],
+    )
+    async def get_customer(
+        customer_id: uuid.UUID,
+        uow: Reader,
+        viewer: Viewer,
+        include: Annotated[
+            str | None, Query(description=f"comma-separated: {', '.join(INCLUDES)}")
+        ] = None,
+    ) -> CustomerDetail:
+        wanted = _includes(include)
+        customer = await use_cases.get_customer(uow, customer_id)
+        detail = CustomerDetail.of(customer, viewer)
+        del wanted  # related data is wired as each part of the profile lands
+        return detail
+
+    @router.put("/{customer_id}", summary="Replace a customer's editable fields")
+    async def replace_customer(
+        customer_id: uuid.UUID, body: CustomerCreate, uow: Writer, viewer: Viewer
+    ) -> CustomerOut:
+        customer = await use_cases.update_customer(uow, customer_id, body.model_dump(), rules=rules)
+        return CustomerOut.of(customer, viewer)
 
     @router.patch("/{customer_id}", summary="Change some fields of a customer")
     async def update_customer(
@@ -73,3 +245,13 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
+
+
+def _includes(raw: str | None) -> set[str]:
+    wanted = {part.strip() for part in (raw or "").split(",") if part.strip()}
+    unknown = wanted - set(INCLUDES)
+    if unknown:
+        raise InvalidInput(
+            "include", f"unknown {sorted(unknown)}; one of {', '.join(INCLUDES)}", location="query"
+        )
+    return wanted

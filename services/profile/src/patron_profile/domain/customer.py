@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -32,7 +32,14 @@ EDITABLE_FIELDS = (
     "external_ids",
     "source",
     "status",
+    "date_of_birth",
+    "gender",
+    "locale",
+    "preferences",
+    "group_id",
+    "last_login_at",
 )
+GENDERS = ("female", "male", "non_binary", "other", "undisclosed")
 
 
 @dataclass
@@ -51,6 +58,17 @@ class Customer:
     external_ids: dict[str, str] = field(default_factory=dict)
     source: str | None = None
     status: CustomerStatus = "active"
+    date_of_birth: date | None = None
+    gender: str | None = None
+    locale: str | None = None
+    preferences: dict[str, Any] = field(default_factory=dict)
+    group_id: uuid.UUID | None = None
+    last_login_at: datetime | None = None
+    # Kept from other services' events (segmentation, loyalty); never set by callers.
+    is_vip: bool = False
+    segments: list[str] = field(default_factory=list)
+    loyalty_points: int = 0
+    loyalty_tier: str | None = None
     stats: OrderStats = field(default_factory=OrderStats)
     deleted_at: datetime | None = None
     events: list[Contract] = field(default_factory=list, repr=False, compare=False)
@@ -122,6 +140,9 @@ class Customer:
             external_ids=dict(self.external_ids),
             source=self.source,
             status=self.status,
+            date_of_birth=self.date_of_birth,
+            locale=self.locale,
+            group_id=self.group_id,
             created_at=self.created_at,
             updated_at=self.updated_at,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +15,15 @@ from patron_profile.domain.contact import (
     normalize_tags,
 )
 from patron_profile.domain.customer import Customer
+from patron_profile.domain.customer_query import (
+    CURSOR_SORT_FIELDS,
+    Cursor,
+    CustomerFilters,
+    CustomerSort,
+)
 from patron_profile.service.orders import count_uncounted_orders
 from patron_profile.service.ports import CustomerUnitOfWork
-from patron_shared.errors import NotFound
+from patron_shared.errors import InvalidInput, NotFound
 from patron_shared.events import utcnow
 
 Clock = Callable[[], datetime]
@@ -100,11 +106,45 @@ async def get_customer(uow: CustomerUnitOfWork, customer_id: uuid.UUID) -> Custo
 
 
 async def list_customers(
-    uow: CustomerUnitOfWork, *, offset: int, limit: int, email: str | None = None
+    uow: CustomerUnitOfWork,
+    filters: CustomerFilters,
+    sort: CustomerSort,
+    *,
+    offset: int,
+    limit: int,
 ) -> tuple[list[Customer], int]:
     async with uow:
-        wanted = normalize_email(email) if email else None
-        return await uow.customers.list_page(offset=offset, limit=limit, email=wanted)
+        return await uow.customers.list_page(_normalized(filters), sort, offset=offset, limit=limit)
+
+
+async def scan_customers(
+    uow: CustomerUnitOfWork,
+    filters: CustomerFilters,
+    sort: CustomerSort,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[list[Customer], Cursor | None]:
+    """One keyset page and the cursor for the next (None at the end)."""
+    if sort.field not in CURSOR_SORT_FIELDS:
+        raise InvalidInput(
+            "sort", f"cursor scans sort by {', '.join(CURSOR_SORT_FIELDS)} only", location="query"
+        )
+    async with uow:
+        found = await uow.customers.scan(
+            _normalized(filters), descending=sort.descending, after=after, limit=limit + 1
+        )
+    more = len(found) > limit
+    page = found[:limit]
+    last = page[-1] if more else None
+    return page, Cursor(created_at=last.created_at, id=last.id) if last else None
+
+
+def _normalized(filters: CustomerFilters) -> CustomerFilters:
+    """Filters compare with stored values, which are normalized the same way."""
+    email = normalize_email(filters.email, field="email") if filters.email else None
+    tags = tuple(normalize_tags(list(filters.tags), field="tags")) if filters.tags else ()
+    return replace(filters, email=email, tags=tags)
 
 
 async def _existing(

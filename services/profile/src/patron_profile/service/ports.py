@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from patron_profile.domain.customer import Customer
+from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_shared.events import Contract, Envelope, OrderPlaced
 
 
@@ -27,8 +28,11 @@ class CustomerRepository(Protocol):
     async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None: ...
     async def save(self, customer: Customer) -> None: ...
     async def list_page(
-        self, *, offset: int, limit: int, email: str | None = None
+        self, filters: CustomerFilters, sort: CustomerSort, *, offset: int, limit: int
     ) -> tuple[list[Customer], int]: ...
+    async def scan(
+        self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
+    ) -> list[Customer]: ...
     async def record_order(
         self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
     ) -> bool: ...
