@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from patron_shared.events import CreditIssued, OrderPlaced, PointsAdjusted
+from patron_shared.events import CreditIssued, OrderPlaced, PointsAdjusted, round_money
 
 MAX_DIGITS = 20
 MAX_PLACES = 4
@@ -114,3 +114,20 @@ def test_a_points_adjustment_may_be_negative_but_never_zero() -> None:
     assert PointsAdjusted.model_validate(adjustment | {"points": -50}).points == -50
     with pytest.raises(ValidationError, match="add or remove points"):
         PointsAdjusted.model_validate(adjustment | {"points": 0})
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("30.0000", "USD", "30.00"),
+        ("1234.5000", "JPY", "1234"),
+        ("1234.5000", "jpy", "1234.50"),  # codes are upper-case; unknown ones show cents
+        ("0.1235", "BHD", "0.124"),
+        ("2.005", None, "2.00"),  # half-even
+        ("2.015", "EUR", "2.02"),
+    ],
+)
+def test_amounts_are_shown_in_the_currencys_minor_units(
+    amount: str, currency: str | None, shown: str
+) -> None:
+    assert str(round_money(Decimal(amount), currency)) == shown

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from patron_profile.adapters.tables import messaging
+from patron_profile.api.addresses import build_addresses_router
 from patron_profile.api.customers import build_customers_router
+from patron_profile.api.tags import build_tags_router
 from patron_profile.consumers.orders import build_order_consumer
 from patron_profile.settings import ProfileSettings
 from patron_shared.http import ServiceRuntime, create_service_app
@@ -19,6 +21,11 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron profile service",
-        routers=[build_customers_router(settings)],
+        # Tags first: its /customers/bulk/... paths must win over /customers/{id}.
+        routers=[
+            build_tags_router(settings),
+            build_customers_router(settings),
+            build_addresses_router(settings),
+        ],
         consumers=[build_order_consumer(runtime)],
     )

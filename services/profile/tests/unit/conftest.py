@@ -1,31 +1,23 @@
-"""Fakes for the profile use cases: an in-memory repository and unit of work."""
+"""Fakes for the profile use cases: in-memory repositories and unit of work."""
 
 from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
 from patron_profile.domain.customer import Customer
-from patron_profile.service.ports import PendingOrder
+from patron_profile.domain.order_stats import OrderRecord, OrderState, OrderStats
 from patron_shared.errors import Conflict
-from patron_shared.events import Contract, OrderPlaced
+from patron_shared.events import Contract
 from patron_shared.testing import InMemoryUnitOfWork
-
-
-@dataclass
-class StoredOrder:
-    order: OrderPlaced
-    counted: bool = False
 
 
 @dataclass
 class FakeCustomerRepository:
     rows: dict[uuid.UUID, Customer] = field(default_factory=dict)
-    orders: dict[str, StoredOrder] = field(default_factory=dict)
     seen: dict[uuid.UUID, Customer] = field(default_factory=dict)
 
     async def add(self, customer: Customer) -> None:
@@ -56,32 +48,41 @@ class FakeCustomerRepository:
             live = [c for c in live if c.email == email]
         return live[offset : offset + limit], len(live)
 
-    async def record_order(
-        self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
-    ) -> bool:
-        if order.order_id in self.orders:
-            return False
-        self.orders[order.order_id] = StoredOrder(order, counted=counted)
-        return True
 
-    async def uncounted_orders(self, customer_id: uuid.UUID) -> Sequence[PendingOrder]:
-        return [
-            PendingOrder(s.order.order_id, s.order.total, s.order.currency, s.order.placed_at)
-            for s in self.orders.values()
-            if s.order.customer_id == customer_id and not s.counted
+@dataclass
+class FakeOrderRepository:
+    """Orders by id; the statistics are the domain fold, which the SQL aggregate mirrors."""
+
+    rows: dict[str, OrderState] = field(default_factory=dict)
+
+    async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState:
+        return self.rows.setdefault(order_id, OrderState(order_id, customer_id))
+
+    async def save(self, order: OrderState) -> None:
+        self.rows[order.order_id] = order
+
+    async def stats_for(self, customer_id: uuid.UUID) -> OrderStats:
+        return OrderStats.from_orders(o for o in self.rows.values() if o.customer_id == customer_id)
+
+    async def list_for_customer(
+        self, customer_id: uuid.UUID, *, offset: int, limit: int
+    ) -> tuple[list[OrderRecord], int]:
+        records = [
+            record
+            for order in self.rows.values()
+            if order.customer_id == customer_id and (record := order.record()) is not None
         ]
-
-    async def mark_orders_counted(self, order_ids: Sequence[str]) -> None:
-        for order_id in order_ids:
-            self.orders[order_id].counted = True
+        records.sort(key=lambda r: (r.placed_at, r.order_id), reverse=True)
+        return records[offset : offset + limit], len(records)
 
 
 class FakeUnitOfWork(InMemoryUnitOfWork):
-    repositories = ("customers",)
+    repositories = ("customers", "orders")
 
     def __init__(self, tenant_id: str = "demo", causation_id: str | None = None) -> None:
         super().__init__(tenant_id, source="profile", causation_id=causation_id)
         self.customers = FakeCustomerRepository()
+        self.orders = FakeOrderRepository()
 
     def collect_new_events(self) -> list[Contract]:
         events: list[Contract] = []

@@ -8,8 +8,8 @@ from patron_profile.service.customers import (
     ContactRules,
     create_customer,
     delete_customer,
-    get_customer,
     update_customer,
+    view_customer,
 )
 from patron_profile.service.orders import record_order_placed
 from patron_shared.errors import Conflict, NotFound
@@ -62,7 +62,7 @@ async def test_a_deleted_customer_is_gone_and_announced(uow: FakeUnitOfWork) -> 
 
     assert isinstance(uow.published[-1], CustomerDeleted)
     with pytest.raises(NotFound):
-        await get_customer(uow, customer.id)
+        await view_customer(uow, customer.id, include=set())
 
 
 async def test_the_same_order_counts_once_even_under_a_new_message_id(uow: FakeUnitOfWork) -> None:

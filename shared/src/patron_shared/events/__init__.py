@@ -3,7 +3,14 @@
 Import contracts from here; `CONTRACTS` knows them all by their `type`.
 """
 
-from patron_shared.events.base import Contract, CurrencyCode, Money, NonNegativeMoney
+from patron_shared.events.base import (
+    Contract,
+    CurrencyCode,
+    Money,
+    NonNegativeMoney,
+    minor_units,
+    round_money,
+)
 from patron_shared.events.customer import (
     AddressChanged,
     AddressSnapshot,
@@ -157,5 +164,7 @@ __all__ = [
     "all_topic_names",
     "build_envelope",
     "dead_letter_topic",
+    "minor_units",
+    "round_money",
     "utcnow",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -92,3 +92,42 @@ class Contract(BaseModel):
         """The customer this message is about; it is also the Kafka key."""
         customer_id = getattr(self, "customer_id", None)
         return str(customer_id) if customer_id is not None else None
+
+
+# ISO 4217 currencies whose minor unit is not the cent (all others have 2 decimals).
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
+
+
+def minor_units(currency: str | None) -> int:
+    """Decimal places of `currency` (2 when unknown or absent)."""
+    return _MINOR_UNITS.get(currency or "", 2)
+
+
+def round_money(amount: Decimal, currency: str | None) -> Decimal:
+    """`amount` shown in `currency`'s precision (half-even, as accounting rounds)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), ROUND_HALF_EVEN)

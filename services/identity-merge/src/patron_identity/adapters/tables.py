@@ -39,5 +39,3 @@ identity_customers = Table(
     Index("ix_identity_customers_tenant_email", "tenant_id", "email"),
     Index("ix_identity_customers_tenant_phone", "tenant_id", "phone"),
 )
-
-TENANT_TABLES = ("identity_customers",)

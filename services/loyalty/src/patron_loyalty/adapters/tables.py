@@ -32,5 +32,3 @@ loyalty_members = Table(
     PrimaryKeyConstraint("tenant_id", "customer_id"),
     CheckConstraint("status IN ('active', 'closed')", name="status"),
 )
-
-TENANT_TABLES = ("loyalty_members",)

@@ -37,5 +37,3 @@ contacts = Table(
     PrimaryKeyConstraint("tenant_id", "customer_id"),
     Index("ix_contacts_tenant_created", "tenant_id", "created_at", "customer_id"),
 )
-
-TENANT_TABLES = ("contacts",)

@@ -1,25 +1,21 @@
-"""Customer and order persistence: all SQL of the profile service lives here."""
+"""Customer persistence (orders: `adapters.orders`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Text, cast, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_profile.adapters.tables import customers, orders
+from patron_profile.adapters.tables import customers
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.domain.order_stats import OrderStats
-from patron_profile.service.ports import PendingOrder
 from patron_shared.errors import Conflict
-from patron_shared.events import OrderPlaced
 
 _STORED_FIELDS = (
     "email",
@@ -69,7 +65,7 @@ class SqlCustomerRepository:
         row = (await self._session.execute(query)).first()
         if row is None:
             return None
-        customer = _to_customer(row)
+        customer = customer_from_row(row)
         self.seen[customer.id] = customer
         return customer
 
@@ -94,7 +90,7 @@ class SqlCustomerRepository:
             .offset(offset)
             .limit(limit)
         )
-        return [_to_customer(row) for row in rows], int(total or 0)
+        return [customer_from_row(row) for row in rows], int(total or 0)
 
     async def scan(
         self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
@@ -112,7 +108,7 @@ class SqlCustomerRepository:
             .order_by(*(c.desc() if descending else c.asc() for c in order))
             .limit(limit)
         )
-        return [_to_customer(row) for row in rows]
+        return [customer_from_row(row) for row in rows]
 
     def _conditions(self, f: CustomerFilters) -> list[ColumnElement[bool]]:
         c = customers.c
@@ -153,59 +149,6 @@ class SqlCustomerRepository:
             if high is not None:
                 conditions.append(c[name] <= high)
         return conditions
-
-    async def record_order(
-        self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
-    ) -> bool:
-        """Store a placed order; False when this order id was recorded before.
-
-        `counted` says the caller applies it to the customer's statistics right away.
-        """
-        result = await self._session.execute(
-            pg_insert(orders)
-            .values(
-                tenant_id=self._tenant_id,
-                order_id=order.order_id,
-                customer_id=order.customer_id,
-                currency=order.currency,
-                total=order.total,
-                placed_at=order.placed_at,
-                order_number=order.order_number,
-                channel=order.channel,
-                items=[item.model_dump(mode="json") for item in order.items],
-                event_id=event_id,
-                counted=counted,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
-            .returning(orders.c.order_id)
-        )
-        return result.first() is not None
-
-    async def uncounted_orders(self, customer_id: uuid.UUID) -> Sequence[PendingOrder]:
-        rows = await self._session.execute(
-            select(orders.c.order_id, orders.c.total, orders.c.currency, orders.c.placed_at)
-            .where(
-                orders.c.tenant_id == self._tenant_id,
-                orders.c.customer_id == customer_id,
-                orders.c.counted.is_(False),
-            )
-            .order_by(orders.c.placed_at)
-        )
-        return [
-            PendingOrder(
-                order_id=r.order_id, total=r.total, currency=r.currency, placed_at=r.placed_at
-            )
-            for r in rows
-        ]
-
-    async def mark_orders_counted(self, order_ids: Sequence[str]) -> None:
-        if not order_ids:
-            return
-        await self._session.execute(
-            update(orders)
-            .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id.in_(order_ids))
-            .values(counted=True)
-        )
 
     async def _write(self, statement: Any, customer: Customer) -> None:
         # No savepoint: a violation aborts the unit of work, which rolls back as a whole.
@@ -251,7 +194,7 @@ def _order_by(sort: CustomerSort) -> list[Any]:
     return [*ordered, c.id.desc() if sort.descending else c.id.asc()]
 
 
-def _to_customer(row: Row[Any]) -> Customer:
+def customer_from_row(row: Row[Any]) -> Customer:
     return Customer(
         id=row.id,
         tenant_id=row.tenant_id,

@@ -84,18 +84,36 @@ orders = Table(
     Column("tenant_id", String(63), nullable=False),
     Column("order_id", String(100), nullable=False),
     Column("customer_id", Uuid, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("total", Numeric(20, 4), nullable=False),
-    Column("placed_at", DateTime(timezone=True), nullable=False),
+    # pending (only paid/refunded/cancelled events so far), placed, paid or cancelled.
+    Column("status", String(20), nullable=False),
+    # Null while pending: set by the order's OrderPlaced.
+    Column("currency", String(3)),
+    Column("total", Numeric(20, 4)),
+    Column("placed_at", DateTime(timezone=True)),
     Column("order_number", String(100)),
     Column("channel", String(100)),
     Column("items", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    # False while the customer is unknown here; counted when it is created.
-    Column("counted", Boolean, nullable=False, server_default=text("false")),
-    Column("event_id", Uuid, nullable=False),
+    # The OrderPlaced message that defined the order.
+    Column("event_id", Uuid),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    # Sum of the order_refunds in the order's currency, capped at its total.
+    Column("refunded_amount", Numeric(20, 4), nullable=False, server_default=text("0")),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("tenant_id", "order_id"),
     Index("ix_orders_customer", "tenant_id", "customer_id", "placed_at"),
 )
 
-TENANT_TABLES = ("customers", "orders")
+# Every refund of an order, once per refund event, kept even before the order is placed.
+order_refunds = Table(
+    "order_refunds",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("order_id", String(100), nullable=False),
+    Column("refund_id", Uuid, nullable=False),
+    Column("amount", Numeric(20, 4), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("refunded_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text),
+    PrimaryKeyConstraint("tenant_id", "order_id", "refund_id"),
+)

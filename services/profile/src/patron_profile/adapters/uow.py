@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from patron_profile.adapters.addresses import SqlAddressRepository
+from patron_profile.adapters.orders import SqlOrderRepository
 from patron_profile.adapters.repository import SqlCustomerRepository
+from patron_profile.adapters.tags import SqlTagRepository
 from patron_shared.db import UnitOfWork
 from patron_shared.events import Contract
 
 
 class ProfileUnitOfWork(UnitOfWork):
     customers: SqlCustomerRepository
+    orders: SqlOrderRepository
+    tags: SqlTagRepository
+    addresses: SqlAddressRepository
 
     def _open_repositories(self) -> None:
         self.customers = SqlCustomerRepository(self.session, self.tenant_id)
+        self.orders = SqlOrderRepository(self.session, self.tenant_id)
+        self.tags = SqlTagRepository(self.session, self.tenant_id)
+        self.addresses = SqlAddressRepository(self.session, self.tenant_id)
 
     def collect_new_events(self) -> list[Contract]:
         events: list[Contract] = []

@@ -16,6 +16,7 @@ from patron_profile.api.schemas import (
     CustomerDetail,
     CustomerOut,
     CustomerPatch,
+    OrderOut,
 )
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.service import customers as use_cases
@@ -213,11 +214,19 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
             str | None, Query(description=f"comma-separated: {', '.join(INCLUDES)}")
         ] = None,
     ) -> CustomerDetail:
-        wanted = _includes(include)
-        customer = await use_cases.get_customer(uow, customer_id)
-        detail = CustomerDetail.of(customer, viewer)
-        del wanted  # related data is wired as each part of the profile lands
-        return detail
+        view = await use_cases.view_customer(uow, customer_id, include=_includes(include))
+        return CustomerDetail.of_view(view, viewer)
+
+    @router.get(
+        "/{customer_id}/orders",
+        summary="A customer's purchase history, newest first",
+        dependencies=[Depends(reject_unknown_query_params(("page", "per_page")))],
+    )
+    async def list_orders(customer_id: uuid.UUID, uow: Reader, page: Paging) -> Page[OrderOut]:
+        found, total = await use_cases.purchase_history(
+            uow, customer_id, offset=page.offset, limit=page.per_page
+        )
+        return Page[OrderOut].build([OrderOut.of(order) for order in found], page, total)
 
     @router.put("/{customer_id}", summary="Replace a customer's editable fields")
     async def replace_customer(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from patron_profile.api.addresses import AddressOut
 from patron_profile.domain.customer import Customer
+from patron_profile.domain.order_stats import OrderRecord
+from patron_profile.service.customers import CustomerView
 from patron_shared.auth import Principal, mask_email, mask_name, mask_phone
-from patron_shared.events import Money
+from patron_shared.events import Money, round_money
 
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,49}$")]
 ExternalIds = dict[SourceName, Annotated[str, StringConstraints(min_length=1, max_length=200)]]
@@ -146,8 +148,10 @@ class CustomerOut(BaseModel):
             loyalty_points=customer.loyalty_points,
             loyalty_tier=customer.loyalty_tier,
             total_orders=stats.total_orders,
-            total_spent=stats.total_spent.quantize(Decimal("0.01")),
-            avg_order_value=stats.avg_order_value,
+            total_spent=round_money(stats.total_spent, stats.currency),
+            avg_order_value=None
+            if stats.avg_order_value is None
+            else round_money(stats.avg_order_value, stats.currency),
             currency=stats.currency,
             first_order_at=stats.first_order_at,
             last_order_at=stats.last_order_at,
@@ -156,18 +160,59 @@ class CustomerOut(BaseModel):
         )
 
 
+class OrderOut(BaseModel):
+    """One order of the purchase history (refunds reduce `net_total`)."""
+
+    order_id: str
+    order_number: str | None
+    status: str
+    currency: str
+    total: Money
+    refunded_amount: Money
+    net_total: Money
+    items: list[dict[str, Any]]
+    channel: str | None
+    placed_at: datetime
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+
+    @classmethod
+    def of(cls, order: OrderRecord) -> Self:
+        return cls(
+            order_id=order.order_id,
+            order_number=order.order_number,
+            status=order.status,
+            currency=order.currency,
+            total=round_money(order.total, order.currency),
+            refunded_amount=round_money(order.refunded_amount, order.currency),
+            net_total=round_money(order.total - order.refunded_amount, order.currency),
+            items=list(order.items),
+            channel=order.channel,
+            placed_at=order.placed_at,
+            paid_at=order.paid_at,
+            cancelled_at=order.cancelled_at,
+        )
+
+
 class CustomerDetail(CustomerOut):
     """One customer, with the Maginium-style `name` and, on request, related data."""
 
     name: str | None = Field(description="full name (masked without customers:pii)")
-    addresses: list[dict[str, Any]] | None = Field(
-        default=None, description="with `include=addresses`"
-    )
-    purchase_history: list[dict[str, Any]] | None = Field(
-        default=None, description="most recent orders, with `include=orders`"
+    addresses: list[AddressOut] | None = Field(default=None, description="with `include=addresses`")
+    purchase_history: list[OrderOut] | None = Field(
+        default=None, description="the 10 most recent orders, with `include=orders`"
     )
 
     @classmethod
-    def of(cls, customer: Customer, viewer: Principal) -> Self:
-        base = CustomerOut.of(customer, viewer)
-        return cls(**base.model_dump(), name=base.full_name)
+    def of_view(cls, view: CustomerView, viewer: Principal) -> Self:
+        base = CustomerOut.of(view.customer, viewer)
+        return cls(
+            **base.model_dump(),
+            name=base.full_name,
+            addresses=None
+            if view.addresses is None
+            else [AddressOut.of(address, viewer) for address in view.addresses],
+            purchase_history=None
+            if view.recent_orders is None
+            else [OrderOut.of(order) for order in view.recent_orders],
+        )

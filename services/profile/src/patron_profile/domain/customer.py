@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from patron_profile.domain.order_stats import OrderStats
@@ -110,23 +109,28 @@ class Customer:
             CustomerUpdated(customer_id=self.id, changed_fields=changed, customer=self.snapshot())
         )
         if "tags" in changed:
-            self.events.append(
-                TagsChanged(
-                    customer_id=self.id,
-                    added=[t for t in self.tags if t not in before.tags],
-                    removed=[t for t in before.tags if t not in self.tags],
-                    tags=list(self.tags),
-                )
-            )
+            self.events.append(self._tags_changed(before.tags))
         return changed
+
+    def record_tags_replaced(self, old_tags: list[str]) -> None:
+        """The tags were changed in bulk (already stored): announce it like an update."""
+        self.events.append(
+            CustomerUpdated(customer_id=self.id, changed_fields=["tags"], customer=self.snapshot())
+        )
+        self.events.append(self._tags_changed(old_tags))
+
+    def _tags_changed(self, old_tags: list[str]) -> TagsChanged:
+        return TagsChanged(
+            customer_id=self.id,
+            added=[t for t in self.tags if t not in old_tags],
+            removed=[t for t in old_tags if t not in self.tags],
+            tags=list(self.tags),
+        )
 
     def delete(self, *, now: datetime) -> None:
         self.deleted_at = now
         self.updated_at = now
         self.events.append(CustomerDeleted(customer_id=self.id, deleted_at=now))
-
-    def record_order(self, *, total: Decimal, currency: str, placed_at: datetime) -> None:
-        self.stats = self.stats.with_order(total=total, currency=currency, placed_at=placed_at)
 
     def snapshot(self) -> CustomerSnapshot:
         return CustomerSnapshot(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from patron_profile.domain.address import Address
 from patron_profile.domain.contact import (
     clean_name,
     normalize_email,
@@ -21,8 +22,9 @@ from patron_profile.domain.customer_query import (
     CustomerFilters,
     CustomerSort,
 )
+from patron_profile.domain.order_stats import OrderRecord
 from patron_profile.service.orders import count_uncounted_orders
-from patron_profile.service.ports import CustomerUnitOfWork
+from patron_profile.service.ports import AddressUnitOfWork, CustomerUnitOfWork
 from patron_shared.errors import InvalidInput, NotFound
 from patron_shared.events import utcnow
 
@@ -83,7 +85,7 @@ async def update_customer(
 ) -> Customer:
     fields = normalize_fields(changes, rules)
     async with uow:
-        customer = await _existing(uow, customer_id, for_update=True)
+        customer = await existing_customer(uow, customer_id, for_update=True)
         if customer.update(fields, now=clock()):
             await uow.customers.save(customer)
         await uow.commit()
@@ -94,15 +96,48 @@ async def delete_customer(
     uow: CustomerUnitOfWork, customer_id: uuid.UUID, *, clock: Clock = utcnow
 ) -> None:
     async with uow:
-        customer = await _existing(uow, customer_id, for_update=True)
+        customer = await existing_customer(uow, customer_id, for_update=True)
         customer.delete(now=clock())
         await uow.customers.save(customer)
         await uow.commit()
 
 
-async def get_customer(uow: CustomerUnitOfWork, customer_id: uuid.UUID) -> Customer:
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer with the related data the caller asked for (None: not asked)."""
+
+    customer: Customer
+    addresses: list[Address] | None = None
+    recent_orders: list[OrderRecord] | None = None
+
+
+async def view_customer(
+    uow: AddressUnitOfWork,
+    customer_id: uuid.UUID,
+    *,
+    include: set[str],
+    recent_orders: int = 10,
+) -> CustomerView:
+    """One read transaction for the customer and what `include` names."""
     async with uow:
-        return await _existing(uow, customer_id)
+        customer = await existing_customer(uow, customer_id)
+        addresses = (
+            await uow.addresses.list_for_customer(customer_id) if "addresses" in include else None
+        )
+        orders = None
+        if "orders" in include:
+            orders, _ = await uow.orders.list_for_customer(
+                customer_id, offset=0, limit=recent_orders
+            )
+    return CustomerView(customer, addresses, orders)
+
+
+async def purchase_history(
+    uow: CustomerUnitOfWork, customer_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[OrderRecord], int]:
+    async with uow:
+        await existing_customer(uow, customer_id)
+        return await uow.orders.list_for_customer(customer_id, offset=offset, limit=limit)
 
 
 async def list_customers(
@@ -147,7 +182,7 @@ def _normalized(filters: CustomerFilters) -> CustomerFilters:
     return replace(filters, email=email, tags=tags)
 
 
-async def _existing(
+async def existing_customer(
     uow: CustomerUnitOfWork, customer_id: uuid.UUID, *, for_update: bool = False
 ) -> Customer:
     customer = await uow.customers.get(customer_id, for_update=for_update)

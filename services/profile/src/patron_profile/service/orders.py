@@ -1,37 +1,100 @@
-"""Order use cases: keep each customer's order statistics exact under redelivery."""
+"""Order use cases: keep each customer's orders and statistics exact under any delivery.
+
+Every order event merges into the stored order (see `domain.order_stats`), whatever arrived
+before it; then the statistics of the customer who owns the order are recomputed from its
+stored orders. Redeliveries change nothing: the inbox drops a repeated message, and each
+merge is idempotent anyway (the first OrderPlaced per order id, the earliest payment and
+cancellation time, each refund once per event id). An order for a customer not known here
+yet is kept and counted when the customer is created (`count_uncounted_orders`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from patron_profile.domain.customer import Customer
+from patron_profile.domain.order_stats import OrderState, Refund
 from patron_profile.service.ports import CustomerUnitOfWork
-from patron_shared.events import OrderPlaced
+from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRefunded
 
 
 async def record_order_placed(uow: CustomerUnitOfWork, event: OrderPlaced) -> None:
-    """Count a placed order once: per message (inbox) and per order id (orders table)."""
-    async with uow:
-        event_id = uuid.UUID(uow.causation_id) if uow.causation_id else uuid.uuid4()
-        # Locking the customer first serialises its concurrent orders. An unknown customer's
-        # order is kept uncounted and counted when the customer is created.
-        customer = await uow.customers.get(event.customer_id, for_update=True)
-        is_new = await uow.customers.record_order(
-            event, event_id=event_id, counted=customer is not None
+    items = [item.model_dump(mode="json") for item in event.items]
+
+    def place(order: OrderState, event_id: uuid.UUID) -> OrderState:
+        return order.place(
+            customer_id=event.customer_id,
+            currency=event.currency,
+            total=event.total,
+            placed_at=event.placed_at,
+            event_id=event_id,
+            order_number=event.order_number,
+            channel=event.channel,
+            items=items,
         )
-        if is_new and customer is not None:
-            customer.record_order(
-                total=event.total, currency=event.currency, placed_at=event.placed_at
+
+    await _change_order(uow, event.order_id, event.customer_id, place)
+
+
+async def record_order_paid(uow: CustomerUnitOfWork, event: OrderPaid) -> None:
+    await _change_order(
+        uow, event.order_id, event.customer_id, lambda order, _: order.pay(event.paid_at)
+    )
+
+
+async def record_order_refunded(uow: CustomerUnitOfWork, event: OrderRefunded) -> None:
+    def refund(order: OrderState, event_id: uuid.UUID) -> OrderState:
+        return order.refund(
+            Refund(
+                refund_id=event_id,
+                amount=event.amount,
+                currency=event.currency,
+                refunded_at=event.refunded_at,
+                reason=event.reason,
             )
-            await uow.customers.save(customer)
-        await uow.commit()
+        )
+
+    await _change_order(uow, event.order_id, event.customer_id, refund)
+
+
+async def record_order_cancelled(uow: CustomerUnitOfWork, event: OrderCancelled) -> None:
+    await _change_order(
+        uow, event.order_id, event.customer_id, lambda order, _: order.cancel(event.cancelled_at)
+    )
 
 
 async def count_uncounted_orders(uow: CustomerUnitOfWork, customer: Customer) -> None:
-    pending = await uow.customers.uncounted_orders(customer.id)
-    if not pending:
-        return
-    for order in pending:
-        customer.record_order(total=order.total, currency=order.currency, placed_at=order.placed_at)
-    await uow.customers.save(customer)
-    await uow.customers.mark_orders_counted([order.order_id for order in pending])
+    """Bring the customer's statistics in line with its stored orders (inside a unit of work).
+
+    A new customer may already have orders: their events can come before it is created here.
+    """
+    stats = await uow.orders.stats_for(customer.id)
+    if stats != customer.stats:
+        customer.stats = stats
+        await uow.customers.save(customer)
+
+
+async def _change_order(
+    uow: CustomerUnitOfWork,
+    order_id: str,
+    customer_id: uuid.UUID,
+    change: Callable[[OrderState, uuid.UUID], OrderState],
+) -> None:
+    async with uow:
+        # The message id identifies the event (a refund, the placing message).
+        event_id = uuid.UUID(uow.causation_id) if uow.causation_id else uuid.uuid4()
+        # Locking the customer first serialises its concurrent order events.
+        customers = {customer_id: await uow.customers.get(customer_id, for_update=True)}
+        before = await uow.orders.lock(order_id, customer_id=customer_id)
+        after = change(before, event_id)
+        if after != before:
+            await uow.orders.save(after)
+            # OrderPlaced may move an order that early events filed under another customer.
+            for owner in dict.fromkeys((after.customer_id, before.customer_id)):
+                if owner not in customers:
+                    customers[owner] = await uow.customers.get(owner, for_update=True)
+                customer = customers[owner]
+                if customer is not None:
+                    await count_uncounted_orders(uow, customer)
+        await uow.commit()

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
+from patron_profile.domain.address import Address, AddressBook
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
-from patron_shared.events import Contract, Envelope, OrderPlaced
-
-
-@dataclass(frozen=True)
-class PendingOrder:
-    order_id: str
-    total: Decimal
-    currency: str
-    placed_at: datetime
+from patron_profile.domain.order_stats import OrderRecord, OrderState, OrderStats
+from patron_shared.events import Contract, Envelope
 
 
 class CustomerRepository(Protocol):
@@ -33,11 +24,18 @@ class CustomerRepository(Protocol):
     async def scan(
         self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
     ) -> list[Customer]: ...
-    async def record_order(
-        self, order: OrderPlaced, *, event_id: uuid.UUID, counted: bool = False
-    ) -> bool: ...
-    async def uncounted_orders(self, customer_id: uuid.UUID) -> Sequence[PendingOrder]: ...
-    async def mark_orders_counted(self, order_ids: Sequence[str]) -> None: ...
+
+
+class OrderRepository(Protocol):
+    async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState:
+        """The order, locked for this transaction; a new pending order when unknown."""
+        ...
+
+    async def save(self, order: OrderState) -> None: ...
+    async def stats_for(self, customer_id: uuid.UUID) -> OrderStats: ...
+    async def list_for_customer(
+        self, customer_id: uuid.UUID, *, offset: int, limit: int
+    ) -> tuple[list[OrderRecord], int]: ...
 
 
 class CustomerUnitOfWork(Protocol):
@@ -46,6 +44,8 @@ class CustomerUnitOfWork(Protocol):
 
     @property
     def customers(self) -> CustomerRepository: ...
+    @property
+    def orders(self) -> OrderRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -56,3 +56,30 @@ class CustomerUnitOfWork(Protocol):
     ) -> None: ...
     def emit(self, *events: Contract) -> None: ...
     async def commit(self) -> list[Envelope]: ...
+
+
+class AddressRepository(Protocol):
+    async def list_for_customer(self, customer_id: uuid.UUID) -> list[Address]: ...
+    async def list_page(
+        self, customer_id: uuid.UUID, *, offset: int, limit: int
+    ) -> tuple[list[Address], int]: ...
+    async def get_book(self, customer_id: uuid.UUID) -> AddressBook: ...
+    async def save_book(self, book: AddressBook) -> None: ...
+
+
+class AddressUnitOfWork(CustomerUnitOfWork, Protocol):
+    @property
+    def addresses(self) -> AddressRepository: ...
+
+
+class TagRepository(Protocol):
+    async def change_tags(
+        self, ids: Sequence[uuid.UUID], tags: Sequence[str], mode: Literal["add", "remove"]
+    ) -> list[tuple[Customer, list[str]]]: ...
+    async def existing_ids(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
+    async def counts(self, *, offset: int, limit: int) -> tuple[list[tuple[str, int]], int]: ...
+
+
+class TaggingUnitOfWork(CustomerUnitOfWork, Protocol):
+    @property
+    def tags(self) -> TagRepository: ...

@@ -36,5 +36,3 @@ customer_facts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("tenant_id", "customer_id"),
 )
-
-TENANT_TABLES = ("customer_facts",)
