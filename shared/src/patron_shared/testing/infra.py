@@ -123,7 +123,7 @@ def create_service_database(service_dir: Path, superuser_url: str, prefix: str) 
             "-c",
             str(service_dir / "alembic.ini"),
             "upgrade",
-            "head",
+            "heads",
         ],
         check=True,
         env=env,
