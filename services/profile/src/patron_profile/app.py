@@ -9,6 +9,7 @@ from patron_profile.api.addresses import build_addresses_router
 from patron_profile.api.customers import build_customers_router
 from patron_profile.api.tags import build_tags_router
 from patron_profile.consumers.orders import build_order_consumer
+from patron_profile.consumers.read_models import build_read_model_consumers
 from patron_profile.settings import ProfileSettings
 from patron_shared.http import ServiceRuntime, create_service_app
 
@@ -27,5 +28,5 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             build_customers_router(settings),
             build_addresses_router(settings),
         ],
-        consumers=[build_order_consumer(runtime)],
+        consumers=[build_order_consumer(runtime), *build_read_model_consumers(runtime)],
     )

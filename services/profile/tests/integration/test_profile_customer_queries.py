@@ -287,3 +287,38 @@ async def test_profile_fields_round_trip_and_birth_dates_are_personal_data(
     unknown_include = await client.get(f"{url}?include=everything", headers=admin)
     assert unknown_include.status_code == 422
     assert unknown_include.json()["errors"][0]["field"] == "include"
+
+
+async def test_location_filters_match_customers_with_an_address_there(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    places = {
+        "austin@example.com": ("US", "TX", "Austin"),
+        "dallas@example.com": ("US", "TX", "Dallas"),
+        "pune@example.com": ("IN", "MH", "Pune"),
+    }
+    for email, (country, state, city) in places.items():
+        customer_id = await create(client, admin, email=email)
+        added = await client.post(
+            f"/api/v1/customers/{customer_id}/addresses",
+            json={
+                "type": "shipping",
+                "address1": "1 Road",
+                "city": city,
+                "state": state,
+                "country": country,
+            },
+            headers=admin,
+        )
+        assert added.status_code == 201, added.text
+    await create(client, admin, email="nowhere@example.com")
+
+    assert set(await emails(client, admin, "country=us")) == {
+        "austin@example.com",
+        "dallas@example.com",
+    }
+    assert await emails(client, admin, "country=US&state=tx&city=AUSTIN") == ["austin@example.com"]
+    assert await emails(client, admin, "city=Pune") == ["pune@example.com"]
+    bad = await client.get("/api/v1/customers?country=USA", headers=admin)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "country"

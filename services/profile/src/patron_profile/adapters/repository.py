@@ -6,11 +6,12 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Text, cast, func, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Text, cast, exists, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron_profile.adapters.addresses import addresses
 from patron_profile.adapters.tables import customers
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
@@ -148,7 +149,20 @@ class SqlCustomerRepository:
                 conditions.append(c[name] >= low)
             if high is not None:
                 conditions.append(c[name] <= high)
+        if f.country or f.state or f.city:
+            conditions.append(self._has_address_in(f))
         return conditions
+
+    def _has_address_in(self, f: CustomerFilters) -> ColumnElement[bool]:
+        a = addresses.c
+        where = [a.tenant_id == self._tenant_id, a.customer_id == customers.c.id]
+        if f.country:
+            where.append(a.country == f.country.upper())
+        if f.state:
+            where.append(func.lower(a.state) == f.state.lower())
+        if f.city:
+            where.append(func.lower(a.city) == f.city.lower())
+        return exists().where(*where)
 
     async def _write(self, statement: Any, customer: Customer) -> None:
         # No savepoint: a violation aborts the unit of work, which rolls back as a whole.

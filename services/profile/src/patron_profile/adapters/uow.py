@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from patron_profile.adapters.addresses import SqlAddressRepository
 from patron_profile.adapters.orders import SqlOrderRepository
+from patron_profile.adapters.read_model import SqlReadModelRepository
 from patron_profile.adapters.repository import SqlCustomerRepository
 from patron_profile.adapters.tags import SqlTagRepository
 from patron_shared.db import UnitOfWork
@@ -14,12 +15,14 @@ class ProfileUnitOfWork(UnitOfWork):
     customers: SqlCustomerRepository
     orders: SqlOrderRepository
     tags: SqlTagRepository
+    read_model: SqlReadModelRepository
     addresses: SqlAddressRepository
 
     def _open_repositories(self) -> None:
         self.customers = SqlCustomerRepository(self.session, self.tenant_id)
         self.orders = SqlOrderRepository(self.session, self.tenant_id)
         self.tags = SqlTagRepository(self.session, self.tenant_id)
+        self.read_model = SqlReadModelRepository(self.session, self.tenant_id)
         self.addresses = SqlAddressRepository(self.session, self.tenant_id)
 
     def collect_new_events(self) -> list[Contract]:

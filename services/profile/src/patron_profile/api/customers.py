@@ -62,6 +62,9 @@ FILTER_PARAMS = (
     "last_order_to",
     "created_from",
     "created_to",
+    "country",
+    "state",
+    "city",
 )
 LIST_PARAMS = (*FILTER_PARAMS, "sort", "page", "per_page", "cursor")
 INCLUDES = ("addresses", "orders")
@@ -94,6 +97,11 @@ def customer_filters(
     last_order_to: AwareDatetime | None = None,
     created_from: AwareDatetime | None = None,
     created_to: AwareDatetime | None = None,
+    country: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    ] = None,
+    state: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    city: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
 ) -> CustomerFilters:
     return CustomerFilters(
         search=search,
@@ -114,6 +122,9 @@ def customer_filters(
         last_order_to=last_order_to,
         created_from=created_from,
         created_to=created_to,
+        country=country,
+        state=state,
+        city=city,
     )
 
 

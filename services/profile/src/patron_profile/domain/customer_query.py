@@ -38,6 +38,10 @@ class CustomerFilters:
     last_order_to: datetime | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Location: the customer has an address there (any type).
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
 
     def __post_init__(self) -> None:
         for low, high in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 from patron_profile.domain.address import Address, AddressBook
 from patron_profile.domain.customer import Customer
@@ -83,3 +83,23 @@ class TagRepository(Protocol):
 class TaggingUnitOfWork(CustomerUnitOfWork, Protocol):
     @property
     def tags(self) -> TagRepository: ...
+
+
+class ReadModelRepository(Protocol):
+    async def set_fields(self, customer_id: uuid.UUID, **values: Any) -> bool: ...
+    async def add_segment(self, customer_id: uuid.UUID, segment: str) -> bool: ...
+    async def remove_segment(self, customer_id: uuid.UUID, segment: str) -> bool: ...
+
+
+class ReadModelUnitOfWork(Protocol):
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> list[Envelope]: ...
+
+    @property
+    def read_model(self) -> ReadModelRepository: ...
