@@ -53,7 +53,9 @@ def migrate(config: StackConfig, service: ServiceSpec) -> None:
     env = _base_env(config) | {"PATRON_MIGRATION_DATABASE_URL": config.owner_url(service)}
     ini = config.root / "services" / service.directory / "alembic.ini"
     _run(
-        [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "heads"], config=config, env=env
+        [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "heads"],
+        config=config,
+        env=env,
     )
 
 

@@ -6,7 +6,11 @@ from fastapi import FastAPI
 
 from patron_profile.adapters.tables import messaging
 from patron_profile.api.addresses import build_addresses_router
+from patron_profile.api.consents import build_consents_router
 from patron_profile.api.customers import build_customers_router
+from patron_profile.api.groups import build_groups_router
+from patron_profile.api.metadata import build_metadata_router
+from patron_profile.api.notes import build_notes_router
 from patron_profile.api.tags import build_tags_router
 from patron_profile.consumers.orders import build_order_consumer
 from patron_profile.consumers.read_models import build_read_model_consumers
@@ -27,6 +31,10 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             build_tags_router(settings),
             build_customers_router(settings),
             build_addresses_router(settings),
+            build_notes_router(settings),
+            build_metadata_router(settings),
+            build_consents_router(settings),
+            build_groups_router(settings),
         ],
         consumers=[build_order_consumer(runtime), *build_read_model_consumers(runtime)],
     )

@@ -48,15 +48,22 @@ async def test_the_detail_view_includes_addresses_and_recent_orders_on_request(
         json={"type": "shipping", "address1": "1 Main St", "city": "Austin", "country": "us"},
         headers=admin,
     )
+    await client.put(
+        f"/api/v1/customers/{customer_id}/metadata/shoe_size",
+        json={"value": 39, "module_source": "storefront"},
+        headers=admin,
+    )
     await place(runtime, tenant, customer_id, "D-1", days_ago=3)
     await place(runtime, tenant, customer_id, "D-2", days_ago=1)
     url = f"/api/v1/customers/{customer_id}"
 
     plain = (await client.get(url, headers=admin)).json()
-    full = (await client.get(f"{url}?include=addresses,orders", headers=admin)).json()
+    full = (await client.get(f"{url}?include=addresses,orders,metadata", headers=admin)).json()
 
     assert plain["addresses"] is None
     assert plain["purchase_history"] is None
+    assert plain["metadata"] is None
+    assert [(m["key"], m["value"]) for m in full["metadata"]] == [("shoe_size", 39)]
     assert plain["name"] == "Dina"
     assert [a["city"] for a in full["addresses"]] == ["Austin"]
     assert full["addresses"][0]["country"] == "US"

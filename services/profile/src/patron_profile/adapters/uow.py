@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from patron_profile.adapters.addresses import SqlAddressRepository
+from patron_profile.adapters.consents import SqlConsentRepository
+from patron_profile.adapters.groups import SqlGroupRepository
+from patron_profile.adapters.notes import SqlMetadataRepository, SqlNoteRepository
 from patron_profile.adapters.orders import SqlOrderRepository
 from patron_profile.adapters.read_model import SqlReadModelRepository
 from patron_profile.adapters.repository import SqlCustomerRepository
@@ -17,6 +20,10 @@ class ProfileUnitOfWork(UnitOfWork):
     tags: SqlTagRepository
     read_model: SqlReadModelRepository
     addresses: SqlAddressRepository
+    consents: SqlConsentRepository
+    notes: SqlNoteRepository
+    metadata: SqlMetadataRepository
+    groups: SqlGroupRepository
 
     def _open_repositories(self) -> None:
         self.customers = SqlCustomerRepository(self.session, self.tenant_id)
@@ -24,6 +31,10 @@ class ProfileUnitOfWork(UnitOfWork):
         self.tags = SqlTagRepository(self.session, self.tenant_id)
         self.read_model = SqlReadModelRepository(self.session, self.tenant_id)
         self.addresses = SqlAddressRepository(self.session, self.tenant_id)
+        self.consents = SqlConsentRepository(self.session, self.tenant_id)
+        self.notes = SqlNoteRepository(self.session, self.tenant_id)
+        self.metadata = SqlMetadataRepository(self.session, self.tenant_id)
+        self.groups = SqlGroupRepository(self.session, self.tenant_id)
 
     def collect_new_events(self) -> list[Contract]:
         events: list[Contract] = []

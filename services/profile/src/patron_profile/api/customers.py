@@ -67,7 +67,7 @@ FILTER_PARAMS = (
     "city",
 )
 LIST_PARAMS = (*FILTER_PARAMS, "sort", "page", "per_page", "cursor")
-INCLUDES = ("addresses", "orders")
+INCLUDES = ("addresses", "orders", "metadata")
 
 
 def customer_filters(

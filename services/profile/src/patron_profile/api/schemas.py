@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from patron_profile.api.addresses import AddressOut
+from patron_profile.api.metadata import MetadataOut
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.order_stats import OrderRecord
 from patron_profile.service.customers import CustomerView
@@ -67,7 +68,10 @@ class CustomerCreate(BaseModel):
 class CustomerPatch(BaseModel):
     """Only the fields sent change; `null` clears a field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"last_name": "Smith", "tags": ["vip"], "notes": None}]},
+    )
 
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
@@ -202,6 +206,9 @@ class CustomerDetail(CustomerOut):
     purchase_history: list[OrderOut] | None = Field(
         default=None, description="the 10 most recent orders, with `include=orders`"
     )
+    metadata: list[MetadataOut] | None = Field(
+        default=None, description="every metadata entry, with `include=metadata`"
+    )
 
     @classmethod
     def of_view(cls, view: CustomerView, viewer: Principal) -> Self:
@@ -215,4 +222,7 @@ class CustomerDetail(CustomerOut):
             purchase_history=None
             if view.recent_orders is None
             else [OrderOut.of(order) for order in view.recent_orders],
+            metadata=None
+            if view.metadata is None
+            else [MetadataOut.of(entry) for entry in view.metadata],
         )

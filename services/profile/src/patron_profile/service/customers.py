@@ -22,9 +22,16 @@ from patron_profile.domain.customer_query import (
     CustomerFilters,
     CustomerSort,
 )
+from patron_profile.domain.metadata import MetadataEntry
 from patron_profile.domain.order_stats import OrderRecord
+from patron_profile.service.consents import follow_accepts_marketing
+from patron_profile.service.groups import sync_customer_group
 from patron_profile.service.orders import count_uncounted_orders
-from patron_profile.service.ports import AddressUnitOfWork, CustomerUnitOfWork
+from patron_profile.service.ports import (
+    ConsentUnitOfWork,
+    CustomerUnitOfWork,
+    CustomerViewUnitOfWork,
+)
 from patron_shared.errors import InvalidInput, NotFound
 from patron_shared.events import utcnow
 
@@ -56,7 +63,7 @@ def normalize_fields(values: dict[str, Any], rules: ContactRules) -> dict[str, A
 
 
 async def create_customer(
-    uow: CustomerUnitOfWork,
+    uow: ConsentUnitOfWork,
     values: dict[str, Any],
     *,
     rules: ContactRules,
@@ -69,14 +76,16 @@ async def create_customer(
             customer_id=customer_id or uuid.uuid4(), tenant_id=uow.tenant_id, now=clock(), **fields
         )
         await uow.customers.add(customer)
+        await follow_accepts_marketing(uow, customer, fields, now=customer.created_at)
         # Orders can arrive before their customer (an id allocated by identity resolution).
         await count_uncounted_orders(uow, customer)
+        await sync_customer_group(uow, customer, fields, now=customer.created_at, created=True)
         await uow.commit()
     return customer
 
 
 async def update_customer(
-    uow: CustomerUnitOfWork,
+    uow: ConsentUnitOfWork,
     customer_id: uuid.UUID,
     changes: dict[str, Any],
     *,
@@ -86,8 +95,10 @@ async def update_customer(
     fields = normalize_fields(changes, rules)
     async with uow:
         customer = await existing_customer(uow, customer_id, for_update=True)
+        fields = await follow_accepts_marketing(uow, customer, fields, now=clock())
         if customer.update(fields, now=clock()):
             await uow.customers.save(customer)
+        await sync_customer_group(uow, customer, fields, now=clock())
         await uow.commit()
     return customer
 
@@ -109,10 +120,11 @@ class CustomerView:
     customer: Customer
     addresses: list[Address] | None = None
     recent_orders: list[OrderRecord] | None = None
+    metadata: list[MetadataEntry] | None = None
 
 
 async def view_customer(
-    uow: AddressUnitOfWork,
+    uow: CustomerViewUnitOfWork,
     customer_id: uuid.UUID,
     *,
     include: set[str],
@@ -129,7 +141,10 @@ async def view_customer(
             orders, _ = await uow.orders.list_for_customer(
                 customer_id, offset=0, limit=recent_orders
             )
-    return CustomerView(customer, addresses, orders)
+        metadata = (
+            await uow.metadata.list_for_customer(customer_id) if "metadata" in include else None
+        )
+    return CustomerView(customer, addresses, orders, metadata)
 
 
 async def purchase_history(

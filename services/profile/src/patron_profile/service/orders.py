@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.order_stats import OrderState, Refund
+from patron_profile.service.groups import apply_group_rules
 from patron_profile.service.ports import CustomerUnitOfWork
 from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRefunded
 
@@ -73,6 +74,7 @@ async def count_uncounted_orders(uow: CustomerUnitOfWork, customer: Customer) ->
     if stats != customer.stats:
         customer.stats = stats
         await uow.customers.save(customer)
+        await apply_group_rules(uow, customer)
 
 
 async def _change_order(
