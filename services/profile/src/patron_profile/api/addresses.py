@@ -11,23 +11,16 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.dependencies import Reader, Viewer, Writer
 from patron_profile.domain.address import MAX_ADDRESSES_PER_CUSTOMER, Address
 from patron_profile.service import addresses as use_cases
 from patron_profile.service.addresses import AddressRules
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Principal, Scope, mask_name, mask_phone
-from patron_shared.http import Page, PageParams, page_params, require, unit_of_work
+from patron_shared.auth import Principal, mask_name, mask_phone
+from patron_shared.http import Page, PageParams, page_params
 
 AddressType = Literal["billing", "shipping"]
 
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
-Writer = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
-]
-Viewer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
 
 _EXAMPLE: JsonDict = {
     "type": "shipping",

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 from pydantic.config import JsonDict
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.dependencies import Author, Reader, Viewer, Writer
 from patron_profile.domain.consent import (
     CLOCK_SKEW,
     Consent,
@@ -23,25 +23,14 @@ from patron_profile.domain.consent import (
 from patron_profile.service import consents as use_cases
 from patron_profile.service.consents import ConsentRequest
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Principal, Scope
+from patron_shared.auth import Principal
 from patron_shared.events.customer import ConsentChannel
 from patron_shared.http import (
     Page,
     PageParams,
     page_params,
     reject_unknown_query_params,
-    require,
-    unit_of_work,
 )
-
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
-Writer = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
-]
-Viewer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
-Author = Annotated[Principal, Depends(require(Scope.CUSTOMERS_WRITE))]
 
 _REQUEST_EXAMPLE: JsonDict = {
     "purpose": "email_marketing",

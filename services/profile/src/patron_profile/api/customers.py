@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.dependencies import Reader, Viewer, Writer
 from patron_profile.api.schemas import (
     CustomerCreate,
     CustomerDetail,
@@ -22,7 +22,7 @@ from patron_profile.domain.customer_query import Cursor, CustomerFilters, Custom
 from patron_profile.service import customers as use_cases
 from patron_profile.service.customers import ContactRules
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Principal, Scope
+from patron_shared.auth import Scope
 from patron_shared.errors import InvalidInput
 from patron_shared.http import (
     CursorMeta,
@@ -32,16 +32,7 @@ from patron_shared.http import (
     page_params,
     reject_unknown_query_params,
     require,
-    unit_of_work,
 )
-
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
-Writer = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
-]
-Viewer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
 
 FILTER_PARAMS = (
     "search",

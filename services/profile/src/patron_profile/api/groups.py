@@ -19,21 +19,13 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.dependencies import Reader, Writer
 from patron_profile.domain.group import MAX_RULES, CustomerGroup, Rule
 from patron_profile.service import groups as use_cases
 from patron_profile.service.groups import MAX_ASSIGN_IDS, GroupView
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Scope
 from patron_shared.events import CurrencyCode, Money, NonNegativeMoney, round_money
-from patron_shared.http import Page, PageParams, page_params, unit_of_work
-
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
-Writer = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
-]
+from patron_shared.http import Page, PageParams, page_params
 
 
 def _reject_float(value: Any) -> Any:

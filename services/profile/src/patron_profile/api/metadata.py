@@ -14,27 +14,17 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.config import JsonDict
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.dependencies import Author, Reader, Writer
 from patron_profile.domain.metadata import KEY_PATTERN, MAX_VALUE_BYTES, MetadataEntry
 from patron_profile.service import metadata as use_cases
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Principal, Scope
 from patron_shared.http import (
     Page,
     PageParams,
     page_params,
     reject_unknown_query_params,
-    require,
-    unit_of_work,
 )
 
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
-Writer = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
-]
-Author = Annotated[Principal, Depends(require(Scope.CUSTOMERS_WRITE))]
 Key = Annotated[
     str,
     Path(

@@ -11,28 +11,17 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.dependencies import Author, Reader, Viewer, Writer
 from patron_profile.domain.notes import MAX_NOTE_LENGTH, NOTE_TYPES, Note, NoteType
 from patron_profile.service import notes as use_cases
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Principal, Scope
+from patron_shared.auth import Principal
 from patron_shared.http import (
     Page,
     PageParams,
     page_params,
     reject_unknown_query_params,
-    require,
-    unit_of_work,
 )
-
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
-Writer = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
-]
-Viewer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
-Author = Annotated[Principal, Depends(require(Scope.CUSTOMERS_WRITE))]
 
 _EXAMPLE: JsonDict = {"type": "support", "body": "Called about a late delivery; refund promised."}
 

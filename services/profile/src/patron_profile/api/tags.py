@@ -9,17 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from patron_profile.adapters.uow import ProfileUnitOfWork
-from patron_profile.api.customers import Viewer, Writer
+from patron_profile.api.dependencies import Reader, Viewer, Writer
 from patron_profile.api.schemas import CustomerOut, Tag
 from patron_profile.service import tags as use_cases
 from patron_profile.settings import ProfileSettings
-from patron_shared.auth import Scope
-from patron_shared.http import Page, PageParams, page_params, unit_of_work
-
-Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
-]
+from patron_shared.http import Page, PageParams, page_params
 
 
 class TagsIn(BaseModel):

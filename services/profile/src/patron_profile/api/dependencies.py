@@ -1,0 +1,25 @@
+"""What the profile's routers ask for on each request: a unit of work and the caller.
+
+No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_shared.auth import Principal, Scope
+from patron_shared.http import require, unit_of_work
+
+Reader = Annotated[
+    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
+]
+"""A unit of work for a caller who may read customers."""
+Writer = Annotated[
+    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
+]
+"""A unit of work for a caller who may change customers."""
+Viewer = Annotated[Principal, Depends(require(Scope.CUSTOMERS_READ))]
+"""The caller, who may read customers (what they see depends on customers:pii)."""
+Author = Annotated[Principal, Depends(require(Scope.CUSTOMERS_WRITE))]
+"""The caller, who may change customers (recorded as the author of the change)."""
