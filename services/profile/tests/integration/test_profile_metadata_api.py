@@ -13,20 +13,11 @@ from sqlalchemy import func, select
 from patron_profile.adapters.notes import customer_metadata
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.domain.metadata import MAX_VALUE_BYTES
-from patron_shared.auth import mint_dev_token
 from patron_shared.http import ServiceRuntime
-from patron_shared.settings import DEV_JWT_SECRET
 from patron_shared.testing import ServiceDatabase, row_security_of, unique_tenant
 from patron_shared.testing import bearer_headers as bearer
 
 pytestmark = pytest.mark.integration
-
-
-def as_subject(tenant: str, subject: str, *roles: str) -> dict[str, str]:
-    token = mint_dev_token(
-        secret=DEV_JWT_SECRET, tenant=tenant, roles=roles or ("admin",), subject=subject
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def a_customer(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -86,7 +77,7 @@ async def test_an_entry_is_set_by_a_module_listed_and_deleted(
     client: httpx.AsyncClient, admin: dict[str, str], tenant: str
 ) -> None:
     customer_id = await a_customer(client, admin)
-    loyalty = as_subject(tenant, "loyalty-service", "service")
+    loyalty = bearer(tenant, "service", subject="loyalty-service")
     value = {"store_id": "SF-01", "visits": [1, 2.5, None, True], "note": "ünïcode"}
 
     response = await put(
@@ -117,7 +108,7 @@ async def test_setting_a_key_again_replaces_it_in_the_same_row(
     first = (await put(client, admin, customer_id, "tier", "gold", module_source="loyalty")).json()
     second = await put(
         client,
-        as_subject(tenant, "agent-9"),
+        bearer(tenant, subject="agent-9"),
         customer_id,
         "tier",
         {"name": "vip"},

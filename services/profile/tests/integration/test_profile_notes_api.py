@@ -12,20 +12,11 @@ from sqlalchemy import select
 from patron_profile.adapters.notes import customer_notes
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.domain.notes import MAX_NOTE_LENGTH
-from patron_shared.auth import mint_dev_token
 from patron_shared.http import ServiceRuntime
-from patron_shared.settings import DEV_JWT_SECRET
 from patron_shared.testing import ServiceDatabase, row_security_of, unique_tenant
 from patron_shared.testing import bearer_headers as bearer
 
 pytestmark = pytest.mark.integration
-
-
-def as_subject(tenant: str, subject: str, *roles: str) -> dict[str, str]:
-    token = mint_dev_token(
-        secret=DEV_JWT_SECRET, tenant=tenant, roles=roles or ("admin",), subject=subject
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def a_customer(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -72,7 +63,7 @@ async def test_a_note_is_added_by_the_token_subject_listed_and_deleted(
     client: httpx.AsyncClient, admin: dict[str, str], tenant: str
 ) -> None:
     customer_id = await a_customer(client, admin)
-    agent = as_subject(tenant, "agent-42", "support")
+    agent = bearer(tenant, "support", subject="agent-42")
 
     response = await client.post(
         f"/api/v1/customers/{customer_id}/notes",
@@ -107,7 +98,7 @@ async def test_a_deleted_note_stays_stored_with_who_deleted_it_and_when(
     note = await add(client, admin, customer_id, body="keep me")
 
     url = f"/api/v1/customers/{customer_id}/notes/{note['id']}"
-    deleted = await client.delete(url, headers=as_subject(tenant, "lead-7"))
+    deleted = await client.delete(url, headers=bearer(tenant, subject="lead-7"))
     assert deleted.status_code == 204
 
     async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant) as uow:
