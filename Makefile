@@ -11,12 +11,13 @@ SRC_DIRS := shared/src cli/src services/profile/src services/identity-merge/src 
 UNIT_TESTS := shared/tests/unit $(wildcard services/*/tests/unit) cli/tests
 INTEGRATION_TESTS := $(wildcard services/*/tests/integration)
 
-.PHONY: help install run stop status test lint unit integration e2e stack-for-tests bench contracts
+.PHONY: help install run restart stop status test lint unit integration e2e stack-for-tests bench contracts
 
 help:
 	@echo "make run    install, start the whole stack with demo data, print where to look"
 	@echo "make test   install, start what the tests need, run lint + unit + integration + e2e"
 	@echo "make stop   stop everything 'make run' started"
+	@echo "make restart  restart services after a code change (PostgreSQL and Kafka stay up)"
 	@echo "make bench  run the benchmarks (JSON under bench/results/)"
 
 install:
@@ -25,6 +26,9 @@ install:
 
 run: install
 	$(UV) run --frozen patron stack up --seed
+
+restart: install
+	$(UV) run --frozen patron stack restart
 
 stop:
 	@if [ -x .venv/bin/patron ]; then .venv/bin/patron stack down; else echo "nothing to stop"; fi

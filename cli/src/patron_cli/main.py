@@ -44,6 +44,14 @@ def stack_up(
     )
 
 
+@stack_app.command("restart")
+def stack_restart() -> None:
+    """Apply migrations and restart the services, relays and sinks (after a code change)."""
+    config = StackConfig()
+    stack.restart_applications(config, say=typer.echo)
+    typer.echo(f"Patron restarted. Gateway: {config.gateway_url}/api/v1/customers")
+
+
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop everything `stack up` started."""

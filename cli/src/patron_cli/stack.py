@@ -187,6 +187,14 @@ def write_env_file(config: StackConfig, *, infra_only: bool) -> None:
     config.env_file.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
 
 
+def restart_applications(config: StackConfig, *, say: Callback = print) -> None:
+    """New code or migrations: restart services, relays and sinks; infrastructure stays up."""
+    for process in reversed(application_processes(config)):
+        if stop(process.name, run_dir=config.run_dir):
+            say(f"  stopped {process.name}")
+    up(config, infra_only=False, say=say)
+
+
 def down(config: StackConfig, *, say: Callback = print) -> None:
     if (config.stack_dir / "nginx").exists():
         _run([*_script(config, "nginx"), "stop"], config=config)
