@@ -59,6 +59,7 @@ test: install lint stack-for-tests unit integration e2e
 
 bench: stack-for-tests
 	$(UV) run --frozen python bench/pipeline.py
+	$(UV) run --frozen python bench/profile_api.py
 
 contracts: install
 	$(UV) run --frozen python -m patron_shared.contracts_doc
