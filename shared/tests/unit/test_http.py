@@ -256,6 +256,7 @@ async def test_pages_use_the_default_size_and_report_their_position(
         "per_page": 20,
         "total_pages": math.ceil(len(ITEMS) / 20),
         "total_items": len(ITEMS),
+        "total_is_exact": True,
     }
 
 
@@ -286,3 +287,14 @@ def test_total_pages_is_just_enough_pages_to_hold_every_item(
     else:
         assert (meta.total_pages - 1) * per_page < total_items <= meta.total_pages * per_page
         assert meta.total_pages == math.ceil(total_items / per_page)
+
+
+def test_a_count_stopped_at_its_limit_is_reported_as_a_lower_bound() -> None:
+    params = PageParams(page=1, per_page=10)
+
+    capped = Page[int].build(list(range(10)), params, total_items=101, count_limit=100)
+    exact = Page[int].build(list(range(10)), params, total_items=100, count_limit=100)
+
+    assert (capped.meta.total_items, capped.meta.total_is_exact) == (100, False)
+    assert capped.meta.total_pages == 10
+    assert (exact.meta.total_items, exact.meta.total_is_exact) == (100, True)

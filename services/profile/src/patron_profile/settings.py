@@ -14,6 +14,9 @@ class ProfileSettings(ServiceSettings):
     customers_max_per_page: int = Field(
         default=100, ge=1, le=1000, validation_alias=AliasChoices("CUSTOMERS_MAX_PER_PAGE")
     )
+    customers_count_limit: int = Field(
+        default=10_000, ge=1, validation_alias=AliasChoices("CUSTOMERS_COUNT_LIMIT")
+    )
     phone_default_region: str = Field(
         default="US",
         pattern=r"^[A-Z]{2}$",

@@ -128,6 +128,7 @@ async def test_notes_are_listed_newest_first_paginated_and_filtered_by_type(
         "per_page": 2,
         "total_pages": 3,
         "total_items": 5,
+        "total_is_exact": True,
     }
     assert [n["id"] for n in first.json()["data"] + second] == written[::-1][:4]
 

@@ -3,7 +3,7 @@
 No `from __future__ import annotations`: FastAPI evaluates these annotations at runtime.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -15,10 +15,12 @@ from patron_shared.http.security import require
 UowT = TypeVar("UowT", bound=UnitOfWork)
 
 
-def unit_of_work(uow_class: type[UowT], scope: str) -> Callable[[Request, Principal], UowT]:
+def unit_of_work(
+    uow_class: type[UowT], scope: str
+) -> Callable[[Request, Principal], Awaitable[UowT]]:
     """Dependency: a unit of work for the caller's tenant, if the caller holds `scope`."""
 
-    def dependency(
+    async def dependency(
         request: Request, principal: Annotated[Principal, Depends(require(scope))]
     ) -> UowT:
         runtime = request.app.state.runtime

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 ItemT = TypeVar("ItemT")
 
@@ -28,6 +28,10 @@ class PageMeta(BaseModel):
     per_page: int
     total_pages: int
     total_items: int
+    total_is_exact: bool = Field(
+        default=True,
+        description="false when counting stopped at a limit: there are at least total_items",
+    )
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -35,22 +39,33 @@ class Page(BaseModel, Generic[ItemT]):
     meta: PageMeta
 
     @classmethod
-    def build(cls, items: Sequence[ItemT], params: PageParams, total_items: int) -> Page[ItemT]:
+    def build(
+        cls,
+        items: Sequence[ItemT],
+        params: PageParams,
+        total_items: int,
+        *,
+        count_limit: int | None = None,
+    ) -> Page[ItemT]:
+        """`total_items` counted up to `count_limit` (+1 to know it was passed), if any."""
+        exact = count_limit is None or total_items <= count_limit
+        shown = total_items if exact or count_limit is None else count_limit
         return cls(
             data=list(items),
             meta=PageMeta(
                 current_page=params.page,
                 per_page=params.per_page,
-                total_pages=math.ceil(total_items / params.per_page) if total_items else 0,
-                total_items=total_items,
+                total_pages=math.ceil(shown / params.per_page) if shown else 0,
+                total_items=shown,
+                total_is_exact=exact,
             ),
         )
 
 
-def page_params(default_per_page: int, max_per_page: int) -> Callable[..., PageParams]:
+def page_params(default_per_page: int, max_per_page: int) -> Callable[..., Awaitable[PageParams]]:
     """A FastAPI dependency reading `page` and `per_page` with these bounds."""
 
-    def dependency(
+    async def dependency(
         page: int = Query(1, ge=1, le=1_000_000, description="1-based page number"),
         per_page: int = Query(
             default_per_page,

@@ -80,10 +80,19 @@ class SqlCustomerRepository:
         self.seen[customer.id] = customer
 
     async def list_page(
-        self, filters: CustomerFilters, sort: CustomerSort, *, offset: int, limit: int
+        self,
+        filters: CustomerFilters,
+        sort: CustomerSort,
+        *,
+        offset: int,
+        limit: int,
+        count_limit: int,
     ) -> tuple[list[Customer], int]:
         conditions = self._conditions(filters)
-        total = await self._session.scalar(select(func.count()).where(*conditions))
+        # Counting every match of a broad filter over a million rows costs more than the
+        # page itself; beyond `count_limit` the total is reported as at least that.
+        matches = select(customers.c.id).where(*conditions).limit(count_limit + 1).subquery()
+        total = await self._session.scalar(select(func.count()).select_from(matches))
         rows = await self._session.execute(
             select(customers)
             .where(*conditions)
@@ -203,7 +212,10 @@ def _order_by(sort: CustomerSort) -> list[Any]:
         "last_order_at": [c.last_order_at],
         "created_at": [c.created_at],
     }[sort.field]
-    ordered = [(k.desc() if sort.descending else k.asc()).nulls_last() for k in keys]
+    ordered = [k.desc() if sort.descending else k.asc() for k in keys]
+    # Nulls last in both directions, said only where a key can be null: each order has
+    # an index of its own (NOT NULL keys scan theirs backwards), migrations 0002 and 0008.
+    ordered = [o.nulls_last() if k.nullable else o for o, k in zip(ordered, keys, strict=True)]
     # The id breaks ties, so equal sort values never shuffle between pages.
     return [*ordered, c.id.desc() if sort.descending else c.id.asc()]
 

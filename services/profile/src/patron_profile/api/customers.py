@@ -61,7 +61,7 @@ LIST_PARAMS = (*FILTER_PARAMS, "sort", "page", "per_page", "cursor")
 INCLUDES = ("addresses", "orders", "metadata")
 
 
-def customer_filters(
+async def customer_filters(
     *,
     search: Annotated[
         str | None,
@@ -119,7 +119,7 @@ def customer_filters(
     )
 
 
-def customer_sort(
+async def customer_sort(
     sort: Annotated[
         str,
         Query(
@@ -136,6 +136,7 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
     rules = ContactRules(phone_default_region=settings.phone_default_region)
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
+    count_limit = settings.customers_count_limit
     Filters = Annotated[CustomerFilters, Depends(customer_filters)]
     Sort = Annotated[CustomerSort, Depends(customer_sort)]
     Paging = Annotated[PageParams, Depends(paging)]
@@ -182,9 +183,11 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
                 ),
             )
         found, total = await use_cases.list_customers(
-            uow, filters, sort, offset=page.offset, limit=page.per_page
+            uow, filters, sort, offset=page.offset, limit=page.per_page, count_limit=count_limit
         )
-        return Page[CustomerOut].build([CustomerOut.of(c, viewer) for c in found], page, total)
+        return Page[CustomerOut].build(
+            [CustomerOut.of(c, viewer) for c in found], page, total, count_limit=count_limit
+        )
 
     @router.get(
         "/search",
@@ -199,9 +202,16 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
         page: Paging,
     ) -> Page[CustomerOut]:
         found, total = await use_cases.list_customers(
-            uow, CustomerFilters(search=q), sort, offset=page.offset, limit=page.per_page
+            uow,
+            CustomerFilters(search=q),
+            sort,
+            offset=page.offset,
+            limit=page.per_page,
+            count_limit=count_limit,
         )
-        return Page[CustomerOut].build([CustomerOut.of(c, viewer) for c in found], page, total)
+        return Page[CustomerOut].build(
+            [CustomerOut.of(c, viewer) for c in found], page, total, count_limit=count_limit
+        )
 
     @router.get(
         "/{customer_id}",

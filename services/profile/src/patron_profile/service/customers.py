@@ -162,9 +162,13 @@ async def list_customers(
     *,
     offset: int,
     limit: int,
+    count_limit: int,
 ) -> tuple[list[Customer], int]:
+    """A page and the number of matches, counted up to `count_limit` + 1."""
     async with uow:
-        return await uow.customers.list_page(_normalized(filters), sort, offset=offset, limit=limit)
+        return await uow.customers.list_page(
+            _normalized(filters), sort, offset=offset, limit=limit, count_limit=count_limit
+        )
 
 
 async def scan_customers(

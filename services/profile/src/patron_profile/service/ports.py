@@ -23,7 +23,13 @@ class CustomerRepository(Protocol):
     async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None: ...
     async def save(self, customer: Customer) -> None: ...
     async def list_page(
-        self, filters: CustomerFilters, sort: CustomerSort, *, offset: int, limit: int
+        self,
+        filters: CustomerFilters,
+        sort: CustomerSort,
+        *,
+        offset: int,
+        limit: int,
+        count_limit: int,
     ) -> tuple[list[Customer], int]: ...
     async def scan(
         self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
