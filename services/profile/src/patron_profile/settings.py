@@ -15,7 +15,7 @@ class ProfileSettings(ServiceSettings):
         default=100, ge=1, le=1000, validation_alias=AliasChoices("CUSTOMERS_MAX_PER_PAGE")
     )
     customers_count_limit: int = Field(
-        default=10_000, ge=1, validation_alias=AliasChoices("CUSTOMERS_COUNT_LIMIT")
+        default=1_000, ge=1, validation_alias=AliasChoices("CUSTOMERS_COUNT_LIMIT")
     )
     phone_default_region: str = Field(
         default="US",
