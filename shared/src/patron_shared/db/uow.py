@@ -8,12 +8,11 @@ security scopes every statement that follows.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -141,15 +140,6 @@ class UnitOfWork:
             )
             .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
             .returning(self._messaging.inbox.c.message_id)
-        )
-        return result.first() is not None
-
-    async def was_delivered(self, consumer: str, message_id: uuid.UUID) -> bool:
-        inbox = self._messaging.inbox
-        result = await self.session.execute(
-            select(inbox.c.message_id).where(
-                inbox.c.consumer == consumer, inbox.c.message_id == message_id
-            )
         )
         return result.first() is not None
 

@@ -26,7 +26,6 @@ from patron_shared.testing.infra import (
 )
 from patron_shared.testing.kafka import (
     KafkaProbe,
-    make_envelope_bytes,
     unique_tenant,
     wait_for_assignment,
 )
@@ -41,7 +40,6 @@ __all__ = [
     "deliver_record",
     "docker_available",
     "drop_database",
-    "make_envelope_bytes",
     "read_stack_env",
     "record_of",
     "resolve_database_url",

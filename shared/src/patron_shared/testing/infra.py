@@ -10,7 +10,6 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -156,7 +155,7 @@ def drop_database(superuser_url: str, name: str) -> None:
     asyncio.run(drop())
 
 
-def stop_containers(*_: Any) -> None:
+def stop_containers() -> None:
     _containers.close()
 
 

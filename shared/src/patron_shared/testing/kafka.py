@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,8 +10,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from faststream.kafka import KafkaBroker
-
-from patron_shared.events import Contract, build_envelope
 
 
 async def wait_for_assignment(broker: KafkaBroker, timeout_s: float = 60.0) -> None:
@@ -34,10 +31,6 @@ async def wait_for_assignment(broker: KafkaBroker, timeout_s: float = 60.0) -> N
 def unique_tenant(prefix: str = "t") -> str:
     """A fresh tenant per test so runs never see each other's data."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def make_envelope_bytes(data: Contract, *, tenant_id: str, source: str = "tests") -> bytes:
-    return build_envelope(data, tenant_id=tenant_id, source=source).to_json_bytes()
 
 
 class KafkaProbe:
@@ -111,8 +104,3 @@ class KafkaProbe:
             return records
         finally:
             await consumer.stop()
-
-
-def decode(record: Any) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(record.value)
-    return value

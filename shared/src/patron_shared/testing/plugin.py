@@ -27,6 +27,7 @@ from patron_shared.testing.infra import (
     drop_database,
     resolve_database_url,
     resolve_kafka_bootstrap,
+    stop_containers,
 )
 from patron_shared.testing.kafka import unique_tenant, wait_for_assignment
 
@@ -40,6 +41,11 @@ class ServiceUnderTest:
     # True: the app's consumers run on the real broker (tests publish to Kafka). False: the
     # broker only publishes (dead letters) and tests hand records to consumers themselves.
     run_consumers: bool = False
+
+
+def pytest_sessionfinish() -> None:
+    """Stop the containers testcontainers started for this session, if any."""
+    stop_containers()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -38,7 +38,6 @@ EDITABLE_FIELDS = (
     "group_id",
     "last_login_at",
 )
-GENDERS = ("female", "male", "non_binary", "other", "undisclosed")
 
 
 @dataclass
@@ -97,7 +96,7 @@ class Customer:
         unknown = set(changes) - set(EDITABLE_FIELDS)
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "field cannot be changed")
-        before = replace(self, events=[])
+        old_tags = list(self.tags)
         changed = [name for name, value in changes.items() if getattr(self, name) != value]
         if not changed:
             return []
@@ -109,7 +108,7 @@ class Customer:
             CustomerUpdated(customer_id=self.id, changed_fields=changed, customer=self.snapshot())
         )
         if "tags" in changed:
-            self.events.append(self._tags_changed(before.tags))
+            self.events.append(self._tags_changed(old_tags))
         return changed
 
     def record_tags_replaced(self, old_tags: list[str]) -> None:
@@ -154,6 +153,3 @@ class Customer:
     def _require_contact(self) -> None:
         if not self.email and not self.phone:
             raise InvalidInput("email", "a customer needs an email or a phone number")
-
-
-CUSTOMER_COLUMNS = tuple(f.name for f in fields(Customer) if f.name not in ("events", "stats"))

@@ -40,7 +40,6 @@ NUMERIC_OPS: tuple[NumericOp, ...] = get_args(NumericOp)
 DomainOp = Literal["in", "not_in", "business"]
 DOMAIN_OPS: tuple[DomainOp, ...] = get_args(DomainOp)
 RuleOp = Literal[NumericOp, DomainOp]
-RULE_OPS: tuple[str, ...] = (*NUMERIC_OPS, *DOMAIN_OPS)
 AssignedBy = Literal["manual", "rule"]
 # How a group row is read: held against changes (share) or for changing it (update).
 GroupLock = Literal["share", "update"]
@@ -481,7 +480,6 @@ DEFAULT_GROUPS: tuple[tuple[str, dict[str, Any]], ...] = (
         },
     ),
 )
-DEFAULT_KEYS = tuple(key for key, _ in DEFAULT_GROUPS)
 
 
 def default_group_id(tenant_id: str, key: str) -> uuid.UUID:
