@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import random
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,12 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patron_profile.domain.customer import Customer
 from patron_profile.domain.group import (
     Assignment,
     CustomerFacts,
     CustomerGroup,
-    GroupLock,
     Rule,
     choose_group,
     clean_group_fields,
@@ -42,7 +38,7 @@ from patron_profile.service.orders import record_order_placed
 from patron_shared.errors import Conflict, InvalidInput
 from patron_shared.events import CustomerUpdated, OrderPlaced
 
-from .conftest import FakeCustomerRepository, FakeUnitOfWork
+from .conftest import FakeUnitOfWork
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 RULES = ContactRules()
@@ -308,92 +304,7 @@ def test_rules_move_customers_without_a_group_or_in_a_rule_group(
 # --- use cases on fakes ------------------------------------------------------------------
 
 
-@dataclass
-class FakeGroupRepository:
-    customers: Callable[[], FakeCustomerRepository]
-    rows: dict[uuid.UUID, CustomerGroup] = field(default_factory=dict)
-    assignments: dict[uuid.UUID, Assignment] = field(default_factory=dict)
-
-    async def ensure_defaults(self, groups: Sequence[CustomerGroup]) -> None:
-        for g in groups:
-            if not any(r.key == g.key for r in self.rows.values()):
-                self.rows[g.id] = copy.deepcopy(g)
-
-    async def list_page(
-        self, *, offset: int, limit: int
-    ) -> tuple[list[tuple[CustomerGroup, int]], int]:
-        ordered = sorted(self.rows.values(), key=lambda g: (g.created_at, g.name.lower(), g.id))
-        page = [(copy.deepcopy(g), await self.member_count(g.id)) for g in ordered]
-        return page[offset : offset + limit], len(ordered)
-
-    async def get(
-        self, group_id: uuid.UUID, *, lock: GroupLock | None = None
-    ) -> CustomerGroup | None:
-        found = self.rows.get(group_id)
-        return copy.deepcopy(found) if found else None
-
-    async def member_count(self, group_id: uuid.UUID) -> int:
-        return sum(1 for c in self._live() if c.group_id == group_id)
-
-    async def add(self, group: CustomerGroup) -> None:
-        if any(g.name.lower() == group.name.lower() for g in self.rows.values()):
-            raise Conflict("duplicate name", field="name")
-        self.rows[group.id] = copy.deepcopy(group)
-
-    async def save(self, group: CustomerGroup) -> None:
-        self.rows[group.id] = copy.deepcopy(group)
-
-    async def delete(self, group_id: uuid.UUID) -> None:
-        del self.rows[group_id]
-        self.assignments = {k: a for k, a in self.assignments.items() if a.group_id != group_id}
-
-    async def auto_groups(self, *, lock: bool) -> list[CustomerGroup]:
-        return [copy.deepcopy(g) for g in self.rows.values() if g.auto_assign]
-
-    async def assignment_of(self, customer_id: uuid.UUID) -> Assignment | None:
-        return self.assignments.get(customer_id)
-
-    async def record_assignments(self, changes: dict[uuid.UUID, Assignment | None]) -> None:
-        for customer_id, assignment in changes.items():
-            if assignment is None:
-                self.assignments.pop(customer_id, None)
-            else:
-                self.assignments[customer_id] = assignment
-
-    async def lock_customers(self, ids: Sequence[uuid.UUID]) -> list[Customer]:
-        return [copy.deepcopy(c) for c in self._live() if c.id in set(ids)]
-
-    async def lock_members(self, group_id: uuid.UUID) -> list[Customer]:
-        return [copy.deepcopy(c) for c in self._live() if c.group_id == group_id]
-
-    async def lock_rule_candidates(
-        self, *, after: Customer | None, limit: int, unassigned: bool
-    ) -> list[tuple[Customer, Assignment | None]]:
-        found = []
-        for c in self._live():
-            a = self.assignments.get(c.id)
-            by_rule = a is not None and a.assigned_by == "rule" and a.group_id == c.group_id
-            if (by_rule or (unassigned and c.group_id is None)) and (
-                after is None or _key(c) > _key(after)
-            ):
-                found.append((copy.deepcopy(c), a))
-        return found[:limit]
-
-    def _live(self) -> list[Customer]:
-        rows = self.customers().rows.values()
-        return sorted((c for c in rows if c.deleted_at is None), key=_key)
-
-
-def _key(customer: Customer) -> tuple[datetime, uuid.UUID]:
-    return customer.created_at, customer.id
-
-
-class FakeGroupUnitOfWork(FakeUnitOfWork):
-    repositories = ("customers", "orders", "groups")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.groups = FakeGroupRepository(lambda: self.customers)
+FakeGroupUnitOfWork = FakeUnitOfWork  # every profile fake unit of work holds groups
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ from patron_profile.domain.group import (
 from patron_profile.service.ports import (
     CustomerUnitOfWork,
     GroupRepository,
-    GroupUnitOfWork,
 )
 from patron_shared.errors import Conflict, InvalidInput, NotFound
 from patron_shared.events import utcnow
@@ -62,7 +61,7 @@ class AssignResult:
 
 
 async def list_groups(
-    uow: GroupUnitOfWork, *, offset: int, limit: int, clock: Clock = utcnow
+    uow: CustomerUnitOfWork, *, offset: int, limit: int, clock: Clock = utcnow
 ) -> tuple[list[GroupView], int]:
     async with uow:
         await _ensure_defaults(uow, clock)
@@ -72,7 +71,7 @@ async def list_groups(
 
 
 async def get_group(
-    uow: GroupUnitOfWork, group_id: uuid.UUID, *, clock: Clock = utcnow
+    uow: CustomerUnitOfWork, group_id: uuid.UUID, *, clock: Clock = utcnow
 ) -> GroupView:
     async with uow:
         await _ensure_defaults(uow, clock)
@@ -83,7 +82,7 @@ async def get_group(
 
 
 async def create_group(
-    uow: GroupUnitOfWork,
+    uow: CustomerUnitOfWork,
     values: Mapping[str, Any],
     *,
     group_id: uuid.UUID | None = None,
@@ -104,7 +103,7 @@ async def create_group(
 
 
 async def change_group(
-    uow: GroupUnitOfWork,
+    uow: CustomerUnitOfWork,
     group_id: uuid.UUID,
     changes: Mapping[str, Any],
     *,
@@ -126,7 +125,7 @@ async def change_group(
 
 
 async def delete_group(
-    uow: GroupUnitOfWork,
+    uow: CustomerUnitOfWork,
     group_id: uuid.UUID,
     *,
     reassign_to: uuid.UUID | None = None,
@@ -177,7 +176,7 @@ async def delete_group(
 
 
 async def assign_customers(
-    uow: GroupUnitOfWork,
+    uow: CustomerUnitOfWork,
     group_id: uuid.UUID,
     customer_ids: Sequence[uuid.UUID],
     *,
@@ -207,7 +206,7 @@ async def assign_customers(
 
 
 async def reevaluate_customers(
-    uow: GroupUnitOfWork, *, clock: Clock = utcnow, batch_size: int = REEVALUATION_BATCH
+    uow: CustomerUnitOfWork, *, clock: Clock = utcnow, batch_size: int = REEVALUATION_BATCH
 ) -> int:
     """Apply the tenant's rules to every customer they may move, one bounded batch per
     transaction; returns how many customers changed group."""
@@ -255,9 +254,7 @@ async def sync_customer_group(
     (pinned); a cleared one hands the customer back to the rules. Rules then re-evaluate
     when their inputs may have changed (creation, email, group).
     """
-    groups = _groups_of(uow)
-    if groups is None:
-        return
+    groups = uow.groups
     assignment = await groups.assignment_of(customer.id)
     if "group_id" in changes:
         if customer.group_id is None:
@@ -270,46 +267,43 @@ async def sync_customer_group(
             await groups.record_assignments({customer.id: Assignment(customer.group_id, "manual")})
             return
     if created or "email" in changes or "group_id" in changes:
-        await _apply_rules(uow, groups, customer, assignment, now=now)
+        candidates = await groups.auto_groups(lock=True)
+        await _apply_rules(uow, customer, assignment, candidates, now=now)
 
 
 async def apply_group_rules(
     uow: CustomerUnitOfWork, customer: Customer, *, now: datetime | None = None
 ) -> None:
-    """Hook, inside the unit of work that changed `customer`'s statistics (row locked)."""
-    groups = _groups_of(uow)
-    if groups is None:
+    """Hook, inside the unit of work that changed `customer`'s statistics (row locked).
+
+    It runs on every order event, so the common case costs one query: with no group that
+    assigns by rule and no group on the customer (hence no assignment), nothing can change.
+    """
+    candidates = await uow.groups.auto_groups(lock=True)
+    if not candidates and customer.group_id is None:
         return
-    assignment = await groups.assignment_of(customer.id)
-    await _apply_rules(uow, groups, customer, assignment, now=now or utcnow())
+    assignment = await uow.groups.assignment_of(customer.id)
+    await _apply_rules(uow, customer, assignment, candidates, now=now or utcnow())
 
 
 async def _apply_rules(
     uow: CustomerUnitOfWork,
-    groups: GroupRepository,
     customer: Customer,
     assignment: Assignment | None,
+    candidates: list[CustomerGroup],
     *,
     now: datetime,
 ) -> None:
-    candidates = await groups.auto_groups(lock=True)
     outcome = rule_outcome(customer.group_id, assignment, candidates, CustomerFacts.of(customer))
     if outcome is None:
         return
     if customer.update({"group_id": outcome.group_id}, now=now):
         await uow.customers.save(customer)
     if outcome.assignment != assignment:
-        await groups.record_assignments({customer.id: outcome.assignment})
+        await uow.groups.record_assignments({customer.id: outcome.assignment})
 
 
-def _groups_of(uow: CustomerUnitOfWork) -> GroupRepository | None:
-    # A unit of work without group storage (the in-memory ones other use cases are tested
-    # with) has no groups to keep.
-    groups: GroupRepository | None = getattr(uow, "groups", None)
-    return groups
-
-
-async def _ensure_defaults(uow: GroupUnitOfWork, clock: Clock) -> None:
+async def _ensure_defaults(uow: CustomerUnitOfWork, clock: Clock) -> None:
     await uow.groups.ensure_defaults(default_groups(uow.tenant_id, now=clock()))
 
 

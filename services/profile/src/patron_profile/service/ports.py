@@ -56,6 +56,8 @@ class CustomerUnitOfWork(Protocol):
     def customers(self) -> CustomerRepository: ...
     @property
     def orders(self) -> OrderRepository: ...
+    @property
+    def groups(self) -> GroupRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -182,11 +184,6 @@ class GroupRepository(Protocol):
     async def lock_rule_candidates(
         self, *, after: Customer | None, limit: int, unassigned: bool
     ) -> list[tuple[Customer, Assignment | None]]: ...
-
-
-class GroupUnitOfWork(CustomerUnitOfWork, Protocol):
-    @property
-    def groups(self) -> GroupRepository: ...
 
 
 class CustomerViewUnitOfWork(AddressUnitOfWork, MetadataUnitOfWork, Protocol):
