@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +21,9 @@ import jwt
 from patron_shared.errors import Unauthorized
 from patron_shared.events.envelope import TENANT_ID_PATTERN, utcnow
 from patron_shared.settings import ServiceSettings
+
+VERIFIED_TOKENS_KEPT = 10_000
+"""How many verified tokens a process remembers (the oldest is forgotten first)."""
 
 
 class Scope(StrEnum):
@@ -119,8 +123,26 @@ class TokenVerifier:
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._cache_seconds = settings.jwt_cache_seconds
+        # token -> (principal, remembered until): the whole token, signature included, is
+        # the key, so only the exact bytes that were verified are ever taken on trust.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, until = remembered
+            if time.time() < until:
+                return principal
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        if self._cache_seconds:
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = (principal, min(expires_at, time.time() + self._cache_seconds))
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         key: Any
         if self._algorithm == "HS256":
             key = self._secret
@@ -147,7 +169,7 @@ class TokenVerifier:
             raise Unauthorized("token expired") from None
         except jwt.PyJWTError as error:
             raise Unauthorized(f"invalid token: {error}") from None
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+asyncpg://patron_app:patron_app@127.0.0.1:55432/patron"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Single-statement reads (e.g. a customer by id) have a small pool of their own.
+    database_read_pool_size: int = Field(default=10, ge=1, le=200)
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_compression: Literal["none", "gzip", "lz4", "zstd"] = "gzip"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -31,6 +33,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=600)
+    # A verified token is remembered (until it expires, at most this long): a client sends
+    # the same token with every request. 0 verifies every time.
+    jwt_cache_seconds: int = Field(default=60, ge=0, le=3600)
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_interval_ms: int = Field(default=100, ge=5, le=60_000)

@@ -312,3 +312,126 @@ def test_rs256_with_a_jwks_url_is_accepted() -> None:
     )
 
     assert settings.jwks_url == "https://auth.patron.test/jwks.json"
+
+
+# Verified tokens are remembered
+
+
+class DecodeCounter:
+    """Counts signature checks while letting them run."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = jwt.decode
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(jwt, "decode", counting)
+
+
+async def test_a_token_seen_before_is_not_verified_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    decodes = DecodeCounter(monkeypatch)
+    verifier = TokenVerifier(ServiceSettings())
+    token = mint_dev_token(secret=DEV_JWT_SECRET, tenant="acme", roles=["support"])
+
+    first = await verifier.verify(token)
+    second = await verifier.verify(token)
+
+    assert first == second
+    assert first.tenant_id == "acme"
+    assert decodes.calls == 1
+
+
+async def test_a_remembered_token_is_verified_again_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(ServiceSettings(jwt_leeway_seconds=0))
+    token = mint_dev_token(secret=DEV_JWT_SECRET, tenant="acme", ttl=timedelta(seconds=20))
+    await verifier.verify(token)
+    later = datetime.now(UTC).timestamp() + 21
+    monkeypatch.setattr("patron_shared.auth.time.time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later))
+
+    with pytest.raises(Unauthorized, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_token_is_remembered_at_most_jwt_cache_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decodes = DecodeCounter(monkeypatch)
+    verifier = TokenVerifier(ServiceSettings(jwt_cache_seconds=5))
+    token = mint_dev_token(secret=DEV_JWT_SECRET, tenant="acme")
+    await verifier.verify(token)
+    later = datetime.now(UTC).timestamp() + 6
+    monkeypatch.setattr("patron_shared.auth.time.time", lambda: later)
+
+    await verifier.verify(token)
+
+    assert decodes.calls == 2
+
+
+async def test_with_jwt_cache_seconds_zero_every_request_is_verified(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decodes = DecodeCounter(monkeypatch)
+    verifier = TokenVerifier(ServiceSettings(jwt_cache_seconds=0))
+    token = mint_dev_token(secret=DEV_JWT_SECRET, tenant="acme")
+
+    for _ in range(3):
+        await verifier.verify(token)
+
+    assert decodes.calls == 3
+
+
+async def test_the_oldest_remembered_token_is_forgotten_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("patron_shared.auth.VERIFIED_TOKENS_KEPT", 2)
+    decodes = DecodeCounter(monkeypatch)
+    verifier = TokenVerifier(ServiceSettings())
+    a, b, c = (mint_dev_token(secret=DEV_JWT_SECRET, tenant=t) for t in ("ta", "tb", "tc"))
+
+    for token in (a, b, c, c, b):
+        await verifier.verify(token)
+    assert decodes.calls == 3  # c and b were still remembered
+    await verifier.verify(a)
+
+    assert decodes.calls == 4  # a had been forgotten
+
+
+async def test_a_token_differing_from_a_remembered_one_is_still_checked() -> None:
+    verifier = TokenVerifier(ServiceSettings())
+    token = mint_dev_token(secret=DEV_JWT_SECRET, tenant="acme")
+    await verifier.verify(token)
+    header, _payload, signature = token.split(".")
+    forged_payload = _b64(json.dumps({**_claims_of(token), "tenant": "other"}).encode())
+
+    with pytest.raises(Unauthorized):
+        await verifier.verify(f"{header}.{forged_payload}.{signature}")
+
+
+class _FrozenDatetime:
+    """Stands in for `datetime` inside PyJWT so `exp` is judged at a chosen time."""
+
+    def __init__(self, timestamp: float) -> None:
+        self._now = datetime.fromtimestamp(timestamp, tz=UTC)
+
+    def now(self, tz: Any = None) -> datetime:
+        return self._now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _claims_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    padded = payload + "=" * (-len(payload) % 4)
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
+    return decoded

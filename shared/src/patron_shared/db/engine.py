@@ -16,8 +16,23 @@ def create_engine(
         # No pre-ping: it costs a round trip on every checkout. A dropped connection fails
         # one transaction (retried by consumers, a 5xx for a request) and is replaced.
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": session_settings(application_name)},
     )
+
+
+def session_settings(application_name: str) -> dict[str, str]:
+    """PostgreSQL settings for every connection a service opens.
+
+    Services run short statements whose best plan depends on the values (a tag on 1% of
+    customers or on 12% of them): plan each execution for its own values rather than
+    reusing one generic plan after a prepared statement's fifth run. And no parallel
+    workers: with many clients they add contention, not speed.
+    """
+    return {
+        "application_name": application_name,
+        "plan_cache_mode": "force_custom_plan",
+        "max_parallel_workers_per_gather": "0",
+    }
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

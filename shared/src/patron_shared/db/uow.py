@@ -8,19 +8,34 @@ security scopes every statement that follows.
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from pydantic_core import to_json
 from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import Contract, Envelope, build_envelope
 from patron_shared.tracing import current_trace_headers
 
 OUTBOX_CHANNEL = "patron_outbox"
+_OUTBOX_COPY_COLUMNS = (
+    "message_id",
+    "topic",
+    "message_key",
+    "tenant_id",
+    "message_type",
+    "payload",
+    "headers",
+)
 
 
 class AlreadyDelivered(Exception):
@@ -50,6 +65,7 @@ class UnitOfWork:
         correlation_id: str | None = None,
         causation_id: str | None = None,
         inbox_claim: InboxClaim | None = None,
+        point_reads: TenantReads | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._messaging = messaging
@@ -58,7 +74,10 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self.causation_id = causation_id
         self.inbox_claim = inbox_claim
+        # Single-statement reads outside the transaction (a request's unit of work has them).
+        self.point_reads = point_reads
         self._pending: list[Contract] = []
+        self._pending_in_bulk: list[tuple[type[Contract], list[Mapping[str, Any]]]] = []
         self._committed = False
 
     @classmethod
@@ -86,6 +105,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()
         self._pending = []
+        self._pending_in_bulk = []
         self._committed = False
         # `true` = local to this transaction: pooled connections never leak a tenant.
         await self.session.execute(
@@ -119,6 +139,21 @@ class UnitOfWork:
         """Queue events; `commit()` writes them to the outbox with the state change."""
         self._pending.extend(events)
 
+    def emit_in_bulk(self, contract: type[Contract], events: Iterable[Mapping[str, Any]]) -> None:
+        """Queue one `contract` event per item of `events`: the events of one set-based
+        change, thousands at a time, each given as the contract's fields.
+
+        For values already known to be valid (read back from the database, say): the first
+        item is validated, and must serialise exactly as its validated contract does; the
+        others are serialised as they are. `commit()` writes them after the events from
+        `emit()`, in queue order, with one COPY and without an `Envelope` object per event,
+        so they are not among the envelopes it returns. The attributes all of them share
+        (tenant, source, correlation) are validated once.
+        """
+        items = list(events)
+        if items:
+            self._pending_in_bulk.append((contract, items))
+
     def collect_new_events(self) -> list[Contract]:
         """Hook for subclasses: events recorded by aggregates the repositories saw."""
         return []
@@ -144,7 +179,8 @@ class UnitOfWork:
         return result.first() is not None
 
     async def commit(self) -> list[Envelope]:
-        """Write queued events to the outbox and commit; returns the envelopes written."""
+        """Write queued events to the outbox and commit; returns the envelopes written for
+        `emit()` (not those from `emit_in_bulk()`)."""
         events = [*self._pending, *self.collect_new_events()]
         envelopes = [
             build_envelope(
@@ -173,13 +209,82 @@ class UnitOfWork:
                     for event, envelope in zip(events, envelopes, strict=True)
                 ],
             )
+        if self._pending_in_bulk:
+            await self._write_in_bulk(self._pending_in_bulk)
+        if envelopes or self._pending_in_bulk:
             # Delivered at commit; wakes the relay instead of waiting for its next poll.
             await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         await self.session.commit()
         self._committed = True
         self._pending = []
+        self._pending_in_bulk = []
         return envelopes
+
+    async def _write_in_bulk(
+        self, batches: list[tuple[type[Contract], list[Mapping[str, Any]]]]
+    ) -> None:
+        """Every row with one COPY, in queue order (so the relay publishes each key's events
+        in the order they were emitted): no per-row statement or parameter parsing."""
+        shared: dict[str, Any] = {}
+        headers = to_json(current_trace_headers()).decode()
+        records: list[tuple[uuid.UUID, str, str, str, str, str, str]] = []
+        for contract, items in batches:
+            first = _validated_first(contract, items[0])
+            if not shared:
+                envelope = build_envelope(
+                    first,
+                    tenant_id=self.tenant_id,
+                    source=self.source,
+                    correlation_id=self.correlation_id,
+                    causation_id=self.causation_id,
+                )
+                shared = envelope.model_dump(mode="json", exclude={"id", "type", "subject", "data"})
+            topic, event_type = contract.topic.value, contract.event_type
+            for message_id, item in zip(_random_uuids(len(items)), items, strict=True):
+                subject = _subject_of(item)
+                envelope_fields = {"id": message_id, "type": event_type, "subject": subject}
+                payload = to_json({**shared, **envelope_fields, "data": item}).decode()
+                key = subject or str(message_id)
+                records.append(
+                    (message_id, topic, key, self.tenant_id, event_type, payload, headers)
+                )
+        outbox = self._messaging.outbox
+        raw = await (await self.session.connection()).get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        # asyncpg's binary COPY, on the session's connection: inside this transaction.
+        await driver.copy_records_to_table(
+            outbox.name,
+            schema_name=outbox.schema,
+            columns=[*_OUTBOX_COPY_COLUMNS],
+            records=records,
+        )
 
     async def rollback(self) -> None:
         await self.session.rollback()
         self._pending = []
+        self._pending_in_bulk = []
+
+
+def _subject_of(fields: Mapping[str, Any]) -> str | None:
+    # As `Contract.subject()`: the customer the event is about.
+    customer_id = fields.get("customer_id")
+    return str(customer_id) if customer_id is not None else None
+
+
+def _validated_first(contract: type[Contract], fields: Mapping[str, Any]) -> Contract:
+    """The first of a bulk of events, validated; its fields must serialise as the validated
+    contract does, so the unvalidated others (alike by construction) do too."""
+    event = contract.model_validate(fields)
+    if json.loads(to_json(fields)) != event.model_dump(mode="json") or event.subject() != (
+        _subject_of(fields)
+    ):
+        raise ValueError(f"{contract.event_type} fields are not in the contract's form: {fields}")
+    return event
+
+
+def _random_uuids(count: int) -> list[uuid.UUID]:
+    """`count` version 4 UUIDs, as `uuid.uuid4()` makes them but from one read of the
+    system's random source instead of one per id."""
+    random = os.urandom(16 * count)
+    return [uuid.UUID(bytes=random[n : n + 16], version=4) for n in range(0, 16 * count, 16)]

@@ -4,25 +4,22 @@ No `from __future__ import annotations`: FastAPI evaluates these annotations at 
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request
 
-from patron_shared.auth import Principal
 from patron_shared.db import UnitOfWork
 from patron_shared.http.security import require
 
 UowT = TypeVar("UowT", bound=UnitOfWork)
 
 
-def unit_of_work(
-    uow_class: type[UowT], scope: str
-) -> Callable[[Request, Principal], Awaitable[UowT]]:
+def unit_of_work(uow_class: type[UowT], scope: str) -> Callable[[Request], Awaitable[UowT]]:
     """Dependency: a unit of work for the caller's tenant, if the caller holds `scope`."""
+    authorize = require(scope)
 
-    async def dependency(
-        request: Request, principal: Annotated[Principal, Depends(require(scope))]
-    ) -> UowT:
+    async def dependency(request: Request) -> UowT:
+        principal = await authorize(request)
         runtime = request.app.state.runtime
         uow: UowT = runtime.unit_of_work(
             uow_class,

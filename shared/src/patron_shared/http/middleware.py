@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import time
-import uuid
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -13,12 +14,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from patron_shared.logging import get_logger
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 HTTP_REQUESTS = Counter(
     "patron_http_requests_total", "HTTP requests", ["method", "route", "status"]
 )
 HTTP_SECONDS = Histogram("patron_http_request_seconds", "HTTP request latency", ["method", "route"])
 log = get_logger("patron.http.access")
+# Request ids only need to be unique: a random prefix per process and a counter are, and
+# cost no system call per request.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name == _REQUEST_ID_HEADER_BYTES:
+            # Header bytes are whatever the client sent; an undecodable id is just unsafe.
+            incoming: str = value.decode(errors="replace")
+            return incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else None
+    return None
 
 
 class RequestContextMiddleware:
@@ -29,10 +48,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw_id = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode(), b"")
-        # Header bytes are whatever the client sent; an undecodable id is just unsafe.
-        incoming = raw_id.decode(errors="replace")
-        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -44,7 +60,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", []).append(
-                    (REQUEST_ID_HEADER.encode(), request_id.encode())
+                    (_REQUEST_ID_HEADER_BYTES, request_id.encode())
                 )
             await send(message)
 

@@ -1,41 +1,79 @@
 """FastAPI dependencies: the caller's `Principal`, and scope checks.
 
+Each check is one dependency that reads the `Authorization` header itself rather than a
+chain of them: FastAPI's per-request cost grows with every node of a route's dependency
+graph, and these sit on every request. The bearer scheme is documented once for the whole
+API by `document_bearer_security`.
+
 No `from __future__ import annotations`: FastAPI evaluates these annotations at runtime.
 """
 
+import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, Request
 
 from patron_shared.auth import Principal, TokenVerifier
 from patron_shared.errors import Forbidden, Unauthorized
 
-_bearer = HTTPBearer(auto_error=False, description="JWT with `tenant`, `roles`, `scopes`")
+BEARER_SCHEME = "HTTPBearer"
+_BEARER_DESCRIPTION = "JWT with `tenant`, `roles`, `scopes`"
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+async def current_principal(request: Request) -> Principal:
+    """The caller, from its bearer token (verified once per request)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
-    principal = await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(token)
     request.state.principal = principal
     return principal
 
 
-def require(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency: the caller, who must hold every one of `scopes`."""
+@functools.cache
+def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
+    """Dependency: the caller, who must hold every one of `scopes`.
 
-    async def dependency(
-        principal: Annotated[Principal, Depends(current_principal)],
-    ) -> Principal:
+    One function per set of scopes, so FastAPI checks it once per request however many
+    parameters ask for it.
+    """
+
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
         missing = [scope for scope in scopes if not principal.has(scope)]
         if missing:
             raise Forbidden(f"missing scope: {', '.join(missing)}", missing_scopes=missing)
         return principal
 
     return dependency
+
+
+def document_bearer_security(app: FastAPI, *, prefix: str = "/api/") -> None:
+    """Declare the bearer scheme in the OpenAPI document, required by every operation
+    under `prefix` (health, readiness and metrics stay open)."""
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[BEARER_SCHEME] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": _BEARER_DESCRIPTION,
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith(prefix):
+                    for operation in operations.values():
+                        operation["security"] = [{BEARER_SCHEME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,136 @@
+"""Point reads: one statement, one round trip, still scoped by row-level security.
+
+A unit of work costs four round trips before it returns a row (BEGIN, the tenant's
+`set_config`, the query, ROLLBACK) plus SQLAlchemy's bookkeeping around each. A read that is
+a single SELECT needs none of that: outside a transaction it sees one snapshot anyway. These
+connections keep the tenant that row-level security reads at session level and remember it,
+so a connection that last served the same tenant answers in one round trip; switching tenant
+costs one more. Only single statements run on them, outside transactions; one left open by
+mistake is rolled back when the connection goes back to the pool.
+
+Writes and multi-statement reads stay in the unit of work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import ClauseElement
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from patron_shared.db.engine import session_settings
+
+TENANT_SETTING = "patron.tenant_id"
+
+
+@dataclass(frozen=True)
+class PointQuery:
+    """A SQLAlchemy statement compiled once to asyncpg's SQL, with its parameters' order."""
+
+    sql: str
+    parameters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> PointQuery:
+        compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
+        assert isinstance(compiled, SQLCompiler)
+        return cls(str(compiled), tuple(compiled.positiontup or ()))
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        return [values[name] for name in self.parameters]
+
+
+class TenantScopedConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection that remembers which tenant its session is scoped to."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scoped_tenant: str | None = None
+
+    async def scope_to(self, tenant_id: str) -> None:
+        if self.scoped_tenant == tenant_id:
+            return
+        # Forget first: if the statement fails midway the session's tenant is unknown.
+        self.scoped_tenant = None
+        await self.execute(f"SELECT set_config('{TENANT_SETTING}', $1, false)", tenant_id)
+        self.scoped_tenant = tenant_id
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    # The same JSON values the SQLAlchemy side returns (dicts and lists, not strings).
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _keep_session_tenant(connection: asyncpg.Connection) -> None:
+    """Pool reset. asyncpg's own cleanup before it rolls back a transaction left open (and
+    with it anything set inside); the default `RESET ALL` would also drop the session's
+    tenant, which is what these connections keep, and cost a round trip per read."""
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """`postgresql+asyncpg://...` (the SQLAlchemy URL every setting uses) for asyncpg."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PointReads:
+    """A small pool of tenant-scoped connections for single-statement reads."""
+
+    def __init__(self, database_url: str, *, size: int, application_name: str) -> None:
+        self._dsn = asyncpg_dsn(database_url)
+        self._size = size
+        self._application_name = application_name
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=1,
+            max_size=self._size,
+            connection_class=TenantScopedConnection,
+            init=_decode_json,
+            reset=_keep_session_tenant,
+            max_inactive_connection_lifetime=300,
+            server_settings=session_settings(self._application_name),
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @contextlib.asynccontextmanager
+    async def connection(self, tenant_id: str) -> AsyncIterator[asyncpg.Connection]:
+        """A connection whose statements see only `tenant_id`'s rows."""
+        if self._pool is None:
+            raise RuntimeError("point reads are not open (the app's lifespan opens them)")
+        async with self._pool.acquire() as connection:
+            await connection.scope_to(tenant_id)
+            yield connection
+
+    def for_tenant(self, tenant_id: str) -> TenantReads:
+        return TenantReads(self, tenant_id)
+
+
+@dataclass(frozen=True)
+class TenantReads:
+    """Point reads on behalf of one tenant (what a request or a repository holds)."""
+
+    reads: PointReads
+    tenant_id: str
+
+    async def fetch_one(self, query: PointQuery, **values: Any) -> asyncpg.Record | None:
+        async with self.reads.connection(self.tenant_id) as connection:
+            row: asyncpg.Record | None = await connection.fetchrow(
+                query.sql, *query.arguments(values)
+            )
+            return row
