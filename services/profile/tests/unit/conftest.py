@@ -43,6 +43,10 @@ class FakeCustomerRepository:
         self.rows[customer.id] = copy.deepcopy(customer)
         self.seen[customer.id] = customer
 
+    async def customer(self, customer_id: uuid.UUID) -> Customer | None:
+        """The point-read lookup (`CustomerLookup`) over the same rows."""
+        return await self.get(customer_id)
+
 
 @dataclass
 class FakeOrderRepository:
@@ -159,6 +163,7 @@ class FakeUnitOfWork(InMemoryUnitOfWork):
         self.customers = FakeCustomerRepository()
         self.orders = FakeOrderRepository()
         self.groups = FakeGroupRepository(lambda: self.customers)
+        self.lookup = self.customers
 
     def collect_new_events(self) -> list[Contract]:
         events: list[Contract] = []

@@ -71,3 +71,14 @@ def test_errors_are_described_as_problem_details(openapi: dict[str, Any]) -> Non
                 assert "application/problem+json" in response["content"] or (status == "422"), (
                     f"{method} {path} {status}"
                 )
+
+
+def test_every_api_operation_requires_the_bearer_scheme_and_operations_endpoints_do_not(
+    openapi: dict[str, Any],
+) -> None:
+    scheme = openapi["components"]["securitySchemes"]["HTTPBearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, method, operation in operations(openapi):
+        assert operation.get("security") == [{"HTTPBearer": []}], f"{method} {path}"
+    for path in ("/health", "/ready"):
+        assert "security" not in openapi["paths"][path]["get"]

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, Text, cast, exists, func, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Text,
+    any_,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_profile.adapters.addresses import addresses
-from patron_profile.adapters.tables import customers
+from patron_profile.adapters.tables import customer_tags, customers
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.domain.order_stats import OrderStats
@@ -38,6 +52,10 @@ _STORED_FIELDS = (
     "updated_at",
     "deleted_at",
 )
+
+
+class ColumnValues(Protocol):
+    def __getitem__(self, column: str, /) -> Any: ...
 
 
 class SqlCustomerRepository:
@@ -88,19 +106,50 @@ class SqlCustomerRepository:
         limit: int,
         count_limit: int,
     ) -> tuple[list[Customer], int]:
-        conditions = self._conditions(filters)
-        # Counting every match of a broad filter over a million rows costs more than the
-        # page itself; beyond `count_limit` the total is reported as at least that.
-        matches = select(customers.c.id).where(*conditions).limit(count_limit + 1).subquery()
-        total = await self._session.scalar(select(func.count()).select_from(matches))
-        rows = await self._session.execute(
+        # Up to `count_limit` + 1 matches in no particular order, so the planner takes the
+        # cheapest way to them (a trigram or tag index for rare values, a scan stopping
+        # early for common ones); counted, and sorted for the page when that is all of
+        # them: one statement, one snapshot. Beyond `count_limit` the total is reported as
+        # at least that, and the page is walked in sort order instead (below).
+        # Only ids and sort keys are carried along: the page's 20 rows are read whole last.
+        keys = [customers.c[name] for name in _SORT_KEYS[sort.field]]
+        matches = (
+            select(customers.c.id, *keys)
+            .where(*self._conditions(filters))
+            .limit(count_limit + 1)
+            .cte("matches")
+            .prefix_with("MATERIALIZED")
+        )
+        matched = select(func.count()).select_from(matches).scalar_subquery()
+        counted = select(matched.label("matched")).subquery("counted")
+        few = (
+            select(matches)
+            # Evaluated once, before the sort: beyond the limit the page is not built here.
+            .where(matched <= count_limit)
+            .order_by(*_order_by(sort, matches.c))
+            .offset(offset)
+            .limit(limit)
+            .subquery("few")
+        )
+        page = few.join(customers, customers.c.id == few.c.id)
+        found = await self._session.execute(
+            select(counted.c.matched, customers)
+            .select_from(counted.outerjoin(page, true()))
+            .order_by(*_order_by(sort, few.c))
+        )
+        rows = found.all()
+        total = int(rows[0].matched)
+        if total <= count_limit:
+            # An empty page still comes as one row, carrying the count and nulls.
+            return [customer_from_row(row) for row in rows if row.id is not None], total
+        walked = await self._session.execute(
             select(customers)
-            .where(*conditions)
+            .where(*self._walk_conditions(filters))
             .order_by(*_order_by(sort))
             .offset(offset)
             .limit(limit)
         )
-        return [customer_from_row(row) for row in rows], int(total or 0)
+        return [customer_from_row(row) for row in walked], total
 
     async def scan(
         self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
@@ -120,6 +169,21 @@ class SqlCustomerRepository:
         )
         return [customer_from_row(row) for row in rows]
 
+    def _walk_conditions(self, f: CustomerFilters) -> list[ColumnElement[bool]]:
+        """The filters for a page walked in sort order, when there are many matches.
+
+        A search term then matches more than `count_limit` rows, so walking the sort's
+        index meets a match often and stops after the page. `strpos` is the same test as
+        LIKE '%term%' (search_text is lower-cased, never null), but no index serves it, so
+        the planner cannot instead collect every match of a common term through the
+        trigram index and sort them all; its estimates for '%term%' are too rough to
+        choose between the two reliably.
+        """
+        if not f.search:
+            return self._conditions(f)
+        term = func.strpos(customers.c.search_text, f.search.lower()) > 0
+        return [*self._conditions(replace(f, search=None)), term]
+
     def _conditions(self, f: CustomerFilters) -> list[ColumnElement[bool]]:
         c = customers.c
         conditions: list[ColumnElement[bool]] = [
@@ -133,10 +197,21 @@ class SqlCustomerRepository:
         if f.email is not None:
             conditions.append(c.email == f.email)
         if f.tags:
+            # The customers `customer_tags` lists with the tags (migration 0009: no index on
+            # `customers.tags`), which lets a rare tag lead to its few customers; then the
+            # same test on the row's own array, so a scan rejects most rows without a lookup.
+            # coalesce() changes nothing (tags is never null) but keeps the planner from
+            # counting the test's selectivity twice.
             tags = cast(list(f.tags), ARRAY(Text))
-            conditions.append(
-                c.tags.overlap(tags) if f.tags_match == "any" else c.tags.contains(tags)
+            tagged = select(customer_tags.c.customer_id).where(
+                customer_tags.c.tenant_id == self._tenant_id, customer_tags.c.tag == any_(tags)
             )
+            if f.tags_match == "all":  # one row per customer and tag: all n of them
+                tagged = tagged.group_by(customer_tags.c.customer_id).having(
+                    func.count() == len(set(f.tags))
+                )
+            on_row = c.tags.overlap(tags) if f.tags_match == "any" else c.tags.contains(tags)
+            conditions += [c.id.in_(tagged), func.coalesce(on_row, true())]
         equal = {
             "accepts_marketing": f.accepts_marketing,
             "source": f.source,
@@ -203,56 +278,68 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _order_by(sort: CustomerSort) -> list[Any]:
-    c = customers.c
-    keys = {
-        "name": [c.last_name, c.first_name],
-        "total_spent": [c.total_spent],
-        "total_orders": [c.total_orders],
-        "last_order_at": [c.last_order_at],
-        "created_at": [c.created_at],
-    }[sort.field]
+_SORT_KEYS = {
+    "name": ("last_name", "first_name"),
+    "total_spent": ("total_spent",),
+    "total_orders": ("total_orders",),
+    "last_order_at": ("last_order_at",),
+    "created_at": ("created_at",),
+}
+
+
+def _order_by(sort: CustomerSort, columns: Any = customers.c) -> list[Any]:
+    """ORDER BY for `sort` over `columns`: the table's, or a subquery's of the same names."""
+    c = columns
+    names = _SORT_KEYS[sort.field]
+    keys = [c[name] for name in names]
     ordered = [k.desc() if sort.descending else k.asc() for k in keys]
     # Nulls last in both directions, said only where a key can be null: each order has
     # an index of its own (NOT NULL keys scan theirs backwards), migrations 0002 and 0008.
-    ordered = [o.nulls_last() if k.nullable else o for o, k in zip(ordered, keys, strict=True)]
+    nullable = [customers.c[name].nullable for name in names]
+    ordered = [o.nulls_last() if n else o for o, n in zip(ordered, nullable, strict=True)]
     # The id breaks ties, so equal sort values never shuffle between pages.
     return [*ordered, c.id.desc() if sort.descending else c.id.asc()]
 
 
 def customer_from_row(row: Row[Any]) -> Customer:
+    return customer_from_values(row._mapping)
+
+
+def customer_from_values(row: ColumnValues) -> Customer:
+    """A customer from its `customers` columns, by name (a SQLAlchemy mapping or an asyncpg
+    record)."""
     return Customer(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        email=row.email,
-        phone=row.phone,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        accepts_marketing=row.accepts_marketing,
-        tags=list(row.tags),
-        notes=row.notes,
-        external_ids=dict(row.external_ids),
-        source=row.source,
-        status=row.status,
-        deleted_at=row.deleted_at,
-        date_of_birth=row.date_of_birth,
-        gender=row.gender,
-        locale=row.locale,
-        preferences=dict(row.preferences),
-        group_id=row.group_id,
-        last_login_at=row.last_login_at,
-        is_vip=row.is_vip,
-        segments=list(row.segments),
-        loyalty_points=row.loyalty_points,
-        loyalty_tier=row.loyalty_tier,
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        email=row["email"],
+        phone=row["phone"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        accepts_marketing=row["accepts_marketing"],
+        tags=list(row["tags"]),
+        notes=row["notes"],
+        external_ids=dict(row["external_ids"]),
+        source=row["source"],
+        status=row["status"],
+        deleted_at=row["deleted_at"],
+        date_of_birth=row["date_of_birth"],
+        gender=row["gender"],
+        locale=row["locale"],
+        preferences=dict(row["preferences"]),
+        group_id=row["group_id"],
+        last_login_at=row["last_login_at"],
+        is_vip=row["is_vip"],
+        segments=list(row["segments"]),
+        loyalty_points=row["loyalty_points"],
+        loyalty_tier=row["loyalty_tier"],
         stats=OrderStats(
-            total_orders=row.total_orders,
-            total_spent=Decimal(row.total_spent),
-            currency=row.stats_currency,
-            first_order_at=row.first_order_at,
-            last_order_at=row.last_order_at,
-            priced_orders=row.priced_orders,
+            total_orders=row["total_orders"],
+            total_spent=Decimal(row["total_spent"]),
+            currency=row["stats_currency"],
+            first_order_at=row["first_order_at"],
+            last_order_at=row["last_order_at"],
+            priced_orders=row["priced_orders"],
         ),
     )

@@ -78,6 +78,17 @@ customers = Table(
     Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
 )
 
+# One row per live customer and tag: what tag filters and counts read. Triggers on
+# `customers` keep it equal to `customers.tags` (migration 0009); nothing writes it directly.
+customer_tags = Table(
+    "customer_tags",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("tag", Text, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "tag", "customer_id"),
+)
+
 orders = Table(
     "orders",
     metadata,

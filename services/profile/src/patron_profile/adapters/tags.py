@@ -1,4 +1,8 @@
-"""Tag SQL: set-based bulk tagging and per-tenant tag counts."""
+"""Tag SQL: set-based bulk tagging and per-tenant tag counts.
+
+Tag filters and counts read `customer_tags`, which triggers keep equal to `customers.tags`
+(migration 0009); a tag change writes only `customers`, in place when the page has room.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,38 @@ from typing import Literal
 from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_profile.adapters.repository import customer_from_row
-from patron_profile.adapters.tables import customers
+from patron_profile.adapters.tables import customer_tags
 from patron_profile.domain.contact import MAX_TAGS
-from patron_profile.domain.customer import Customer
+from patron_profile.domain.customer import TagChange, full_name_of
+
+# The stored fields a tag change announces (`CustomerSnapshot`'s, but the derived full name).
+_SNAPSHOT_COLUMNS = (
+    "tags",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "accepts_marketing",
+    "external_ids",
+    "source",
+    "status",
+    "date_of_birth",
+    "locale",
+    "group_id",
+    "created_at",
+    "updated_at",
+)
 
 # One statement: lock the targets, compute each one's new tags (order kept, no duplicates),
-# write only real changes, and return the new rows with their old tags.
+# write only real changes, and return every target found, with the stored row of each one
+# changed (`changed` is false for the others). Locking first keeps `old_tags` exact when
+# another transaction changes the same customers at the same time; the lock also pins the
+# row version, so the UPDATE finds it again by its ctid instead of a second key lookup.
 _BULK_TAGS = text(
-    """
+    f"""
     WITH target AS (
         SELECT c.id,
+               c.ctid AS locked_version,
                c.tags AS old_tags,
                CASE WHEN :mode = 'add' THEN
                    c.tags || ARRAY(
@@ -32,15 +57,19 @@ _BULK_TAGS = text(
         FROM customers c
         WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND c.deleted_at IS NULL
         FOR UPDATE
+    ), changed AS (
+        UPDATE customers c
+        SET tags = target.new_tags, updated_at = now()
+        FROM target
+        WHERE c.ctid = target.locked_version AND c.id = target.id
+          AND target.new_tags <> target.old_tags
+          AND cardinality(target.new_tags) <= :max_tags
+        RETURNING c.id, {", ".join(f"c.{name}" for name in _SNAPSHOT_COLUMNS)}
     )
-    UPDATE customers c
-    SET tags = target.new_tags, updated_at = now()
-    FROM target
-    WHERE c.id = target.id
-      AND target.new_tags <> target.old_tags
-      AND cardinality(target.new_tags) <= :max_tags
-    RETURNING c.*, target.old_tags
-    """
+    SELECT target.id, target.old_tags, changed.id IS NOT NULL AS changed,
+           {", ".join(f"changed.{name}" for name in _SNAPSHOT_COLUMNS)}
+    FROM target LEFT JOIN changed ON changed.id = target.id
+    """  # noqa: S608 - built from this module's constants only
 )
 
 
@@ -51,8 +80,9 @@ class SqlTagRepository:
 
     async def change_tags(
         self, ids: Sequence[uuid.UUID], tags: Sequence[str], mode: Literal["add", "remove"]
-    ) -> list[tuple[Customer, list[str]]]:
-        """Customers whose tags changed, each with its tags from before."""
+    ) -> tuple[set[uuid.UUID], list[TagChange]]:
+        """The live customers found among `ids`, and the changes stored for those whose
+        tags changed."""
         rows = await self._session.execute(
             _BULK_TAGS,
             {
@@ -63,28 +93,23 @@ class SqlTagRepository:
                 "max_tags": MAX_TAGS,
             },
         )
-        return [(customer_from_row(row), list(row.old_tags)) for row in rows]
-
-    async def existing_ids(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        found = await self._session.scalars(
-            select(customers.c.id).where(
-                customers.c.tenant_id == self._tenant_id,
-                customers.c.id.in_(list(ids)),
-                customers.c.deleted_at.is_(None),
-            )
-        )
-        return set(found)
+        found: set[uuid.UUID] = set()
+        changes: list[TagChange] = []
+        for row in rows.mappings():
+            found.add(row["id"])
+            if row["changed"]:
+                snapshot = {name: row[name] for name in _SNAPSHOT_COLUMNS}
+                snapshot["full_name"] = full_name_of(row["first_name"], row["last_name"])
+                changes.append(TagChange(row["id"], snapshot, row["old_tags"]))
+        return found, changes
 
     async def counts(self, *, offset: int, limit: int) -> tuple[list[tuple[str, int]], int]:
         """Each tag with how many live customers carry it, most used first."""
-        tag = func.unnest(customers.c.tags).label("tag")
-        tagged = (
-            select(tag)
-            .where(customers.c.tenant_id == self._tenant_id, customers.c.deleted_at.is_(None))
-            .subquery()
-        )
         grouped = (
-            select(tagged.c.tag, func.count().label("customers")).group_by(tagged.c.tag).subquery()
+            select(customer_tags.c.tag, func.count().label("customers"))
+            .where(customer_tags.c.tenant_id == self._tenant_id)
+            .group_by(customer_tags.c.tag)
+            .subquery()
         )
         total = await self._session.scalar(select(func.count()).select_from(grouped))
         rows = await self._session.execute(

@@ -1,9 +1,10 @@
-"""The profile unit of work: the shared one plus the customer repository."""
+"""The profile unit of work: the shared one plus the profile's repositories."""
 
 from __future__ import annotations
 
 from patron_profile.adapters.addresses import SqlAddressRepository
 from patron_profile.adapters.consents import SqlConsentRepository
+from patron_profile.adapters.customer_lookup import SqlCustomerLookup
 from patron_profile.adapters.groups import SqlGroupRepository
 from patron_profile.adapters.notes import SqlMetadataRepository, SqlNoteRepository
 from patron_profile.adapters.orders import SqlOrderRepository
@@ -24,6 +25,12 @@ class ProfileUnitOfWork(UnitOfWork):
     notes: SqlNoteRepository
     metadata: SqlMetadataRepository
     groups: SqlGroupRepository
+
+    @property
+    def lookup(self) -> SqlCustomerLookup:
+        if self.point_reads is None:
+            raise RuntimeError("this unit of work has no point reads (only requests do)")
+        return SqlCustomerLookup(self.point_reads)
 
     def _open_repositories(self) -> None:
         self.customers = SqlCustomerRepository(self.session, self.tenant_id)

@@ -126,9 +126,13 @@ class CustomerOut(BaseModel):
     @classmethod
     def of(cls, customer: Customer, viewer: Principal) -> Self:
         """The customer as `viewer` may see it: PII masked without `customers:pii`."""
+        return cls(**cls.fields_of(customer, viewer))
+
+    @staticmethod
+    def fields_of(customer: Customer, viewer: Principal) -> dict[str, Any]:
         pii = viewer.can_read_pii
         stats = customer.stats
-        return cls(
+        return dict(
             id=customer.id,
             email=customer.email if pii else mask_email(customer.email),
             phone=customer.phone if pii else mask_phone(customer.phone),
@@ -212,10 +216,10 @@ class CustomerDetail(CustomerOut):
 
     @classmethod
     def of_view(cls, view: CustomerView, viewer: Principal) -> Self:
-        base = CustomerOut.of(view.customer, viewer)
+        fields = CustomerOut.fields_of(view.customer, viewer)
         return cls(
-            **base.model_dump(),
-            name=base.full_name,
+            **fields,
+            name=fields["full_name"],
             addresses=None
             if view.addresses is None
             else [AddressOut.of(address, viewer) for address in view.addresses],

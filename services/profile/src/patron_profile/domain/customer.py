@@ -73,7 +73,7 @@ class Customer:
 
     @property
     def full_name(self) -> str | None:
-        return " ".join(p for p in (self.first_name, self.last_name) if p) or None
+        return full_name_of(self.first_name, self.last_name)
 
     @classmethod
     def register(
@@ -113,18 +113,13 @@ class Customer:
 
     def record_tags_replaced(self, old_tags: list[str]) -> None:
         """The tags were changed in bulk (already stored): announce it like an update."""
-        self.events.append(
-            CustomerUpdated(customer_id=self.id, changed_fields=["tags"], customer=self.snapshot())
-        )
-        self.events.append(self._tags_changed(old_tags))
+        change = TagChange(self.id, self.snapshot().model_dump(), old_tags)
+        self.events.append(CustomerUpdated.model_validate(change.customer_updated()))
+        self.events.append(TagsChanged.model_validate(change.tags_changed()))
 
     def _tags_changed(self, old_tags: list[str]) -> TagsChanged:
-        return TagsChanged(
-            customer_id=self.id,
-            added=[t for t in self.tags if t not in old_tags],
-            removed=[t for t in old_tags if t not in self.tags],
-            tags=list(self.tags),
-        )
+        added, removed = tag_difference(old_tags, self.tags)
+        return TagsChanged(customer_id=self.id, added=added, removed=removed, tags=list(self.tags))
 
     def delete(self, *, now: datetime) -> None:
         self.deleted_at = now
@@ -153,3 +148,40 @@ class Customer:
     def _require_contact(self) -> None:
         if not self.email and not self.phone:
             raise InvalidInput("email", "a customer needs an email or a phone number")
+
+
+def full_name_of(first_name: str | None, last_name: str | None) -> str | None:
+    return " ".join(p for p in (first_name, last_name) if p) or None
+
+
+def tag_difference(old_tags: list[str], new_tags: list[str]) -> tuple[list[str], list[str]]:
+    """The tags added and the tags removed, each in its list's order."""
+    old, new = set(old_tags), set(new_tags)
+    return [t for t in new_tags if t not in old], [t for t in old_tags if t not in new]
+
+
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """A customer's tags as a tag change stored them, with the tags before it; announced like
+    an update, by `CustomerUpdated` then `TagsChanged`.
+
+    Bulk tagging stores thousands of changes in one statement and announces each from the
+    stored row, as the contracts' fields (`UnitOfWork.emit_in_bulk`), without loading the
+    whole customer or validating values the database just returned.
+    """
+
+    customer_id: uuid.UUID
+    snapshot: dict[str, Any]  # `CustomerSnapshot`'s fields, as stored after the change
+    old_tags: list[str]
+
+    def customer_updated(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "changed_fields": ["tags"],
+            "customer": self.snapshot,
+        }
+
+    def tags_changed(self) -> dict[str, Any]:
+        tags: list[str] = self.snapshot["tags"]
+        added, removed = tag_difference(self.old_tags, tags)
+        return {"customer_id": self.customer_id, "added": added, "removed": removed, "tags": tags}

@@ -130,7 +130,13 @@ async def view_customer(
     include: set[str],
     recent_orders: int = 10,
 ) -> CustomerView:
-    """One read transaction for the customer and what `include` names."""
+    """The customer alone in one statement; with what `include` names, one read
+    transaction for all of it (one consistent snapshot)."""
+    if not include:
+        customer = await uow.lookup.customer(customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return CustomerView(customer, None, None, None)
     async with uow:
         customer = await existing_customer(uow, customer_id)
         addresses = (

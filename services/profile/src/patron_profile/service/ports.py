@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 from patron_profile.domain.address import Address, AddressBook
 from patron_profile.domain.consent import Consent, ConsentEntry
-from patron_profile.domain.customer import Customer
+from patron_profile.domain.customer import Customer, TagChange
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.domain.group import Assignment, CustomerGroup, GroupLock
 from patron_profile.domain.metadata import MetadataEntry
@@ -34,6 +34,12 @@ class CustomerRepository(Protocol):
     async def scan(
         self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
     ) -> list[Customer]: ...
+
+
+class CustomerLookup(Protocol):
+    """A customer by id, read in one statement outside any transaction."""
+
+    async def customer(self, customer_id: uuid.UUID) -> Customer | None: ...
 
 
 class OrderRepository(Protocol):
@@ -87,14 +93,20 @@ class AddressUnitOfWork(CustomerUnitOfWork, Protocol):
 class TagRepository(Protocol):
     async def change_tags(
         self, ids: Sequence[uuid.UUID], tags: Sequence[str], mode: Literal["add", "remove"]
-    ) -> list[tuple[Customer, list[str]]]: ...
-    async def existing_ids(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
+    ) -> tuple[set[uuid.UUID], list[TagChange]]:
+        """The live customers found among `ids`, and the changes stored for those whose
+        tags changed."""
+        ...
+
     async def counts(self, *, offset: int, limit: int) -> tuple[list[tuple[str, int]], int]: ...
 
 
 class TaggingUnitOfWork(CustomerUnitOfWork, Protocol):
     @property
     def tags(self) -> TagRepository: ...
+    def emit_in_bulk(
+        self, contract: type[Contract], events: Iterable[Mapping[str, Any]]
+    ) -> None: ...
 
 
 class ReadModelRepository(Protocol):
@@ -188,3 +200,8 @@ class GroupRepository(Protocol):
 
 class CustomerViewUnitOfWork(AddressUnitOfWork, MetadataUnitOfWork, Protocol):
     """What the detail view reads: the customer, its addresses, orders and metadata."""
+
+    @property
+    def lookup(self) -> CustomerLookup:
+        """The customer alone, in one statement outside the transaction."""
+        ...

@@ -11,7 +11,7 @@ from patron_profile.domain.customer import Customer
 from patron_profile.service.customers import Clock, existing_customer
 from patron_profile.service.ports import TaggingUnitOfWork
 from patron_shared.errors import InvalidInput
-from patron_shared.events import utcnow
+from patron_shared.events import CustomerUpdated, TagsChanged, utcnow
 
 MAX_BULK_IDS = 10_000
 
@@ -64,12 +64,11 @@ async def change_tags_in_bulk(
     if not wanted:
         raise InvalidInput("tags", "give at least one tag")
     async with uow:
-        found = await uow.tags.existing_ids(ids)
-        changed = await uow.tags.change_tags(ids, wanted, mode)
-        for customer, old_tags in changed:
-            customer.record_tags_replaced(old_tags)
-            uow.emit(*customer.events)
-            customer.events.clear()
+        found, changed = await uow.tags.change_tags(ids, wanted, mode)
+        # Thousands of events from one statement, written to the outbox set-based too; each
+        # customer's CustomerUpdated still precedes its TagsChanged.
+        uow.emit_in_bulk(CustomerUpdated, (change.customer_updated() for change in changed))
+        uow.emit_in_bulk(TagsChanged, (change.tags_changed() for change in changed))
         await uow.commit()
     return BulkTagResult(
         requested=len(ids),

@@ -1,0 +1,114 @@
+"""Migration 0009 (the tag index in `customer_tags`) up and down on a database with data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from patron_shared.testing import ServiceDatabase, create_service_database, drop_database
+
+pytestmark = pytest.mark.integration
+
+SERVICE = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def database(superuser_url: str) -> Iterator[ServiceDatabase]:
+    created = create_service_database(SERVICE, superuser_url, "test_profile_0009")
+    yield created
+    drop_database(superuser_url, created.name)
+
+
+def migrate(database: ServiceDatabase, *command: str) -> None:
+    environment = os.environ | {"PATRON_MIGRATION_DATABASE_URL": database.owner_url}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(SERVICE / "alembic.ini"), *command],
+        check=True,
+        env=environment,
+        cwd=SERVICE,
+        capture_output=True,
+    )
+
+
+def query(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
+        dsn = make_url(database.owner_url).set(drivername="postgresql")
+        connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+        try:
+            return list(await connection.fetch(sql, *args))
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def schema_of(database: ServiceDatabase) -> dict[str, Any]:
+    [row] = query(
+        database,
+        "SELECT to_regclass('customer_tags') IS NOT NULL AS side_table, "
+        "to_regclass('ix_customers_tags') IS NOT NULL AS gin_index, "
+        "(SELECT reloptions FROM pg_class WHERE relname = 'customers') AS options, "
+        "(SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'customer_tags_%') AS triggers",
+    )
+    return dict(row)
+
+
+def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
+    database: ServiceDatabase,
+) -> None:
+    migrate(database, "downgrade", "0008")
+    tenants = ("shop-a", "shop-b")
+    ids = [uuid.uuid4() for _ in range(4)]
+    query(
+        database,
+        "INSERT INTO customers (id, tenant_id, email, tags, deleted_at) "
+        "SELECT id, tenant, email, string_to_array(tags, ','), deleted "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
+        " AS u(id, tenant, email, tags, deleted)",
+        ids,
+        [tenants[0], tenants[0], tenants[1], tenants[0]],
+        ["a@example.com", "b@example.com", "c@example.com", "d@example.com"],
+        ["vip,gift", "", "vip", "vip"],
+        [None, None, None, datetime(2026, 11, 1, tzinfo=UTC)],
+    )
+
+    migrate(database, "upgrade", "head")
+
+    assert schema_of(database) == {
+        "side_table": True,
+        "gin_index": False,
+        "options": ["fillfactor=90"],
+        "triggers": 3,
+    }
+    indexed = query(database, "SELECT tenant_id, tag, customer_id FROM customer_tags")
+    assert {tuple(row) for row in indexed} == {
+        (tenants[0], "vip", ids[0]),
+        (tenants[0], "gift", ids[0]),
+        (tenants[1], "vip", ids[2]),
+    }
+
+    migrate(database, "downgrade", "0008")
+
+    assert schema_of(database) == {
+        "side_table": False,
+        "gin_index": True,
+        "options": None,
+        "triggers": 0,
+    }
+    tagged = query(
+        database, "SELECT id FROM customers WHERE tags && ARRAY['vip'] AND deleted_at IS NULL"
+    )
+    assert {row["id"] for row in tagged} == {ids[0], ids[2]}
+    migrate(database, "upgrade", "head")
+    assert schema_of(database)["side_table"]
