@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -44,7 +45,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -444,6 +445,20 @@ class LoadResult:
         }
 
 
+@contextlib.contextmanager
+def generator_gc_paused() -> Iterator[None]:
+    """No collection in this process while a phase runs: a full collection of the load
+    generator's heap (tens of milliseconds) would be counted as the server's latency."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def closed_loop(
     port: int,
     make: RequestMaker,
@@ -476,12 +491,13 @@ async def closed_loop(
             end = time.perf_counter() + warmup
             await asyncio.gather(*(client(c, end, discard) for c in connections))
         result = LoadResult()
-        probe = CpuProbe(server_pid).start()
-        started = time.perf_counter()
-        deadline = started + seconds
-        await asyncio.gather(*(client(c, deadline, result) for c in connections))
-        result.seconds = time.perf_counter() - started
-        result.cpu = probe.stop()
+        with generator_gc_paused():
+            probe = CpuProbe(server_pid).start()
+            started = time.perf_counter()
+            deadline = started + seconds
+            await asyncio.gather(*(client(c, deadline, result) for c in connections))
+            result.seconds = time.perf_counter() - started
+            result.cpu = probe.stop()
         return result
     finally:
         for connection in connections:
@@ -527,26 +543,27 @@ async def open_loop(
         idle.put_nowait(connection)
 
     tasks: list[asyncio.Task[None]] = []
-    probe = CpuProbe(server_pid).start()
-    started = time.perf_counter()
-    try:
-        for n in range(total):
-            scheduled = started + n / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(n, scheduled)))
-        _, pending = await asyncio.wait(tasks, timeout=drain_timeout)
-        for task in pending:
-            task.cancel()
-        result.failures["unanswered after the run"] += len(pending)
-        result.seconds = time.perf_counter() - started
-        result.cpu = probe.stop()
-    finally:
-        for task in tasks:
-            task.cancel()
-        for connection in opened:
-            connection.close()
+    with generator_gc_paused():
+        probe = CpuProbe(server_pid).start()
+        started = time.perf_counter()
+        try:
+            for n in range(total):
+                scheduled = started + n / rate
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(n, scheduled)))
+            _, pending = await asyncio.wait(tasks, timeout=drain_timeout)
+            for task in pending:
+                task.cancel()
+            result.failures["unanswered after the run"] += len(pending)
+            result.seconds = time.perf_counter() - started
+            result.cpu = probe.stop()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for connection in opened:
+                connection.close()
     lag = sorted(send_lag)
     schedule = {
         "target_rate": rate,
