@@ -44,7 +44,7 @@ class ServiceUnderTest:
 
 
 def pytest_sessionfinish() -> None:
-    """Stop the containers testcontainers started for this session, if any."""
+    """Stop the containers testcontainers started for this test run, if any."""
     stop_containers()
 
 
