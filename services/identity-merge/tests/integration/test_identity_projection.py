@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from patron_identity.adapters.tables import identity_customers, messaging
+from patron_identity.adapters.tables import identity_customers
 from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_identity.domain.customer import IdentityCustomer
 from patron_identity.service.customers import record_customer
@@ -28,6 +28,7 @@ from patron_shared.testing import (
     KafkaProbe,
     ServiceDatabase,
     deliver_record,
+    inbox_claims,
     row_security_of,
 )
 
@@ -107,12 +108,7 @@ async def test_a_redelivered_envelope_changes_nothing(runtime: ServiceRuntime, t
     assert await deliver_record(runtime, message) == "duplicate"
 
     assert await stored_row(runtime, tenant, customer_id) == before  # updated_at included
-    async with runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant) as uow:
-        inbox = messaging.inbox
-        claims = await uow.session.scalar(
-            select(func.count()).select_from(inbox).where(inbox.c.message_id == message.id)
-        )
-    assert claims == 1
+    assert await inbox_claims(runtime, message.id) == 1
 
 
 async def test_a_late_snapshot_after_an_erasure_brings_no_personal_data_back(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from patron_loyalty.adapters.tables import loyalty_members, messaging
+from patron_loyalty.adapters.tables import loyalty_members
 from patron_loyalty.adapters.uow import LoyaltyUnitOfWork
 from patron_loyalty.domain.member import LoyaltyMember
 from patron_loyalty.service.members import enroll_member
@@ -27,6 +27,7 @@ from patron_shared.testing import (
     KafkaProbe,
     ServiceDatabase,
     deliver_record,
+    inbox_claims,
     row_security_of,
 )
 
@@ -101,12 +102,7 @@ async def test_a_redelivered_envelope_changes_nothing(runtime: ServiceRuntime, t
     assert await deliver_record(runtime, message) == "duplicate"
 
     assert await stored_row(runtime, tenant, customer_id) == before  # updated_at included
-    async with runtime.unit_of_work(LoyaltyUnitOfWork, tenant_id=tenant) as uow:
-        inbox = messaging.inbox
-        claims = await uow.session.scalar(
-            select(func.count()).select_from(inbox).where(inbox.c.message_id == message.id)
-        )
-    assert claims == 1
+    assert await inbox_claims(runtime, message.id) == 1
 
 
 async def test_a_late_creation_after_the_deletion_leaves_the_membership_closed(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from patron_notifications.adapters.tables import contacts, messaging
+from patron_notifications.adapters.tables import contacts
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.domain.contact import Contact
 from patron_notifications.service.contacts import record_contact
@@ -27,6 +27,7 @@ from patron_shared.testing import (
     KafkaProbe,
     ServiceDatabase,
     deliver_record,
+    inbox_claims,
     row_security_of,
 )
 
@@ -109,12 +110,7 @@ async def test_a_redelivered_envelope_changes_nothing(runtime: ServiceRuntime, t
     assert await deliver_record(runtime, message) == "duplicate"
 
     assert await stored_row(runtime, tenant, customer_id) == before  # updated_at included
-    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
-        inbox = messaging.inbox
-        claims = await uow.session.scalar(
-            select(func.count()).select_from(inbox).where(inbox.c.message_id == message.id)
-        )
-    assert claims == 1
+    assert await inbox_claims(runtime, message.id) == 1
 
 
 async def test_a_hard_erasure_leaves_no_personal_data_and_a_late_creation_adds_none(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from patron_segmentation.adapters.tables import customer_facts, messaging
+from patron_segmentation.adapters.tables import customer_facts
 from patron_segmentation.adapters.uow import SegmentationUnitOfWork
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.service.facts import record_facts
@@ -27,6 +27,7 @@ from patron_shared.testing import (
     KafkaProbe,
     ServiceDatabase,
     deliver_record,
+    inbox_claims,
     row_security_of,
 )
 
@@ -106,12 +107,7 @@ async def test_a_redelivered_envelope_changes_nothing(runtime: ServiceRuntime, t
     assert await deliver_record(runtime, message) == "duplicate"
 
     assert await stored_row(runtime, tenant, customer_id) == before  # updated_at included
-    async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
-        inbox = messaging.inbox
-        claims = await uow.session.scalar(
-            select(func.count()).select_from(inbox).where(inbox.c.message_id == message.id)
-        )
-    assert claims == 1
+    assert await inbox_claims(runtime, message.id) == 1
 
 
 async def test_a_late_creation_after_the_deletion_leaves_the_facts_deleted(

@@ -11,6 +11,7 @@ from patron_shared.testing.doubles import (
     FakeRecord,
     InMemoryUnitOfWork,
     deliver_record,
+    inbox_claims,
     record_of,
     run_without_io,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "deliver_record",
     "docker_available",
     "drop_database",
+    "inbox_claims",
     "read_stack_env",
     "record_of",
     "resolve_database_url",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
+
+from sqlalchemy import func, select
 
 from patron_shared.events import Contract, Envelope, build_envelope
 
@@ -116,3 +119,14 @@ async def deliver_record(
     event_consumer = runtime.consumers[consumer]
     outcome: str = await event_consumer.handle_record(record_of(envelope, topic=topic))
     return outcome
+
+
+async def inbox_claims(runtime: Any, message_id: uuid.UUID) -> int:
+    """How many times the service's inbox has recorded `message_id` (1 once handled, however
+    often it was delivered)."""
+    inbox = runtime.messaging.inbox
+    async with runtime.engine.connect() as connection:
+        claims: int = await connection.scalar(
+            select(func.count()).select_from(inbox).where(inbox.c.message_id == message_id)
+        )
+    return claims
