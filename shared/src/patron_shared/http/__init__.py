@@ -11,7 +11,7 @@ from patron_shared.http.pagination import (
     page_params,
 )
 from patron_shared.http.problems import PROBLEM_CONTENT_TYPE, problem_response
-from patron_shared.http.query import reject_unknown_query_params
+from patron_shared.http.query import StrictQueryRoute, api_router
 from patron_shared.http.security import current_principal, require
 
 __all__ = [
@@ -22,11 +22,12 @@ __all__ = [
     "PageMeta",
     "PageParams",
     "ServiceRuntime",
+    "StrictQueryRoute",
+    "api_router",
     "create_service_app",
     "current_principal",
     "page_params",
     "problem_response",
-    "reject_unknown_query_params",
     "require",
     "unit_of_work",
 ]

@@ -12,7 +12,7 @@ from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_identity.api.schemas import IdentifiersOut
 from patron_identity.service import customers as use_cases
 from patron_shared.auth import Principal, Scope
-from patron_shared.http import require, unit_of_work
+from patron_shared.http import api_router, require, unit_of_work
 
 Reader = Annotated[
     IdentityUnitOfWork, Depends(unit_of_work(IdentityUnitOfWork, Scope.IDENTITY_READ))
@@ -21,7 +21,7 @@ Viewer = Annotated[Principal, Depends(require(Scope.IDENTITY_READ))]
 
 
 def build_identifiers_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1/identity/customers", tags=["identity"])
+    router = api_router(prefix="/api/v1/identity/customers", tags=["identity"])
 
     @router.get("/{customer_id}/identifiers", summary="Get the identifiers of a customer")
     async def get_identifiers(

@@ -12,13 +12,13 @@ from patron_loyalty.adapters.uow import LoyaltyUnitOfWork
 from patron_loyalty.api.schemas import MemberOut
 from patron_loyalty.service import members as use_cases
 from patron_shared.auth import Scope
-from patron_shared.http import unit_of_work
+from patron_shared.http import api_router, unit_of_work
 
 Reader = Annotated[LoyaltyUnitOfWork, Depends(unit_of_work(LoyaltyUnitOfWork, Scope.LOYALTY_READ))]
 
 
 def build_members_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1/loyalty/members", tags=["loyalty"])
+    router = api_router(prefix="/api/v1/loyalty/members", tags=["loyalty"])
 
     @router.get("/{customer_id}", summary="Get a customer's loyalty membership")
     async def get_member(customer_id: uuid.UUID, uow: Reader) -> MemberOut:

@@ -13,7 +13,7 @@ from patron_notifications.api.schemas import ContactOut
 from patron_notifications.service import contacts as use_cases
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.auth import Principal, Scope
-from patron_shared.http import Page, PageParams, page_params, require, unit_of_work
+from patron_shared.http import Page, PageParams, api_router, page_params, require, unit_of_work
 
 Reader = Annotated[
     NotificationsUnitOfWork,
@@ -23,7 +23,7 @@ Viewer = Annotated[Principal, Depends(require(Scope.NOTIFICATIONS_READ))]
 
 
 def build_contacts_router(settings: NotificationsSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/notifications/contacts", tags=["notifications"])
+    router = api_router(prefix="/api/v1/notifications/contacts", tags=["notifications"])
     paging = page_params(settings.contacts_per_page, settings.contacts_max_per_page)
 
     @router.get("", summary="List contacts, newest first")

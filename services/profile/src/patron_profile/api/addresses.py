@@ -17,7 +17,7 @@ from patron_profile.service import addresses as use_cases
 from patron_profile.service.addresses import AddressRules
 from patron_profile.settings import ProfileSettings
 from patron_shared.auth import Principal, mask_name, mask_phone
-from patron_shared.http import Page, PageParams, page_params
+from patron_shared.http import Page, PageParams, api_router, page_params
 
 AddressType = Literal["billing", "shipping"]
 
@@ -125,7 +125,7 @@ class AddressOut(BaseModel):
 
 
 def build_addresses_router(settings: ProfileSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/customers/{customer_id}/addresses", tags=["addresses"])
+    router = api_router(prefix="/api/v1/customers/{customer_id}/addresses", tags=["addresses"])
     rules = AddressRules(phone_default_region=settings.phone_default_region)
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
 

@@ -28,8 +28,8 @@ from patron_shared.events.customer import ConsentChannel
 from patron_shared.http import (
     Page,
     PageParams,
+    api_router,
     page_params,
-    reject_unknown_query_params,
 )
 
 _REQUEST_EXAMPLE: JsonDict = {
@@ -155,14 +155,13 @@ class ConsentRecorded(BaseModel):
 
 
 def build_consents_router(settings: ProfileSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/customers/{customer_id}/consents", tags=["consents"])
+    router = api_router(prefix="/api/v1/customers/{customer_id}/consents", tags=["consents"])
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
 
     @router.get(
         "",
         summary="A customer's current consents, one per purpose recorded",
         description="A purpose with no entry is not granted. The full history: `/history`.",
-        dependencies=[Depends(reject_unknown_query_params(()))],
     )
     async def list_consents(customer_id: uuid.UUID, uow: Reader) -> ConsentList:
         customer, found = await use_cases.list_consents(uow, customer_id)
@@ -176,9 +175,6 @@ def build_consents_router(settings: ProfileSettings) -> APIRouter:
         "/history",
         summary="Every consent entry of a customer, newest first",
         description="Ordered by `occurred_at`; a purpose's first entry is its current state.",
-        dependencies=[
-            Depends(reject_unknown_query_params(("purpose", "page", "per_page"))),
-        ],
     )
     async def consent_history(
         customer_id: uuid.UUID,

@@ -25,7 +25,7 @@ from patron_profile.service import groups as use_cases
 from patron_profile.service.groups import MAX_ASSIGN_IDS, GroupView
 from patron_profile.settings import ProfileSettings
 from patron_shared.events import CurrencyCode, Money, NonNegativeMoney, round_money
-from patron_shared.http import Page, PageParams, page_params
+from patron_shared.http import Page, PageParams, api_router, page_params
 
 
 def _reject_float(value: Any) -> Any:
@@ -224,7 +224,7 @@ class AssignOut(BaseModel):
 
 
 def build_groups_router(settings: ProfileSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
+    router = api_router(prefix="/api/v1/groups", tags=["groups"])
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
 
     @router.get(

@@ -21,8 +21,8 @@ from patron_profile.settings import ProfileSettings
 from patron_shared.http import (
     Page,
     PageParams,
+    api_router,
     page_params,
-    reject_unknown_query_params,
 )
 
 Key = Annotated[
@@ -87,13 +87,12 @@ class MetadataOut(BaseModel):
 
 
 def build_metadata_router(settings: ProfileSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/customers/{customer_id}/metadata", tags=["metadata"])
+    router = api_router(prefix="/api/v1/customers/{customer_id}/metadata", tags=["metadata"])
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
 
     @router.get(
         "",
         summary="List a customer's metadata entries by key",
-        dependencies=[Depends(reject_unknown_query_params(("module_source", "page", "per_page")))],
     )
     async def list_metadata(
         customer_id: uuid.UUID,

@@ -19,8 +19,8 @@ from patron_shared.auth import Principal
 from patron_shared.http import (
     Page,
     PageParams,
+    api_router,
     page_params,
-    reject_unknown_query_params,
 )
 
 _EXAMPLE: JsonDict = {"type": "support", "body": "Called about a late delivery; refund promised."}
@@ -74,7 +74,7 @@ class NoteOut(BaseModel):
 
 
 def build_notes_router(settings: ProfileSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/customers/{customer_id}/notes", tags=["notes"])
+    router = api_router(prefix="/api/v1/customers/{customer_id}/notes", tags=["notes"])
     paging = page_params(settings.customers_per_page, settings.customers_max_per_page)
 
     @router.get(
@@ -84,7 +84,6 @@ def build_notes_router(settings: ProfileSettings) -> APIRouter:
             "Deleted notes are not listed. Callers without the `customers:pii` scope see "
             "each note's type, author and time, with `body` null."
         ),
-        dependencies=[Depends(reject_unknown_query_params(("type", "page", "per_page")))],
     )
     async def list_notes(
         customer_id: uuid.UUID,

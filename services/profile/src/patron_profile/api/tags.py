@@ -13,7 +13,7 @@ from patron_profile.api.dependencies import Reader, Viewer, Writer
 from patron_profile.api.schemas import CustomerOut, Tag
 from patron_profile.service import tags as use_cases
 from patron_profile.settings import ProfileSettings
-from patron_shared.http import Page, PageParams, page_params
+from patron_shared.http import Page, PageParams, api_router, page_params
 
 
 class TagsIn(BaseModel):
@@ -49,7 +49,7 @@ class TagCount(BaseModel):
 
 
 def build_tags_router(settings: ProfileSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["tags"])
+    router = api_router(prefix="/api/v1", tags=["tags"])
     Paging = Annotated[PageParams, Depends(page_params(50, 1000))]
 
     # Declared before /customers/{customer_id}/tags, so "bulk" is never read as an id.

@@ -12,7 +12,7 @@ from patron_segmentation.adapters.uow import SegmentationUnitOfWork
 from patron_segmentation.api.schemas import CustomerFactsOut
 from patron_segmentation.service import facts as use_cases
 from patron_shared.auth import Scope
-from patron_shared.http import unit_of_work
+from patron_shared.http import api_router, unit_of_work
 
 Reader = Annotated[
     SegmentationUnitOfWork, Depends(unit_of_work(SegmentationUnitOfWork, Scope.SEGMENTS_READ))
@@ -20,7 +20,7 @@ Reader = Annotated[
 
 
 def build_facts_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1/segments/customers", tags=["segments"])
+    router = api_router(prefix="/api/v1/segments/customers", tags=["segments"])
 
     @router.get("/{customer_id}/facts", summary="Get the facts segments see about a customer")
     async def get_facts(customer_id: uuid.UUID, uow: Reader) -> CustomerFactsOut:
