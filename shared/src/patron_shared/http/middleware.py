@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import logging
 import os
 import re
 import time
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -21,6 +24,8 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_SECONDS = Histogram("patron_http_request_seconds", "HTTP request latency", ["method", "route"])
 log = get_logger("patron.http.access")
+# Checked before each access-log call: a dropped event still costs structlog's whole call.
+_access_logger = logging.getLogger("patron.http.access")
 # Request ids only need to be unique: a random prefix per process and a counter are, and
 # cost no system call per request.
 _ID_PREFIX = os.urandom(8).hex()
@@ -29,6 +34,13 @@ _ID_COUNTER = itertools.count(1)
 
 def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+@functools.cache
+def _request_metrics(method: str, route: str, status: str) -> tuple[Any, Any]:
+    """The counter and histogram series of one (method, route, status): looked up by label
+    once, not on every request. Routes are templates, so the series are few."""
+    return HTTP_REQUESTS.labels(method, route, status), HTTP_SECONDS.labels(method, route)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -71,9 +83,12 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             method = scope.get("method", "")
-            HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_SECONDS.labels(method, template).observe(elapsed)
-            if template not in ("/health", "/metrics"):
+            requests, seconds = _request_metrics(method, template, str(status))
+            requests.inc()
+            seconds.observe(elapsed)
+            if template not in ("/health", "/metrics") and _access_logger.isEnabledFor(
+                logging.INFO
+            ):
                 log.info(
                     "request",
                     method=method,
