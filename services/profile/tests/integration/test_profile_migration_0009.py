@@ -1,4 +1,7 @@
-"""Migration 0009 (the tag index in `customer_tags`) up and down on a database with data."""
+"""Migration 0009 (the tag index in `customer_tags`) up and down on a database with data.
+
+Async, with the migrations in a thread: the test session's event loop also runs the
+service's consumers, whose heartbeats must not stop while a migration runs."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,15 +27,18 @@ SERVICE = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def database(superuser_url: str) -> Iterator[ServiceDatabase]:
-    created = create_service_database(SERVICE, superuser_url, "test_profile_0009")
+async def database(superuser_url: str) -> AsyncIterator[ServiceDatabase]:
+    created = await asyncio.to_thread(
+        create_service_database, SERVICE, superuser_url, "test_profile_0009"
+    )
     yield created
-    drop_database(superuser_url, created.name)
+    await asyncio.to_thread(drop_database, superuser_url, created.name)
 
 
-def migrate(database: ServiceDatabase, *command: str) -> None:
+async def migrate(database: ServiceDatabase, *command: str) -> None:
     environment = os.environ | {"PATRON_MIGRATION_DATABASE_URL": database.owner_url}
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "alembic", "-c", str(SERVICE / "alembic.ini"), *command],
         check=True,
         env=environment,
@@ -41,20 +47,17 @@ def migrate(database: ServiceDatabase, *command: str) -> None:
     )
 
 
-def query(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        dsn = make_url(database.owner_url).set(drivername="postgresql")
-        connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-        try:
-            return list(await connection.fetch(sql, *args))
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
+async def query(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
+    dsn = make_url(database.owner_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
 
 
-def schema_of(database: ServiceDatabase) -> dict[str, Any]:
-    [row] = query(
+async def schema_of(database: ServiceDatabase) -> dict[str, Any]:
+    [row] = await query(
         database,
         "SELECT to_regclass('customer_tags') IS NOT NULL AS side_table, "
         "to_regclass('ix_customers_tags') IS NOT NULL AS gin_index, "
@@ -64,13 +67,13 @@ def schema_of(database: ServiceDatabase) -> dict[str, Any]:
     return dict(row)
 
 
-def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
+async def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
     database: ServiceDatabase,
 ) -> None:
-    migrate(database, "downgrade", "0008")
+    await migrate(database, "downgrade", "0008")
     tenants = ("shop-a", "shop-b")
     ids = [uuid.uuid4() for _ in range(4)]
-    query(
+    await query(
         database,
         "INSERT INTO customers (id, tenant_id, email, tags, deleted_at) "
         "SELECT id, tenant, email, string_to_array(tags, ','), deleted "
@@ -83,32 +86,32 @@ def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
         [None, None, None, datetime(2026, 11, 1, tzinfo=UTC)],
     )
 
-    migrate(database, "upgrade", "head")
+    await migrate(database, "upgrade", "head")
 
-    assert schema_of(database) == {
+    assert (await schema_of(database)) == {
         "side_table": True,
         "gin_index": False,
         "options": ["fillfactor=90"],
         "triggers": 3,
     }
-    indexed = query(database, "SELECT tenant_id, tag, customer_id FROM customer_tags")
+    indexed = await query(database, "SELECT tenant_id, tag, customer_id FROM customer_tags")
     assert {tuple(row) for row in indexed} == {
         (tenants[0], "vip", ids[0]),
         (tenants[0], "gift", ids[0]),
         (tenants[1], "vip", ids[2]),
     }
 
-    migrate(database, "downgrade", "0008")
+    await migrate(database, "downgrade", "0008")
 
-    assert schema_of(database) == {
+    assert (await schema_of(database)) == {
         "side_table": False,
         "gin_index": True,
         "options": None,
         "triggers": 0,
     }
-    tagged = query(
+    tagged = await query(
         database, "SELECT id FROM customers WHERE tags && ARRAY['vip'] AND deleted_at IS NULL"
     )
     assert {row["id"] for row in tagged} == {ids[0], ids[2]}
-    migrate(database, "upgrade", "head")
-    assert schema_of(database)["side_table"]
+    await migrate(database, "upgrade", "head")
+    assert (await schema_of(database))["side_table"]
