@@ -54,16 +54,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import make_url
 
-from patron_profile.adapters import repository as customer_sql
+from patron_profile.adapters import customer_queries as list_sql
 from patron_profile.adapters import tags as tag_sql
-from patron_profile.adapters.tables import customers
 from patron_profile.domain.contact import MAX_TAGS
 from patron_profile.domain.customer_query import CustomerFilters, CustomerSort
+from patron_profile.settings import ProfileSettings
 from patron_shared.auth import mint_dev_token
+from patron_shared.db.engine import session_settings
+from patron_shared.db.reads import PointQuery
 from patron_shared.settings import DEV_JWT_SECRET
 from patron_shared.testing import (
     ServiceDatabase,
@@ -78,6 +78,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"  # the only address this benchmark sends to
 PAGE_SIZE = 20  # the service's default per_page, which every list and search here uses
+COUNT_LIMIT = ProfileSettings.model_fields["customers_count_limit"].default
 BULK_IDS = 10_000
 
 # Targets from the issue: (comparison, value).
@@ -887,7 +888,6 @@ def search_terms(sample: list[asyncpg.Record], rng: random.Random) -> dict[str, 
 
 
 _LONG_ARRAY = re.compile(r"'\{[^}']{2000,}\}'")
-DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 _SCAN = re.compile(
     r"(Parallel )?(Seq Scan on \S+|Index Only Scan( Backward)? using \S+|"
     r"Index Scan( Backward)? using \S+|Bitmap Index Scan on \S+)"
@@ -895,17 +895,16 @@ _SCAN = re.compile(
 
 
 async def explain(
-    connection: asyncpg.Connection, tenant: str, statement: Any, *, params: dict[str, Any]
+    connection: asyncpg.Connection, tenant: str, query: PointQuery, values: dict[str, Any]
 ) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) of one statement with the tenant set, rolled back."""
-    compiled = statement.compile(dialect=DIALECT)
-    values = {**compiled.params, **params}
-    args = [values[key] for key in compiled.positiontup or ()]
     transaction = connection.transaction()
     await transaction.start()
     try:
         await connection.execute("SELECT set_config('patron.tenant_id', $1, true)", tenant)
-        rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {compiled.string}", *args)
+        rows = await connection.fetch(
+            f"EXPLAIN (ANALYZE, BUFFERS) {query.sql}", *query.arguments(values)
+        )
     finally:
         await transaction.rollback()
     # Long literal id lists (bulk tagging) would drown the plan: keep their length only.
@@ -920,45 +919,61 @@ async def explain(
     }
 
 
+def list_statements(
+    tenant: str, filters: CustomerFilters, sort: CustomerSort
+) -> dict[str, tuple[PointQuery, dict[str, Any]]]:
+    """The statements the service runs for the first page of a list, with their values:
+    the count and page (led by a tag when it has one), and the page walked in sort order
+    when the matches pass the count limit."""
+    shape = list_sql.ListShape.of(filters, sort)
+    values = list_sql.filter_values(filters, tenant) | {
+        "count_limit": COUNT_LIMIT,
+        "matches_limit": COUNT_LIMIT + 1,
+        "page_offset": 0,
+        "page_limit": PAGE_SIZE,
+        "tag_probes": list_sql.TAG_PROBES,
+    }
+    lead = shape.tag_lead(len(values["tags"]))
+    statements = {"count and page": (list_sql.count_and_page(shape, lead), values)}
+    if lead is not None:
+        statements["count and page, planner's choice (if the walk of the tag stops early)"] = (
+            list_sql.count_and_page(shape, None),
+            values,
+        )
+    statements["page walked in sort order (over the count limit)"] = (
+        list_sql.walk(shape),
+        values,
+    )
+    return statements
+
+
 async def explain_queries(
     dsns: dict[str, str],
     tenant: str,
     queries: dict[str, tuple[CustomerFilters, CustomerSort]],
     bulk_ids: list[str],
 ) -> dict[str, dict[str, Any]]:
-    """The count and page query the service runs for each list or search (built by the
-    service's own repository code) and the bulk-tag UPDATE, explained as each role in
-    `dsns`: the application role (row-level security applies) and the table owner (it
-    does not), so the cost of the policy shows."""
-    repository = customer_sql.SqlCustomerRepository(None, tenant)  # type: ignore[arg-type]
-    statements: dict[str, dict[str, tuple[Any, dict[str, Any]]]] = {}
-    for name, (filters, sort) in queries.items():
-        conditions = repository._conditions(filters)
-        statements[name] = {
-            "count": (select(func.count()).where(*conditions), {}),
-            "page": (
-                select(customers)
-                .where(*conditions)
-                .order_by(*customer_sql._order_by(sort))
-                .offset(0)
-                .limit(PAGE_SIZE),
-                {},
-            ),
-        }
+    """The statements the service runs for each list or search (built by the service's
+    own query code, with its session settings) and the bulk-tag UPDATE, explained as each
+    role in `dsns`: the application role (row-level security applies) and the table owner
+    (it does not), so the cost of the policy shows."""
+    statements = {
+        name: list_statements(tenant, filters, sort) for name, (filters, sort) in queries.items()
+    }
     ids = [uuid.UUID(i) for i in bulk_ids[:BULK_IDS]]
     bulk = {"mode": "add", "tags": ["bench-explain"], "ids": ids, "tenant": tenant}
     statements[f"bulk tags UPDATE of {len(ids):,} ids (rolled back)"] = {
-        "update": (tag_sql._BULK_TAGS, bulk | {"max_tags": MAX_TAGS})
+        "update": (PointQuery.of(tag_sql._BULK_TAGS), bulk | {"max_tags": MAX_TAGS})
     }
     plans: dict[str, dict[str, Any]] = {}
     for role, dsn in dsns.items():
-        connection = await asyncpg.connect(dsn)
+        connection = await asyncpg.connect(dsn, server_settings=session_settings("bench-explain"))
         try:
             for name, parts in statements.items():
-                for part, (statement, params) in parts.items():
+                for part, (query, values) in parts.items():
                     entry = plans.setdefault(name, {}).setdefault(part, {})
-                    entry["sql"] = str(statement.compile(dialect=DIALECT))
-                    entry[role] = await explain(connection, tenant, statement, params=params)
+                    entry["sql"] = query.sql
+                    entry[role] = await explain(connection, tenant, query, values)
         finally:
             await connection.close()
     return plans

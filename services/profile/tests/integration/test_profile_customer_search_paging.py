@@ -77,14 +77,14 @@ async def page(
     limit: int = 3,
     count_limit: int,
 ) -> tuple[list[str], int]:
-    async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant) as uow:
-        found, total = await uow.customers.list_page(
-            filters,
-            CustomerSort.parse(sort),
-            offset=offset,
-            limit=limit,
-            count_limit=count_limit,
-        )
+    uow = runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant)
+    found, total = await uow.lookup.list_page(
+        filters,
+        CustomerSort.parse(sort),
+        offset=offset,
+        limit=limit,
+        count_limit=count_limit,
+    )
     assert all(c.tenant_id == tenant for c in found)
     return [c.email or "" for c in found], total
 
@@ -180,17 +180,17 @@ async def test_each_tenant_pages_through_its_own_customers_only(
 
     for shop in (shop_a, shop_b):
         seen: list[str] = []
-        async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=shop) as uow:
-            for offset in range(0, 9, 3):
-                found, _ = await uow.customers.list_page(
-                    CustomerFilters(search="smith"),
-                    CustomerSort.parse("-created_at"),
-                    offset=offset,
-                    limit=3,
-                    count_limit=count_limit,
-                )
-                assert all(c.tenant_id == shop for c in found)
-                seen += [str(c.id) for c in found]
+        lookup = runtime.unit_of_work(ProfileUnitOfWork, tenant_id=shop).lookup
+        for offset in range(0, 9, 3):
+            found, _ = await lookup.list_page(
+                CustomerFilters(search="smith"),
+                CustomerSort.parse("-created_at"),
+                offset=offset,
+                limit=3,
+                count_limit=count_limit,
+            )
+            assert all(c.tenant_id == shop for c in found)
+            seen += [str(c.id) for c in found]
         ids[shop] = set(seen)
         assert len(seen) == len(ids[shop]) == 7
 

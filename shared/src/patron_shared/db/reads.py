@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -32,19 +32,35 @@ TENANT_SETTING = "patron.tenant_id"
 
 @dataclass(frozen=True)
 class PointQuery:
-    """A SQLAlchemy statement compiled once to asyncpg's SQL, with its parameters' order."""
+    """A SQLAlchemy statement compiled once to asyncpg's SQL, with its parameters' order.
+
+    Parameters declared with `bindparam(name)` take the caller's values; the literals the
+    statement was built with (an `OFFSET 0`, a `> 0`) keep theirs.
+    """
 
     sql: str
     parameters: tuple[str, ...]
+    literals: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, statement: ClauseElement) -> PointQuery:
         compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
         assert isinstance(compiled, SQLCompiler)
-        return cls(str(compiled), tuple(compiled.positiontup or ()))
+        parameters = tuple(compiled.positiontup or ())
+        literals = {
+            name: compiled.binds[name].value
+            for name in parameters
+            if not compiled.binds[name].required
+        }
+        return cls(str(compiled), parameters, literals)
 
-    def arguments(self, values: dict[str, Any]) -> list[Any]:
-        return [values[name] for name in self.parameters]
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        """The statement's arguments in order; a missing value is a KeyError naming it."""
+        literals = self.literals
+        return [
+            values[name] if name in values or name not in literals else literals[name]
+            for name in self.parameters
+        ]
 
 
 class TenantScopedConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -141,3 +157,9 @@ class TenantReads:
                 query.sql, *query.arguments(values)
             )
             return row
+
+    async def fetch_all(self, query: PointQuery, **values: Any) -> list[asyncpg.Record]:
+        async with self.reads.pool.acquire() as connection:
+            await connection.scope_to(self.tenant_id)
+            rows: list[asyncpg.Record] = await connection.fetch(query.sql, *query.arguments(values))
+            return rows

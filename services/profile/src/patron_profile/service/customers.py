@@ -29,6 +29,7 @@ from patron_profile.service.groups import sync_customer_group
 from patron_profile.service.orders import count_uncounted_orders
 from patron_profile.service.ports import (
     ConsentUnitOfWork,
+    CustomerLookupUnitOfWork,
     CustomerUnitOfWork,
     CustomerViewUnitOfWork,
 )
@@ -162,7 +163,7 @@ async def purchase_history(
 
 
 async def list_customers(
-    uow: CustomerUnitOfWork,
+    uow: CustomerLookupUnitOfWork,
     filters: CustomerFilters,
     sort: CustomerSort,
     *,
@@ -171,14 +172,13 @@ async def list_customers(
     count_limit: int,
 ) -> tuple[list[Customer], int]:
     """A page and the number of matches, counted up to `count_limit` + 1."""
-    async with uow:
-        return await uow.customers.list_page(
-            _normalized(filters), sort, offset=offset, limit=limit, count_limit=count_limit
-        )
+    return await uow.lookup.list_page(
+        _normalized(filters), sort, offset=offset, limit=limit, count_limit=count_limit
+    )
 
 
 async def scan_customers(
-    uow: CustomerUnitOfWork,
+    uow: CustomerLookupUnitOfWork,
     filters: CustomerFilters,
     sort: CustomerSort,
     *,
@@ -190,10 +190,9 @@ async def scan_customers(
         raise InvalidInput(
             "sort", f"cursor scans sort by {', '.join(CURSOR_SORT_FIELDS)} only", location="query"
         )
-    async with uow:
-        found = await uow.customers.scan(
-            _normalized(filters), descending=sort.descending, after=after, limit=limit + 1
-        )
+    found = await uow.lookup.scan(
+        _normalized(filters), descending=sort.descending, after=after, limit=limit + 1
+    )
     more = len(found) > limit
     page = found[:limit]
     last = page[-1] if more else None

@@ -22,6 +22,13 @@ class CustomerRepository(Protocol):
     async def add(self, customer: Customer) -> None: ...
     async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None: ...
     async def save(self, customer: Customer) -> None: ...
+
+
+class CustomerLookup(Protocol):
+    """Customers read outside any transaction, each read one statement: one by id, a
+    filtered page, a keyset scan."""
+
+    async def customer(self, customer_id: uuid.UUID) -> Customer | None: ...
     async def list_page(
         self,
         filters: CustomerFilters,
@@ -34,12 +41,6 @@ class CustomerRepository(Protocol):
     async def scan(
         self, filters: CustomerFilters, *, descending: bool, after: Cursor | None, limit: int
     ) -> list[Customer]: ...
-
-
-class CustomerLookup(Protocol):
-    """A customer by id, read in one statement outside any transaction."""
-
-    async def customer(self, customer_id: uuid.UUID) -> Customer | None: ...
 
 
 class OrderRepository(Protocol):
@@ -198,10 +199,14 @@ class GroupRepository(Protocol):
     ) -> list[tuple[Customer, Assignment | None]]: ...
 
 
-class CustomerViewUnitOfWork(AddressUnitOfWork, MetadataUnitOfWork, Protocol):
-    """What the detail view reads: the customer, its addresses, orders and metadata."""
-
+class CustomerLookupUnitOfWork(Protocol):
     @property
     def lookup(self) -> CustomerLookup:
-        """The customer alone, in one statement outside the transaction."""
+        """Customer reads of one statement each, outside the transaction."""
         ...
+
+
+class CustomerViewUnitOfWork(
+    AddressUnitOfWork, MetadataUnitOfWork, CustomerLookupUnitOfWork, Protocol
+):
+    """What the detail view reads: the customer, its addresses, orders and metadata."""
