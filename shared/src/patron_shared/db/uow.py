@@ -21,6 +21,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from patron_shared.auth import Principal
 from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import Contract, Envelope, build_envelope
@@ -66,6 +67,7 @@ class UnitOfWork:
         causation_id: str | None = None,
         inbox_claim: InboxClaim | None = None,
         point_reads: TenantReads | None = None,
+        caller: Principal | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._messaging = messaging
@@ -76,9 +78,17 @@ class UnitOfWork:
         self.inbox_claim = inbox_claim
         # Single-statement reads outside the transaction (a request's unit of work has them).
         self.point_reads = point_reads
+        self._caller = caller
         self._pending: list[Contract] = []
         self._pending_in_bulk: list[tuple[type[Contract], list[Mapping[str, Any]]]] = []
         self._committed = False
+
+    @property
+    def caller(self) -> Principal:
+        """Who a request's unit of work acts for (message handlers act for no one)."""
+        if self._caller is None:
+            raise RuntimeError("this unit of work acts for no caller (only requests do)")
+        return self._caller
 
     @classmethod
     def for_delivery(

@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from patron_shared.auth import TokenVerifier
+from patron_shared.auth import Principal, TokenVerifier
 from patron_shared.db import MessagingTables, UnitOfWork, create_engine, create_session_factory
 from patron_shared.db.reads import PointReads
 from patron_shared.events import Envelope
@@ -80,9 +80,14 @@ class ServiceRuntime:
         )
 
     def unit_of_work(
-        self, uow_class: type[UowT], *, tenant_id: str, correlation_id: str | None = None
+        self,
+        uow_class: type[UowT],
+        *,
+        tenant_id: str,
+        correlation_id: str | None = None,
+        caller: Principal | None = None,
     ) -> UowT:
-        """A unit of work for a request made on behalf of `tenant_id`."""
+        """A unit of work for a request made on behalf of `tenant_id` (by `caller`)."""
         return uow_class(
             self.session_factory,
             self.messaging,
@@ -90,6 +95,7 @@ class ServiceRuntime:
             source=self.name,
             correlation_id=correlation_id,
             point_reads=self.point_reads.for_tenant(tenant_id),
+            caller=caller,
         )
 
     def event_consumer(

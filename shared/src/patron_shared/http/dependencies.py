@@ -15,7 +15,11 @@ UowT = TypeVar("UowT", bound=UnitOfWork)
 
 
 def unit_of_work(uow_class: type[UowT], scope: str) -> Callable[[Request], Awaitable[UowT]]:
-    """Dependency: a unit of work for the caller's tenant, if the caller holds `scope`."""
+    """Dependency: a unit of work for the caller's tenant, if the caller holds `scope`.
+
+    The caller comes with it (`uow.caller`), so an endpoint that needs both asks for one
+    dependency: FastAPI's cost per request grows with each one.
+    """
     authorize = require(scope)
 
     async def dependency(request: Request) -> UowT:
@@ -24,7 +28,8 @@ def unit_of_work(uow_class: type[UowT], scope: str) -> Callable[[Request], Await
         uow: UowT = runtime.unit_of_work(
             uow_class,
             tenant_id=principal.tenant_id,
-            correlation_id=getattr(request.state, "request_id", None),
+            correlation_id=request.scope.get("state", {}).get("request_id"),
+            caller=principal,
         )
         return uow
 

@@ -133,13 +133,12 @@ def build_addresses_router(settings: ProfileSettings) -> APIRouter:
     async def list_addresses(
         customer_id: uuid.UUID,
         uow: Reader,
-        viewer: Viewer,
         page: Annotated[PageParams, Depends(paging)],
     ) -> Page[AddressOut]:
         found, total = await use_cases.list_addresses(
             uow, customer_id, offset=page.offset, limit=page.per_page
         )
-        return Page[AddressOut].build([AddressOut.of(a, viewer) for a in found], page, total)
+        return Page[AddressOut].build([AddressOut.of(a, uow.caller) for a in found], page, total)
 
     @router.post(
         "",

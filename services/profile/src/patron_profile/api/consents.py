@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 from pydantic.config import JsonDict
 
-from patron_profile.api.dependencies import Author, Reader, Viewer, Writer
+from patron_profile.api.dependencies import Author, Reader, Writer
 from patron_profile.domain.consent import (
     CLOCK_SKEW,
     Consent,
@@ -179,7 +179,6 @@ def build_consents_router(settings: ProfileSettings) -> APIRouter:
     async def consent_history(
         customer_id: uuid.UUID,
         uow: Reader,
-        viewer: Viewer,
         page: Annotated[PageParams, Depends(paging)],
         purpose: Annotated[ConsentPurpose | None, Query()] = None,
     ) -> Page[ConsentEntryOut]:
@@ -187,7 +186,7 @@ def build_consents_router(settings: ProfileSettings) -> APIRouter:
             uow, customer_id, purpose=purpose, offset=page.offset, limit=page.per_page
         )
         return Page[ConsentEntryOut].build(
-            [ConsentEntryOut.of(e, viewer) for e in found], page, total
+            [ConsentEntryOut.of(e, uow.caller) for e in found], page, total
         )
 
     @router.post(

@@ -132,7 +132,6 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
     async def list_customers(
         *,
         uow: Reader,
-        viewer: Viewer,
         filters: Filters,
         sort: Sort,
         page: Paging,
@@ -151,7 +150,7 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
                 uow, filters, sort, after=after, limit=page.per_page
             )
             return CursorPage[CustomerOut](
-                data=[CustomerOut.of(c, viewer) for c in found],
+                data=[CustomerOut.of(c, uow.caller) for c in found],
                 meta=CursorMeta(
                     per_page=page.per_page,
                     next_cursor=next_cursor.encode() if next_cursor else None,
@@ -161,7 +160,7 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
             uow, filters, sort, offset=page.offset, limit=page.per_page, count_limit=count_limit
         )
         return Page[CustomerOut].build(
-            [CustomerOut.of(c, viewer) for c in found], page, total, count_limit=count_limit
+            [CustomerOut.of(c, uow.caller) for c in found], page, total, count_limit=count_limit
         )
 
     @router.get(
@@ -170,7 +169,6 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
     )
     async def search_customers(
         uow: Reader,
-        viewer: Viewer,
         q: Annotated[str, Query(min_length=1, max_length=200, examples=["jane"])],
         sort: Sort,
         page: Paging,
@@ -184,7 +182,7 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
             count_limit=count_limit,
         )
         return Page[CustomerOut].build(
-            [CustomerOut.of(c, viewer) for c in found], page, total, count_limit=count_limit
+            [CustomerOut.of(c, uow.caller) for c in found], page, total, count_limit=count_limit
         )
 
     @router.get(
@@ -194,13 +192,12 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
     async def get_customer(
         customer_id: uuid.UUID,
         uow: Reader,
-        viewer: Viewer,
         include: Annotated[
             str | None, Query(description=f"comma-separated: {', '.join(INCLUDES)}")
         ] = None,
     ) -> CustomerDetail:
         view = await use_cases.view_customer(uow, customer_id, include=_includes(include))
-        return CustomerDetail.of_view(view, viewer)
+        return CustomerDetail.of_view(view, uow.caller)
 
     @router.get(
         "/{customer_id}/orders",

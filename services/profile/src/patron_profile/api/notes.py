@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from patron_profile.api.dependencies import Author, Reader, Viewer, Writer
+from patron_profile.api.dependencies import Author, Reader, Writer
 from patron_profile.domain.notes import MAX_NOTE_LENGTH, NOTE_TYPES, Note, NoteType
 from patron_profile.service import notes as use_cases
 from patron_profile.settings import ProfileSettings
@@ -88,14 +88,13 @@ def build_notes_router(settings: ProfileSettings) -> APIRouter:
     async def list_notes(
         customer_id: uuid.UUID,
         uow: Reader,
-        viewer: Viewer,
         page: Annotated[PageParams, Depends(paging)],
         type: Annotated[NoteType | None, Query(description="only notes of this type")] = None,
     ) -> Page[NoteOut]:
         found, total = await use_cases.list_notes(
             uow, customer_id, type=type, offset=page.offset, limit=page.per_page
         )
-        return Page[NoteOut].build([NoteOut.of(n, viewer) for n in found], page, total)
+        return Page[NoteOut].build([NoteOut.of(n, uow.caller) for n in found], page, total)
 
     @router.post(
         "",
