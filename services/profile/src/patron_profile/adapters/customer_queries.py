@@ -2,8 +2,8 @@
 
 A shape is which filters a request sets and how it sorts; the request's values travel as
 parameters. Building and compiling a statement of this size costs more of a list request
-than the rest of its Python, so each shape is built on first use and kept (there are few:
-a shape names filters, never values).
+than the rest of its Python, so each shape is built on first use and kept (a shape names
+filters, never values).
 
 How a list is counted and paged (`count_and_page`): up to `count_limit` + 1 matches in no
 particular order, so the planner takes the cheapest way to them (a trigram or tag index
@@ -41,6 +41,10 @@ from patron_shared.db.reads import PointQuery
 # How many of a tag's customers a tag-led count reads before leaving the choice to the
 # planner: a few milliseconds of primary-key lookups.
 TAG_PROBES = 10_000
+
+# Statements kept per kind. Shapes are few in practice, but a client can combine filters
+# at will (21 of them, with sorts): the least recently used shapes are dropped past this.
+SHAPES_KEPT = 512
 
 # Every column but the search text, which only the filters read.
 CUSTOMER_COLUMNS = tuple(column for column in customers.c if column.name != "search_text")
@@ -94,7 +98,7 @@ def filter_values(f: CustomerFilters, tenant_id: str) -> dict[str, Any]:
     return values
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def count_and_page(shape: ListShape, lead: TagLead | None) -> PointQuery:
     """The count of up to `count_limit` + 1 matches and, if that is all of them, the page.
 
@@ -142,7 +146,7 @@ def count_and_page(shape: ListShape, lead: TagLead | None) -> PointQuery:
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def walk(shape: ListShape) -> PointQuery:
     """A page walked in sort order, for more matches than the count limit: the sort's
     index meets a match often and stops after the page.
@@ -161,7 +165,7 @@ def walk(shape: ListShape) -> PointQuery:
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def scan(shape: ListShape, *, descending: bool, after: bool) -> PointQuery:
     """Keyset page by (created_at, id): cost independent of how deep the scan is.
 
