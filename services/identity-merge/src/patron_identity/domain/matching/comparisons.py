@@ -1,0 +1,192 @@
+"""Graded field comparisons: each field pair lands on one level, best level first.
+
+A comparison returns the level's index in `LEVELS[field]`, or None when either side is
+missing (missing carries no evidence either way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+
+import jellyfish
+from rapidfuzz import fuzz
+
+from patron_identity.domain.matching.records import PreparedName, PreparedRecord
+
+FIRST_NAME = "first_name"
+LAST_NAME = "last_name"
+EMAIL = "email"
+PHONE = "phone"
+DATE_OF_BIRTH = "date_of_birth"
+POSTCODE = "postcode"
+ADDRESS1 = "address1"
+CITY = "city"
+
+MISSING = "missing"
+DIFFERENT = "different"
+
+LEVELS: Mapping[str, tuple[str, ...]] = {
+    FIRST_NAME: (
+        "exact",
+        "nickname",
+        "jaro_winkler>=0.92",
+        "jaro_winkler>=0.80",
+        "phonetic",
+        DIFFERENT,
+    ),
+    LAST_NAME: ("exact", "jaro_winkler>=0.92", "jaro_winkler>=0.80", "phonetic", DIFFERENT),
+    EMAIL: ("exact", "same_local_part_or_one_edit", DIFFERENT),
+    PHONE: ("exact", "same_last_7_digits", DIFFERENT),
+    DATE_OF_BIRTH: ("exact", "one_part_differs_or_day_month_swapped", "same_year", DIFFERENT),
+    POSTCODE: ("exact", "same_first_3", DIFFERENT),
+    ADDRESS1: ("exact", "token_set>=90", "token_set>=70", DIFFERENT),
+    CITY: ("exact", "jaro_winkler>=0.90", DIFFERENT),
+}
+FIELDS: tuple[str, ...] = tuple(LEVELS)
+
+Level = int | None
+ComparisonVector = tuple[Level, ...]
+
+
+def _jaro_winkler(left: str, right: str) -> float:
+    # ordered arguments keep the similarity exactly symmetric
+    low, high = sorted((left, right))
+    return jellyfish.jaro_winkler_similarity(low, high)
+
+
+def compare_first_name(left: PreparedName | None, right: PreparedName | None) -> Level:
+    if left is None or right is None:
+        return None
+    if left.text == right.text:
+        return 0
+    if not left.formal_forms.isdisjoint(right.formal_forms):
+        return 1
+    # past exact and nickname, first names grade like last names, one level further down
+    last_name_level = compare_last_name(left, right)
+    assert last_name_level is not None
+    return 1 + last_name_level
+
+
+def compare_last_name(left: PreparedName | None, right: PreparedName | None) -> Level:
+    if left is None or right is None:
+        return None
+    if left.text == right.text:
+        return 0
+    similarity = _jaro_winkler(left.text, right.text)
+    if similarity >= 0.92:
+        return 1
+    if similarity >= 0.80:
+        return 2
+    if left.phonetic is not None and left.phonetic == right.phonetic:
+        return 3
+    return 4
+
+
+def compare_email(left: PreparedRecord, right: PreparedRecord) -> Level:
+    if left.email is None or right.email is None:
+        return None
+    if left.email == right.email:
+        return 0
+    if (
+        left.email_local_part == right.email_local_part
+        or jellyfish.levenshtein_distance(left.email, right.email) <= 1
+    ):
+        return 1
+    return 2
+
+
+def compare_phone(left: PreparedRecord, right: PreparedRecord) -> Level:
+    if left.phone is None or right.phone is None:
+        return None
+    if left.phone == right.phone:
+        return 0
+    if left.phone_last7 == right.phone_last7:
+        return 1
+    return 2
+
+
+def _date_of_birth_level(left: date, right: date) -> int:
+    if left == right:
+        return 0
+    day_month_swapped = (
+        left.year == right.year and left.day == right.month and left.month == right.day
+    )
+    parts_differing = (
+        (left.year != right.year) + (left.month != right.month) + (left.day != right.day)
+    )
+    if day_month_swapped or parts_differing == 1:
+        return 1
+    if left.year == right.year:
+        return 2
+    return 3
+
+
+def compare_date_of_birth(left: PreparedRecord, right: PreparedRecord) -> Level:
+    if left.date_of_birth is None or right.date_of_birth is None:
+        return None
+    return _date_of_birth_level(left.date_of_birth, right.date_of_birth)
+
+
+def compare_postcode(left: PreparedRecord, right: PreparedRecord) -> Level:
+    if left.postcode is None or right.postcode is None:
+        return None
+    if left.postcode == right.postcode:
+        return 0
+    if len(left.postcode) >= 3 and left.postcode[:3] == right.postcode[:3]:
+        return 1
+    return 2
+
+
+def compare_address1(left: PreparedRecord, right: PreparedRecord) -> Level:
+    if left.address1 is None or right.address1 is None:
+        return None
+    if left.address1 == right.address1:
+        return 0
+    low, high = sorted((left.address1, right.address1))
+    similarity = fuzz.token_set_ratio(low, high)
+    if similarity >= 90:
+        return 1
+    if similarity >= 70:
+        return 2
+    return 3
+
+
+def compare_city(left: PreparedRecord, right: PreparedRecord) -> Level:
+    if left.city is None or right.city is None:
+        return None
+    if left.city == right.city:
+        return 0
+    if _jaro_winkler(left.city, right.city) >= 0.90:
+        return 1
+    return 2
+
+
+# fields after the two names, in FIELDS order
+RECORD_COMPARISONS: tuple[Callable[[PreparedRecord, PreparedRecord], Level], ...] = (
+    compare_email,
+    compare_phone,
+    compare_date_of_birth,
+    compare_postcode,
+    compare_address1,
+    compare_city,
+)
+
+
+def name_levels(
+    left: PreparedRecord, right: PreparedRecord, *, swapped: bool
+) -> tuple[Level, Level]:
+    """First- and last-name levels, comparing crosswise when `swapped`."""
+    if swapped:
+        return (
+            compare_first_name(left.first_name, right.last_name),
+            compare_last_name(left.last_name, right.first_name),
+        )
+    return (
+        compare_first_name(left.first_name, right.first_name),
+        compare_last_name(left.last_name, right.last_name),
+    )
+
+
+def other_levels(left: PreparedRecord, right: PreparedRecord) -> tuple[Level, ...]:
+    return tuple(compare(left, right) for compare in RECORD_COMPARISONS)

@@ -1,0 +1,231 @@
+"""The Fellegi-Sunter model: weights, persistence and estimation."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patron_identity.domain.matching import (
+    MatchModel,
+    PersonRecord,
+    PreparedRecord,
+    prepare,
+)
+from patron_identity.domain.matching.comparisons import FIELDS, LEVELS
+
+MODEL = MatchModel.default()
+
+FIRST_NAMES = ["Ann", "Anne", "Bob", "Robert", "Wei", "Zhang", "Maria", "Mario", None]
+LAST_NAMES = ["Lee", "Li", "Smith", "Smyth", "Zhang", "Garcia", None]
+EMAILS = ["ann@example.com", "ann@other.org", "bob.s@gmail.com", "bobs@gmail.com", None]
+PHONES = ["(415) 555-0111", "(650) 555-0111", "+44 20 7946 0958", None]
+DATES = [date(1980, 5, 4), date(1980, 4, 5), date(1981, 5, 4), None]
+POSTCODES = ["94110", "94117", "SW1A 1AA", None]
+STREETS = ["12 Main St", "12 Main Street Apt 4", "400 Ocean Blvd", None]
+CITIES = ["San Francisco", "San Fransisco", "London", None]
+
+
+@st.composite
+def records(draw: st.DrawFn, record_id: str) -> PreparedRecord:
+    return prepare(
+        PersonRecord(
+            record_id=record_id,
+            first_name=draw(st.sampled_from(FIRST_NAMES)),
+            last_name=draw(st.sampled_from(LAST_NAMES)),
+            email=draw(st.sampled_from(EMAILS)),
+            phone=draw(st.sampled_from(PHONES)),
+            date_of_birth=draw(st.sampled_from(DATES)),
+            postcode=draw(st.sampled_from(POSTCODES)),
+            address1=draw(st.sampled_from(STREETS)),
+            city=draw(st.sampled_from(CITIES)),
+        )
+    )
+
+
+def test_default_probabilities_are_distributions_favouring_agreement() -> None:
+    for field, ms, us in zip(FIELDS, MODEL.m, MODEL.u, strict=True):
+        assert math.isclose(sum(ms), 1.0), field
+        assert math.isclose(sum(us), 1.0), field
+        # the best level is evidence for a match, "different" evidence against
+        assert ms[0] > us[0], field
+        assert ms[-1] < us[-1], field
+
+
+def test_default_weights_fall_level_by_level() -> None:
+    for field, weights in zip(FIELDS, MODEL.weights, strict=True):
+        assert list(weights) == sorted(weights, reverse=True), field
+
+
+@settings(max_examples=150, deadline=None)
+@given(records("a"), records("b"))
+def test_scores_are_symmetric(a: PreparedRecord, b: PreparedRecord) -> None:
+    assert MODEL.score(a, b) == MODEL.score(b, a)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records("a"), records("b"))
+def test_weight_is_prior_plus_evidence_and_probability_follows(
+    a: PreparedRecord, b: PreparedRecord
+) -> None:
+    score = MODEL.score(a, b)
+
+    assert score.weight == pytest.approx(
+        MODEL.prior_weight + sum(item.weight for item in score.evidence)
+    )
+    assert score.probability == pytest.approx(1 / (1 + 2**-score.weight))
+    assert [item.field for item in score.evidence] == list(FIELDS)
+
+
+def test_more_agreeing_fields_never_lower_the_weight() -> None:
+    base = PersonRecord(record_id="a", first_name="Ann", last_name="Lee")
+    other = PersonRecord(record_id="b", first_name="Ann", last_name="Lee")
+    agreeing: dict[str, Any] = {
+        "email": "ann@example.com",
+        "phone": "(415) 555-0111",
+        "date_of_birth": date(1980, 5, 4),
+        "postcode": "94110",
+        "address1": "12 Main St",
+        "city": "San Francisco",
+    }
+    weights = [MODEL.score(prepare(base), prepare(other)).weight]
+    for field, value in agreeing.items():
+        base = replace(base, **{field: value})
+        other = replace(other, **{field: value})
+        weights.append(MODEL.score(prepare(base), prepare(other)).weight)
+
+    assert all(later > earlier for earlier, later in itertools.pairwise(weights))
+
+
+def test_a_disagreeing_field_lowers_the_weight() -> None:
+    a = prepare(PersonRecord(record_id="a", first_name="Ann", email="ann@example.com"))
+    b = prepare(PersonRecord(record_id="b", first_name="Ann"))
+    c = prepare(PersonRecord(record_id="c", first_name="Ann", email="zed@example.org"))
+
+    assert MODEL.score(a, c).weight < MODEL.score(a, b).weight
+
+
+def test_round_trips_through_json() -> None:
+    model = MatchModel.default()
+    restored = MatchModel.from_dict(json.loads(json.dumps(model.to_dict())))
+
+    assert restored == model
+    assert restored.to_dict() == model.to_dict()
+
+
+def test_from_dict_rejects_a_model_for_other_levels() -> None:
+    data = MatchModel.default().to_dict()
+    data["fields"]["email"]["levels"] = ["exact", "different"]
+
+    with pytest.raises(ValueError, match="email"):
+        MatchModel.from_dict(data)
+
+
+def _synthetic_population(seed: int) -> tuple[list[PreparedRecord], set[frozenset[str]]]:
+    """People with one to three records each; duplicates carry typical noise."""
+    rng = random.Random(seed)
+    firsts = [
+        "Ann", "Robert", "Maria", "James", "Wei", "Olga", "Tom", "Priya", "Lucas", "Emma",
+        "Noah", "Fatima", "Kenji", "Sofia", "Omar", "Chloe", "Ivan", "Aisha", "Diego", "Hannah",
+    ]  # fmt: skip
+    lasts = [
+        "Lee", "Smith", "Garcia", "Brown", "Zhang", "Ivanova", "Patel", "Silva", "Jones",
+        "Okafor", "Müller", "Rossi", "Novak", "Tanaka", "Cohen", "Dubois", "Kowalski", "Haddad",
+    ]  # fmt: skip
+    cities = ["San Francisco", "Oakland", "London", "Austin", "Berlin"]
+    prepared: list[PreparedRecord] = []
+    true_pairs: set[frozenset[str]] = set()
+    for person in range(120):
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        email = f"{first}.{last}{person}@example.com".lower()
+        phone = f"(415) 555-{1000 + person:04d}"
+        born = date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        city = rng.choice(cities)
+        ids = []
+        for copy in range(1 + rng.randrange(3)):
+            record_id = f"p{person}-{copy}"
+            noisy_first = first if rng.random() < 0.8 else first[:-1] + "x"
+            prepared.append(
+                prepare(
+                    PersonRecord(
+                        record_id=record_id,
+                        first_name=noisy_first,
+                        last_name=last,
+                        email=email if rng.random() < 0.85 else None,
+                        phone=phone if rng.random() < 0.6 else None,
+                        date_of_birth=born if rng.random() < 0.7 else None,
+                        city=city,
+                    )
+                )
+            )
+            ids.append(record_id)
+        true_pairs.update(frozenset((a, b)) for a in ids for b in ids if a < b)
+    rng.shuffle(prepared)
+    return prepared, true_pairs
+
+
+def test_estimation_learns_that_a_shared_email_signals_a_match() -> None:
+    records, _ = _synthetic_population(seed=7)
+
+    fitted = MODEL.estimate(records, seed=3)
+
+    assert fitted.m_probability("email", "exact") > fitted.u_probability("email", "exact")
+    assert fitted.m_probability("email", "exact") > 0.5
+    assert fitted.u_probability("email", "exact") < 0.01
+    # many people share first names here, far more than the default assumes
+    assert fitted.u_probability("first_name", "exact") > MODEL.u_probability("first_name", "exact")
+    for table in (*fitted.m, *fitted.u, (fitted.prior,)):
+        assert all(1e-6 <= p <= 1 - 1e-6 for p in table)
+
+
+def test_estimation_is_deterministic_for_a_seed() -> None:
+    records, _ = _synthetic_population(seed=7)
+
+    first = MODEL.estimate(records, seed=3, max_pairs=2_000)
+    second = MODEL.estimate(records, seed=3, max_pairs=2_000)
+
+    assert first == second
+    assert first != MODEL
+
+
+def test_estimated_model_separates_true_pairs() -> None:
+    records, true_pairs = _synthetic_population(seed=11)
+    fitted = MODEL.estimate(records, seed=0)
+    by_id = {record.record_id: record for record in records}
+
+    true_scores = sorted(fitted.score(*(by_id[i] for i in pair)).weight for pair in true_pairs)
+    rng = random.Random(0)
+    random_pairs = (rng.sample(records, 2) for _ in range(500))
+    other_scores = sorted(
+        fitted.score(a, b).weight
+        for a, b in random_pairs
+        if frozenset((a.record_id, b.record_id)) not in true_pairs
+    )
+
+    # most true pairs outscore all but the odd unlucky pair of strangers
+    assert true_scores[len(true_scores) // 4] > other_scores[-3]
+
+
+def test_levels_never_observed_keep_their_probability() -> None:
+    # no record has an address, so nothing about address1 can be learned
+    records, _ = _synthetic_population(seed=7)
+
+    fitted = MODEL.estimate(records, seed=1)
+
+    assert fitted.m[FIELDS.index("address1")] == MODEL.m[FIELDS.index("address1")]
+    assert fitted.u[FIELDS.index("address1")] == MODEL.u[FIELDS.index("address1")]
+    assert len(fitted.m[FIELDS.index("email")]) == len(LEVELS["email"])
+
+
+def test_estimation_on_too_few_records_returns_the_model() -> None:
+    one = [prepare(PersonRecord(record_id="a", first_name="Ann"))]
+    assert MODEL.estimate(one) is MODEL
+    assert MODEL.estimate([]) is MODEL
