@@ -60,6 +60,7 @@ test: install lint stack-for-tests unit integration e2e
 bench: stack-for-tests
 	$(UV) run --frozen python bench/pipeline.py
 	$(UV) run --frozen python bench/profile_api.py
+	$(UV) run --frozen --group bench python bench/identity_quality.py
 
 contracts: install
 	$(UV) run --frozen python -m patron_shared.contracts_doc
