@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from patron_identity.adapters.tables import messaging
 from patron_identity.api.identifiers import build_identifiers_router
+from patron_identity.api.resolve import build_resolve_router
 from patron_identity.consumers.customers import build_customer_consumer
 from patron_identity.settings import IdentitySettings
 from patron_shared.http import ServiceRuntime, create_service_app
@@ -19,6 +20,6 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron identity service",
-        routers=[build_identifiers_router()],
+        routers=[build_identifiers_router(), build_resolve_router(settings)],
         consumers=[build_customer_consumer(runtime)],
     )

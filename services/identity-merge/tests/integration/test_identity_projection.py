@@ -56,14 +56,19 @@ async def stored_row(runtime: ServiceRuntime, tenant: str, customer_id: uuid.UUI
         return (await uow.session.execute(query)).first()
 
 
-async def test_the_migration_creates_the_customers_table_under_row_level_security(
+async def test_the_migrations_create_the_tables_under_row_level_security(
     service_database: ServiceDatabase,
 ) -> None:
     secured, version = await row_security_of(
-        service_database, ["identity_customers", "inbox", "outbox"]
+        service_database, ["identity_customers", "identifiers", "inbox", "outbox"]
     )
-    assert secured == {"identity_customers": True, "inbox": False, "outbox": False}
-    assert version == "0001"
+    assert secured == {
+        "identity_customers": True,
+        "identifiers": True,
+        "inbox": False,
+        "outbox": False,
+    }
+    assert version == "0002"
 
 
 async def test_recording_writes_the_identifiers_through_the_real_unit_of_work(

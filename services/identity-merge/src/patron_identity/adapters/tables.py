@@ -39,3 +39,18 @@ identity_customers = Table(
     Index("ix_identity_customers_tenant_email", "tenant_id", "email"),
     Index("ix_identity_customers_tenant_phone", "tenant_id", "phone"),
 )
+
+# The identity graph: each identifier's owner (migration 0002).
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("source", String(50), nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("tenant_id", "kind", "value"),
+    Index("ix_identifiers_tenant_customer", "tenant_id", "customer_id"),
+)
