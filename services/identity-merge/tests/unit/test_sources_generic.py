@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,9 +8,7 @@ import pytest
 from patron_identity.domain.sources import SourceAddress, SourceProfile, generic_profiles
 from patron_shared.errors import InvalidInput
 
-
-def encode(payload: object) -> bytes:
-    return json.dumps(payload).encode()
+from .webhooks import encode
 
 
 def pos_body(**overrides: Any) -> dict[str, Any]:

@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +12,9 @@ from patron_identity.domain.sources import (
     verify_shopify,
 )
 from patron_shared.errors import InvalidInput, Unauthorized
+
+from .webhooks import base64_signature as sign
+from .webhooks import encode
 
 SECRET = "shpss_test_app_secret"
 
@@ -83,14 +82,6 @@ def shopify_customer(**overrides: Any) -> dict[str, Any]:
     }
     customer.update(overrides)
     return customer
-
-
-def encode(payload: object) -> bytes:
-    return json.dumps(payload).encode()
-
-
-def sign(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def test_a_body_signed_with_the_app_secret_is_accepted() -> None:

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +12,9 @@ from patron_identity.domain.sources import (
     whatsapp_profiles,
 )
 from patron_shared.errors import InvalidInput, Unauthorized
+
+from .webhooks import encode
+from .webhooks import hub_signature as sign
 
 APP_SECRET = "meta-app-secret-9a0b"
 
@@ -52,14 +52,6 @@ def notification(*values: dict[str, Any]) -> dict[str, Any]:
             }
         ],
     }
-
-
-def encode(payload: object) -> bytes:
-    return json.dumps(payload).encode()
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 PRIYA = notification(

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +15,9 @@ from patron_identity.domain.sources import (
     woocommerce_profiles,
 )
 from patron_shared.errors import InvalidInput, Unauthorized
+
+from .webhooks import base64_signature as sign
+from .webhooks import encode
 
 SECRET = "wc-webhook-secret-4f1c"
 
@@ -63,14 +64,6 @@ def woocommerce_customer(**overrides: Any) -> dict[str, Any]:
     }
     customer.update(overrides)
     return customer
-
-
-def encode(payload: object) -> bytes:
-    return json.dumps(payload).encode()
-
-
-def sign(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def test_a_body_signed_with_the_webhook_secret_is_accepted() -> None:
