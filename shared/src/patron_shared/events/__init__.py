@@ -22,6 +22,7 @@ from patron_shared.events.customer import (
     CustomerSnapshot,
     CustomerUpdated,
     MergeCustomers,
+    SourceAddress,
     TagsChanged,
     UpsertCustomerFromSource,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "FieldComparison",
     "InsightsUpdated",
     "MergeCustomers",
+    "SourceAddress",
     "MergeDecided",
     "Money",
     "MovedIdentifier",

@@ -102,6 +102,8 @@ class ConsentChanged(_CustomerEvent):
 class AddressSnapshot(Contract):
     type: Literal["billing", "shipping"]
     is_default: bool = False
+    address1: str | None = None
+    address2: str | None = None
     city: str | None = None
     state: str | None = None
     pincode: str | None = None
@@ -114,6 +116,17 @@ class AddressChanged(_CustomerEvent):
     address_id: uuid.UUID
     change: Literal["created", "updated", "deleted"]
     address: AddressSnapshot | None = None
+
+
+class SourceAddress(Contract):
+    """A postal address as a source knows it."""
+
+    address1: str | None = Field(default=None, max_length=500)
+    address2: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=200)
+    state: str | None = Field(default=None, max_length=200)
+    pincode: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
 
 
 class _CustomerCommand(Contract):
@@ -132,6 +145,7 @@ class MergeCustomers(_CustomerCommand):
     requested_by: str | None = None
     rule: str | None = None
     score: float | None = None
+    suggestion_id: uuid.UUID | None = None
 
 
 class UpsertCustomerFromSource(_CustomerCommand):
@@ -147,3 +161,5 @@ class UpsertCustomerFromSource(_CustomerCommand):
     last_name: str | None = None
     accepts_marketing: bool | None = None
     tags: list[str] = Field(default_factory=list)
+    date_of_birth: date | None = None
+    address: SourceAddress | None = None
