@@ -79,6 +79,10 @@ class CustomersMerged(_CustomerEvent):
     merged_at: UtcDatetime
     merged_by: str | None = None
     merge_id: uuid.UUID | None = None
+    # Copied from the MergeCustomers command that asked for it, for the merge's lineage.
+    rule: str | None = None
+    score: float | None = None
+    suggestion_id: uuid.UUID | None = None
 
 
 class TagsChanged(_CustomerEvent):
