@@ -458,6 +458,14 @@ class _Person:
     namesake_of: str = ""
 
 
+def _inbox(address: str) -> str:
+    """The mailbox an address delivers to (Gmail: dots and case do not matter)."""
+    local, _, domain = address.lower().partition("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        return f"{local.replace('.', '')}@gmail.com"
+    return f"{local}@{domain}"
+
+
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     out = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -605,10 +613,23 @@ class _Generator:
                 local += str(r.randint(1, 9999))
             domain = r.choices(PROVIDERS[country], PROVIDER_WEIGHTS[: len(PROVIDERS[country])])[0]
             address = f"{local}@{domain}"
-            if address not in self.emails:
-                self.emails.add(address)
+            # one inbox, one person: Gmail ignores dots, so "a.b@" and "ab@" are one address
+            inbox = _inbox(address)
+            if inbox not in self.emails:
+                self.emails.add(inbox)
                 return address
         raise RuntimeError("no free email address")  # pragma: no cover
+
+    def work_email(self, p: _Person) -> str:
+        """An employer's address: initial and last name, numbered when a colleague has it."""
+        domain = self.rng.choice(WORK_DOMAINS)
+        local = f"{_ascii_slug(p.first_name)[:1]}{_ascii_slug(p.last_name)}"
+        address, n = f"{local}@{domain}", 1
+        while _inbox(address) in self.emails:
+            n += 1
+            address = f"{local}{n}@{domain}"
+        self.emails.add(_inbox(address))
+        return address
 
     def dob(self) -> date | None:
         if self.rng.random() >= 0.7:
@@ -668,7 +689,7 @@ class _Generator:
                 self.phone_e164(p.country, p.place, landline=False) if p.phone_e164 else ""
             )
         if p.email:
-            self.emails.discard(p.email)
+            self.emails.discard(_inbox(p.email))
             p.email = self.email(p.first_name, p.last_name, p.country)
         p.namesake_of = other.person_id
         return p
@@ -769,8 +790,7 @@ class _Generator:
         if r.random() < 0.15:
             kinds.append("email_changed")
             if r.random() < 0.4:
-                local = f"{_ascii_slug(p.first_name)[:1]}{_ascii_slug(p.last_name)}"
-                rec["email"] = f"{local}@{r.choice(WORK_DOMAINS)}"
+                rec["email"] = self.work_email(p)
             else:
                 rec["email"] = self.email(p.first_name, p.last_name, p.country)
         if r.random() < 0.15:

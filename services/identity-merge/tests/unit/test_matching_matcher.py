@@ -35,7 +35,7 @@ def test_an_obvious_duplicate_is_merged_with_evidence() -> None:
     assert [(d.left, d.right, d.decision) for d in decisions] == [("c1", "c2", "merge")]
     evidence = {item.field: item.level for item in decisions[0].score.evidence}
     assert evidence["email"] == "exact"
-    assert evidence["first_name"] == "jaro_winkler>=0.92"
+    assert evidence["first_name"] == "one_edit"
     assert evidence["last_name"] == "exact"
     assert decisions[0].score.probability >= Thresholds().auto_merge
     assert matcher.clusters() == {"c1": "c1", "c2": "c1"}

@@ -12,6 +12,7 @@ from datetime import date
 import jellyfish
 from rapidfuzz import fuzz
 
+from patron_identity.domain.matching.nicknames import is_known_given_name
 from patron_identity.domain.matching.records import PreparedName, PreparedRecord
 
 FIRST_NAME = "first_name"
@@ -30,12 +31,20 @@ LEVELS: Mapping[str, tuple[str, ...]] = {
     FIRST_NAME: (
         "exact",
         "nickname",
+        "one_edit",
         "jaro_winkler>=0.92",
         "jaro_winkler>=0.80",
         "phonetic",
         DIFFERENT,
     ),
-    LAST_NAME: ("exact", "jaro_winkler>=0.92", "jaro_winkler>=0.80", "phonetic", DIFFERENT),
+    LAST_NAME: (
+        "exact",
+        "one_edit",
+        "jaro_winkler>=0.92",
+        "jaro_winkler>=0.80",
+        "phonetic",
+        DIFFERENT,
+    ),
     EMAIL: ("exact", "same_local_part_or_one_edit", DIFFERENT),
     PHONE: ("exact", "same_last_7_digits", DIFFERENT),
     DATE_OF_BIRTH: ("exact", "one_part_differs_or_day_month_swapped", "same_year", DIFFERENT),
@@ -44,6 +53,7 @@ LEVELS: Mapping[str, tuple[str, ...]] = {
     CITY: ("exact", "jaro_winkler>=0.90", DIFFERENT),
 }
 FIELDS: tuple[str, ...] = tuple(LEVELS)
+_ONE_EDIT = LEVELS[LAST_NAME].index("one_edit")
 
 Level = int | None
 ComparisonVector = tuple[Level, ...]
@@ -65,6 +75,13 @@ def compare_first_name(left: PreparedName | None, right: PreparedName | None) ->
     # past exact and nickname, first names grade like last names, one level further down
     last_name_level = compare_last_name(left, right)
     assert last_name_level is not None
+    if (
+        last_name_level == _ONE_EDIT
+        and is_known_given_name(left.text)
+        and is_known_given_name(right.text)
+    ):
+        # two real names a letter apart (mark, mary) are two people, not a typo
+        return len(LEVELS[FIRST_NAME]) - 1
     return 1 + last_name_level
 
 
@@ -73,14 +90,19 @@ def compare_last_name(left: PreparedName | None, right: PreparedName | None) -> 
         return None
     if left.text == right.text:
         return 0
-    similarity = _jaro_winkler(left.text, right.text)
-    if similarity >= 0.92:
+    # a typo: one letter inserted, dropped, replaced, or two neighbours swapped
+    if min(len(left.text), len(right.text)) >= 4 and (
+        jellyfish.damerau_levenshtein_distance(left.text, right.text) <= 1
+    ):
         return 1
+    similarity = _jaro_winkler(left.text, right.text)
     if similarity >= 0.80:
-        return 2
-    if left.phonetic is not None and left.phonetic == right.phonetic:
-        return 3
-    return 4
+        return 2 if similarity >= 0.92 else 3
+    return 4 if left.phonetic is not None and left.phonetic == right.phonetic else 5
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def compare_email(left: PreparedRecord, right: PreparedRecord) -> Level:
@@ -88,12 +110,45 @@ def compare_email(left: PreparedRecord, right: PreparedRecord) -> Level:
         return None
     if left.email == right.email:
         return 0
-    if (
-        left.email_local_part == right.email_local_part
-        or jellyfish.levenshtein_distance(left.email, right.email) <= 1
-    ):
+    # one edit away, but not in the digits: "ann.lee1@" is who signed up after "ann.lee@"
+    # local parts compared on letters and digits: "ann.lee@" at one provider is "annlee@"
+    # at Gmail, which ignores dots
+    similar = left.email_local_letters == right.email_local_letters or (
+        jellyfish.levenshtein_distance(left.email, right.email) <= 1
+        and _digits(left.email) == _digits(right.email)
+    )
+    if similar and not _both_only_names(left, right):
         return 1
     return 2
+
+
+def _both_only_names(left: PreparedRecord, right: PreparedRecord) -> bool:
+    """Whether both local parts spell nothing but a name either record gives: namesakes
+    have such addresses, so they add no evidence beyond the names."""
+    return _only_a_name(left.email_local_letters, left, right) and _only_a_name(
+        right.email_local_letters, left, right
+    )
+
+
+def _only_a_name(local: str | None, *records: PreparedRecord) -> bool:
+    if not local:
+        return False
+    for record in records:
+        if local in record.name_forms:
+            return True
+    # a family name plus letters starting like a given name ("zacharycollins", "collinsz"),
+    # even when a record misspells the given name
+    initials = {r.first_name.initial for r in records if r.first_name is not None}
+    for record in records:
+        if record.last_name is None:
+            continue
+        family = "".join(ch for ch in record.last_name.text if ch.isalnum())
+        if len(family) < 3 or family not in local:
+            continue
+        rest = local.replace(family, "", 1)
+        if not rest or (rest.isalpha() and rest[0] in initials):
+            return True
+    return False
 
 
 def compare_phone(left: PreparedRecord, right: PreparedRecord) -> Level:

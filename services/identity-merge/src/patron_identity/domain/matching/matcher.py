@@ -41,7 +41,8 @@ class Thresholds:
 
     def decide(self, score: MatchScore) -> Decision | None:
         if score.probability >= self.auto_merge:
-            return "merge"
+            # a conflicting field (a different first name or birth date) is for a person to judge
+            return "review" if score.conflicts else "merge"
         if score.probability >= self.review:
             return "review"
         return None

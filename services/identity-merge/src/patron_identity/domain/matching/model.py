@@ -17,12 +17,19 @@ from typing import Any
 
 from patron_identity.domain.matching.blocking import candidate_pairs
 from patron_identity.domain.matching.comparisons import (
+    ADDRESS1,
+    CITY,
+    DATE_OF_BIRTH,
+    DIFFERENT,
+    EMAIL,
     FIELDS,
     FIRST_NAME,
     LAST_NAME,
     LEVELS,
     MISSING,
+    POSTCODE,
     ComparisonVector,
+    Level,
     name_levels,
     other_levels,
 )
@@ -30,22 +37,39 @@ from patron_identity.domain.matching.records import PreparedRecord
 
 PROBABILITY_FLOOR = 1e-6
 PROBABILITY_CEILING = 1 - 1e-6
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2
 _SWAPPED_SUFFIX = " (swapped)"
+
+
+# Fields that describe where someone lives. They agree together (an address implies its
+# postcode and city), so counting each would score one fact three times, and households and
+# neighbours share them: the group counts once, its strongest agreement (or, when none
+# agrees, its mildest disagreement).
+LOCATION_FIELDS: tuple[str, ...] = (ADDRESS1, POSTCODE, CITY)
+# Disagreements no typo explains: a different name (a household member shares the rest) or
+# birth date. A pair showing one is never merged automatically, however strong the rest; a
+# reviewer decides.
+CONFLICTING_LEVELS: Mapping[str, str] = {
+    FIRST_NAME: DIFFERENT,
+    LAST_NAME: DIFFERENT,
+    DATE_OF_BIRTH: DIFFERENT,
+}
 
 
 @dataclass(frozen=True)
 class FieldEvidence:
     field: str
     level: str  # e.g. "exact", "nickname", "jaro_winkler>=0.92", "different", "missing"
-    weight: float  # log2(m/u); 0.0 when missing
+    weight: float  # what it added to the pair's weight: log2(m/u), 0.0 when missing
+    counted: bool = True  # False: another field of its group carried the group's weight
 
 
 @dataclass(frozen=True)
 class MatchScore:
-    weight: float  # prior weight + sum of field weights, log2 scale
+    weight: float  # prior weight + sum of counted field weights, log2 scale
     probability: float
     evidence: tuple[FieldEvidence, ...]
+    conflicts: tuple[str, ...] = ()  # fields whose disagreement rules out an automatic merge
 
 
 def _clamp(probability: float) -> float:
@@ -73,16 +97,23 @@ _DEFAULT_M: Mapping[str, tuple[float, ...]] = {
     FIRST_NAME: _with_remainder(
         FIRST_NAME,
         {
-            "exact": 0.82,
+            "exact": 0.80,
             "nickname": 0.05,
-            "jaro_winkler>=0.92": 0.05,
+            "one_edit": 0.06,
+            "jaro_winkler>=0.92": 0.02,
             "jaro_winkler>=0.80": 0.02,
             "phonetic": 0.01,
         },
     ),
     LAST_NAME: _with_remainder(
         LAST_NAME,
-        {"exact": 0.85, "jaro_winkler>=0.92": 0.06, "jaro_winkler>=0.80": 0.03, "phonetic": 0.01},
+        {
+            "exact": 0.85,
+            "one_edit": 0.06,
+            "jaro_winkler>=0.92": 0.02,
+            "jaro_winkler>=0.80": 0.02,
+            "phonetic": 0.01,
+        },
     ),
     "email": _with_remainder("email", {"exact": 0.80, "same_local_part_or_one_edit": 0.05}),
     "phone": _with_remainder("phone", {"exact": 0.75, "same_last_7_digits": 0.05}),
@@ -102,6 +133,7 @@ _DEFAULT_U: Mapping[str, tuple[float, ...]] = {
         {
             "exact": 0.012,
             "nickname": 0.002,
+            "one_edit": 0.0025,
             "jaro_winkler>=0.92": 0.003,
             "jaro_winkler>=0.80": 0.01,
             "phonetic": 0.008,
@@ -111,6 +143,7 @@ _DEFAULT_U: Mapping[str, tuple[float, ...]] = {
         LAST_NAME,
         {
             "exact": 0.004,
+            "one_edit": 0.001,
             "jaro_winkler>=0.92": 0.002,
             "jaro_winkler>=0.80": 0.008,
             "phonetic": 0.004,
@@ -120,16 +153,24 @@ _DEFAULT_U: Mapping[str, tuple[float, ...]] = {
     "phone": _with_remainder("phone", {"exact": 1e-5, "same_last_7_digits": 1e-4}),
     "date_of_birth": _with_remainder(
         "date_of_birth",
-        {"exact": 2e-4, "one_part_differs_or_day_month_swapped": 3e-3, "same_year": 0.015},
+        # ~60 years of birthdays: two strangers share one about once in 20,000 pairs
+        {"exact": 1e-4, "one_part_differs_or_day_month_swapped": 3e-3, "same_year": 0.015},
     ),
     "postcode": _with_remainder("postcode", {"exact": 0.01, "same_first_3": 0.03}),
     "address1": _with_remainder(
-        "address1", {"exact": 5e-4, "token_set>=90": 1e-3, "token_set>=70": 5e-3}
+        "address1", {"exact": 1e-4, "token_set>=90": 5e-4, "token_set>=70": 5e-3}
     ),
     "city": _with_remainder("city", {"exact": 0.02, "jaro_winkler>=0.90": 0.005}),
 }
 # share of blocked candidate pairs that are true duplicates
 _DEFAULT_PRIOR = 1e-3
+
+_LOCATION_INDEXES = tuple(FIELDS.index(field) for field in LOCATION_FIELDS)
+_EMAIL_INDEX = FIELDS.index(EMAIL)
+_ADDRESS_INDEX = FIELDS.index(ADDRESS1)
+_POSTCODE_INDEX = FIELDS.index(POSTCODE)
+_NICKNAME_LEVEL = LEVELS[FIRST_NAME].index("nickname")
+_DATE_OF_BIRTH_INDEX = FIELDS.index(DATE_OF_BIRTH)
 
 _EM_MAX_ITERATIONS = 200
 _EM_TOLERANCE = 1e-7
@@ -181,9 +222,27 @@ class MatchModel:
     def u_probability(self, field: str, level: str) -> float:
         return self.u[FIELDS.index(field)][LEVELS[field].index(level)]
 
-    def _vector_weight(self, vector: ComparisonVector) -> float:
+    def _field_weights(self, vector: ComparisonVector) -> list[float | None]:
+        """Each field's counted weight (None: missing or carried by its group)."""
+        counted: list[float | None] = [
+            None if level is None else self.weights[index][level]
+            for index, level in enumerate(vector)
+        ]
+        # one weight for the group: its strongest agreement, unless a member disagrees
+        # outright (another postcode or city makes a similar street line someone else's)
+        present = [i for i in _LOCATION_INDEXES if counted[i] is not None]
+        if len(present) > 1:
+            disagreeing = any(LEVELS[FIELDS[i]][vector[i]] == DIFFERENT for i in present)  # type: ignore[index]
+            pick = min if disagreeing else max
+            kept = pick(present, key=lambda i: counted[i] or 0.0)
+            for i in present:
+                if i != kept:
+                    counted[i] = None
+        return counted
+
+    def _names_weight(self, names: tuple[Level, Level]) -> float:
         return sum(
-            self.weights[index][level] for index, level in enumerate(vector) if level is not None
+            self.weights[index][level] for index, level in enumerate(names) if level is not None
         )
 
     def compare(self, a: PreparedRecord, b: PreparedRecord) -> tuple[ComparisonVector, bool]:
@@ -201,26 +260,43 @@ class MatchModel:
             for name in (left.first_name, left.last_name, right.first_name, right.last_name)
         ):
             crossed = name_levels(left, right, swapped=True)
-            swapped = self._vector_weight(crossed) > self._vector_weight(names)
+            swapped = self._names_weight(crossed) > self._names_weight(names)
             if swapped:
                 names = crossed
         return (*names, *other_levels(left, right)), swapped
 
     def score_vector(self, vector: ComparisonVector, *, swapped: bool = False) -> MatchScore:
         evidence: list[FieldEvidence] = []
+        conflicts: list[str] = []
+        counted = self._field_weights(vector)
         for index, (field, level) in enumerate(zip(FIELDS, vector, strict=True)):
             if level is None:
                 evidence.append(FieldEvidence(field, MISSING, 0.0))
                 continue
             label = LEVELS[field][level]
+            if CONFLICTING_LEVELS.get(field) == label:
+                conflicts.append(field)
             if swapped and field in (FIRST_NAME, LAST_NAME):
                 label += _SWAPPED_SUFFIX
-            evidence.append(FieldEvidence(field, label, self.weights[index][level]))
+            weight = counted[index]
+            evidence.append(FieldEvidence(field, label, weight or 0.0, counted=weight is not None))
         weight = self.prior_weight + sum(item.weight for item in evidence)
+        email_agrees = vector[_EMAIL_INDEX] == 0
+        birth_date_agrees = vector[_DATE_OF_BIRTH_INDEX] == 0
+        if email_agrees and birth_date_agrees:
+            # one inbox and one birthday: a name written two ways, not two people
+            conflicts = [field for field in conflicts if field not in (FIRST_NAME, LAST_NAME)]
+        elif (
+            _looks_like_household(vector, swapped=swapped)
+            and FIRST_NAME not in conflicts
+            and not (email_agrees or birth_date_agrees)
+        ):
+            conflicts.append(FIRST_NAME)
         return MatchScore(
             weight=weight,
             probability=probability_from_weight(weight),
             evidence=tuple(evidence),
+            conflicts=tuple(conflicts),
         )
 
     def score(self, a: PreparedRecord, b: PreparedRecord) -> MatchScore:
@@ -305,6 +381,23 @@ class MatchModel:
             m=tuple(tuple(float(p) for p in fields[field]["m"]) for field in FIELDS),
             u=tuple(tuple(float(p) for p in fields[field]["u"]) for field in FIELDS),
         )
+
+
+def _looks_like_household(vector: ComparisonVector, *, swapped: bool) -> bool:
+    """Same family name at the same address, first names merely alike (juan, joan): a
+    relative as often as a typo, so not for an automatic merge without a personal
+    identifier (email, birth date) to tell them apart."""
+    first_name, last_name = vector[0], vector[1]
+    same_place = vector[_ADDRESS_INDEX] in (0, 1) or (
+        vector[_ADDRESS_INDEX] is None and vector[_POSTCODE_INDEX] == 0
+    )
+    return (
+        not swapped
+        and last_name == 0
+        and first_name is not None
+        and first_name > _NICKNAME_LEVEL
+        and same_place
+    )
 
 
 def _random_pair(rng: random.Random, count: int) -> tuple[int, int]:

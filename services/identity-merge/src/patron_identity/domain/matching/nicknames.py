@@ -126,3 +126,8 @@ def formal_forms(name: str) -> frozenset[str]:
 def are_nicknames(left: str, right: str) -> bool:
     """Whether two normalized given names may name the same person via a nickname."""
     return not formal_forms(left).isdisjoint(formal_forms(right))
+
+
+def is_known_given_name(name: str) -> bool:
+    """Whether a normalized name is a given name (or nickname) this table knows."""
+    return name in _FORMS

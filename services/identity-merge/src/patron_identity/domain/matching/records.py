@@ -71,6 +71,8 @@ class PreparedRecord:
     last_name: PreparedName | None
     email: str | None
     email_local_part: str | None
+    email_local_letters: str | None  # the local part's letters and digits only
+    name_forms: frozenset[str]  # see `_name_forms`
     phone: str | None  # E.164
     phone_last7: str | None
     date_of_birth: date | None
@@ -80,17 +82,31 @@ class PreparedRecord:
     country: str | None
 
 
+def _name_forms(first: PreparedName | None, last: PreparedName | None) -> frozenset[str]:
+    """How a name is commonly written as an email local part: "annlee", "leeann", "alee"."""
+    given = "".join(ch for ch in first.text if ch.isalnum()) if first else ""
+    family = "".join(ch for ch in last.text if ch.isalnum()) if last else ""
+    forms = {given + family, family + given, given[:1] + family, given + family[:1], given, family}
+    return frozenset(forms - {""})
+
+
 def prepare(record: PersonRecord, rules: NormalizationRules = DEFAULT_RULES) -> PreparedRecord:
     """Normalize a raw record once so that it can be compared with many others cheaply."""
     email = normalize_email(record.email, rules)
     phone = normalize_phone(record.phone, rules)
     country = (record.country.strip().upper() or None) if record.country else None
+    first_name, last_name = PreparedName.of(record.first_name), PreparedName.of(record.last_name)
+    local_part = email.split("@", 1)[0] if email else None
     return PreparedRecord(
         record_id=record.record_id,
-        first_name=PreparedName.of(record.first_name),
-        last_name=PreparedName.of(record.last_name),
+        first_name=first_name,
+        last_name=last_name,
         email=email,
-        email_local_part=email.split("@", 1)[0] if email else None,
+        email_local_part=local_part,
+        email_local_letters="".join(ch for ch in local_part if ch.isalnum())
+        if local_part
+        else None,
+        name_forms=_name_forms(first_name, last_name),
         phone=phone,
         phone_last7=phone[-7:] if phone else None,
         date_of_birth=record.date_of_birth,
