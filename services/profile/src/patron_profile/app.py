@@ -12,6 +12,7 @@ from patron_profile.api.groups import build_groups_router
 from patron_profile.api.metadata import build_metadata_router
 from patron_profile.api.notes import build_notes_router
 from patron_profile.api.tags import build_tags_router
+from patron_profile.consumers.commands import build_command_consumers
 from patron_profile.consumers.orders import build_order_consumer
 from patron_profile.consumers.read_models import build_read_model_consumers
 from patron_profile.settings import ProfileSettings
@@ -36,5 +37,9 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             build_consents_router(settings),
             build_groups_router(settings),
         ],
-        consumers=[build_order_consumer(runtime), *build_read_model_consumers(runtime)],
+        consumers=[
+            build_order_consumer(runtime),
+            *build_read_model_consumers(runtime),
+            *build_command_consumers(runtime, settings),
+        ],
     )

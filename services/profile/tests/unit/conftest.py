@@ -31,15 +31,38 @@ class FakeCustomerRepository:
         self.rows[customer.id] = copy.deepcopy(customer)
         self.seen[customer.id] = customer
 
-    async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
+    async def get(
+        self, customer_id: uuid.UUID, *, for_update: bool = False, include_removed: bool = False
+    ) -> Customer | None:
         stored = self.rows.get(customer_id)
-        if stored is None or stored.deleted_at is not None:
+        if stored is None or (stored.deleted_at is not None and not include_removed):
             return None
         customer = copy.deepcopy(stored)
         self.seen[customer.id] = customer
         return customer
 
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        survivor, stored = None, self.rows.get(customer_id)
+        while stored is not None and stored.merged_into is not None:
+            survivor = stored.merged_into
+            stored = self.rows.get(survivor)
+        return survivor
+
+    async def email_owner(self, email: str) -> uuid.UUID | None:
+        return next(
+            (c.id for c in self.rows.values() if c.email == email and c.deleted_at is None), None
+        )
+
     async def save(self, customer: Customer) -> None:
+        if (
+            customer.email
+            and customer.deleted_at is None
+            and any(
+                c.email == customer.email and c.deleted_at is None and c.id != customer.id
+                for c in self.rows.values()
+            )
+        ):
+            raise Conflict("duplicate email", field="email")
         self.rows[customer.id] = copy.deepcopy(customer)
         self.seen[customer.id] = customer
 

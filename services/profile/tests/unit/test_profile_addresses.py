@@ -261,11 +261,17 @@ def test_a_customer_has_a_limited_number_of_addresses() -> None:
         book.add(new_address("billing", next(clock)))
 
 
-def test_events_carry_no_names_street_lines_or_phone() -> None:
+def test_events_carry_the_street_lines_but_no_names_or_phone() -> None:
     book = AddressBook(CUSTOMER)
     book.add(
         new_address(
-            "shipping", START, first_name="Jane", city="Pune", pincode="411001", phone="+1415"
+            "shipping",
+            START,
+            first_name="Jane",
+            address2="Flat 4",
+            city="Pune",
+            pincode="411001",
+            phone="+1415",
         )
     )
 
@@ -273,6 +279,8 @@ def test_events_carry_no_names_street_lines_or_phone() -> None:
     assert snapshot == {
         "type": "shipping",
         "is_default": True,
+        "address1": "1 Market St",
+        "address2": "Flat 4",
         "city": "Pune",
         "state": None,
         "pincode": "411001",

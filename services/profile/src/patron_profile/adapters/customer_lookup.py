@@ -10,7 +10,7 @@ import asyncpg
 from sqlalchemy import bindparam, select
 
 from patron_profile.adapters import customer_queries as sql
-from patron_profile.adapters.repository import customer_from_values
+from patron_profile.adapters.repository import customer_from_values, survivor_query
 from patron_profile.adapters.tables import customers
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
@@ -24,6 +24,8 @@ _LIVE_CUSTOMER_BY_ID = PointQuery.of(
     )
 )
 
+_SURVIVOR = PointQuery.of(survivor_query())
+
 
 class SqlCustomerLookup:
     def __init__(self, reads: TenantReads, *, tag_probes: int = sql.TAG_PROBES) -> None:
@@ -35,6 +37,13 @@ class SqlCustomerLookup:
             _LIVE_CUSTOMER_BY_ID, tenant_id=self._reads.tenant_id, customer_id=customer_id
         )
         return None if row is None else customer_from_values(row)
+
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        """Where a merged customer ended up; None when it was never merged."""
+        row = await self._reads.fetch_one(
+            _SURVIVOR, tenant_id=self._reads.tenant_id, customer_id=customer_id
+        )
+        return None if row is None else uuid.UUID(str(row["id"]))
 
     async def list_page(
         self,

@@ -8,7 +8,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     Row,
+    TextualSelect,
+    Uuid,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +41,7 @@ _STORED_FIELDS = (
     "last_login_at",
     "updated_at",
     "deleted_at",
+    "merged_into",
 )
 
 
@@ -60,12 +64,15 @@ class SqlCustomerRepository:
         await self._write(customers.insert().values(**values), customer)
         self.seen[customer.id] = customer
 
-    async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
+    async def get(
+        self, customer_id: uuid.UUID, *, for_update: bool = False, include_removed: bool = False
+    ) -> Customer | None:
+        """The live customer; with `include_removed`, also a deleted or merged one."""
         query = select(customers).where(
-            customers.c.tenant_id == self._tenant_id,
-            customers.c.id == customer_id,
-            customers.c.deleted_at.is_(None),
+            customers.c.tenant_id == self._tenant_id, customers.c.id == customer_id
         )
+        if not include_removed:
+            query = query.where(customers.c.deleted_at.is_(None))
         if for_update:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
@@ -74,6 +81,24 @@ class SqlCustomerRepository:
         customer = customer_from_row(row)
         self.seen[customer.id] = customer
         return customer
+
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        """The customer a merged one ended up in (following merges of merges); None when
+        `customer_id` was never merged."""
+        survivor: uuid.UUID | None = await self._session.scalar(
+            survivor_query(), {"tenant_id": self._tenant_id, "customer_id": customer_id}
+        )
+        return survivor
+
+    async def email_owner(self, email: str) -> uuid.UUID | None:
+        """The live customer holding `email` (stored lower-cased), if any."""
+        return await self._session.scalar(
+            select(customers.c.id).where(
+                customers.c.tenant_id == self._tenant_id,
+                customers.c.email == email,
+                customers.c.deleted_at.is_(None),
+            )
+        )
 
     async def save(self, customer: Customer) -> None:
         statement = (
@@ -110,6 +135,29 @@ class SqlCustomerRepository:
         return values
 
 
+# Bounds the walk along merged_into: merges of merges are short, and a cycle (which no use
+# case writes) must not loop.
+MAX_MERGE_CHAIN = 32
+
+
+def survivor_query() -> TextualSelect:
+    """Parameters `tenant_id`, `customer_id`; one column: the end of the customer's chain of
+    merges, or no row when it was never merged."""
+    return text(
+        f"""
+        WITH RECURSIVE chain (id, merged_into, depth) AS (
+            SELECT id, merged_into, 0 FROM customers
+            WHERE tenant_id = :tenant_id AND id = :customer_id AND merged_into IS NOT NULL
+            UNION ALL
+            SELECT c.id, c.merged_into, chain.depth + 1
+            FROM customers c JOIN chain ON c.id = chain.merged_into
+            WHERE c.tenant_id = :tenant_id AND chain.depth < {MAX_MERGE_CHAIN}
+        )
+        SELECT id FROM chain WHERE depth > 0 ORDER BY depth DESC LIMIT 1
+        """  # noqa: S608 - no value is formatted in, only this module's constant
+    ).columns(id=Uuid)
+
+
 def customer_from_row(row: Row[Any]) -> Customer:
     return customer_from_values(row._mapping)
 
@@ -133,6 +181,7 @@ def customer_from_values(row: ColumnValues) -> Customer:
         source=row["source"],
         status=row["status"],
         deleted_at=row["deleted_at"],
+        merged_into=row["merged_into"],
         date_of_birth=row["date_of_birth"],
         gender=row["gender"],
         locale=row["locale"],

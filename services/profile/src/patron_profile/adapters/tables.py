@@ -53,6 +53,8 @@ customers = Table(
     Column("first_order_at", DateTime(timezone=True)),
     Column("last_order_at", DateTime(timezone=True)),
     Column("deleted_at", DateTime(timezone=True)),
+    # Set on a merged customer's tombstone (with deleted_at): the customer it was merged into.
+    Column("merged_into", Uuid),
     Column("date_of_birth", Date),
     Column("gender", String(20)),
     Column("locale", String(35)),

@@ -6,6 +6,7 @@ from patron_profile.adapters.addresses import SqlAddressRepository
 from patron_profile.adapters.consents import SqlConsentRepository
 from patron_profile.adapters.customer_lookup import SqlCustomerLookup
 from patron_profile.adapters.groups import SqlGroupRepository
+from patron_profile.adapters.merges import SqlMergeRepository
 from patron_profile.adapters.notes import SqlMetadataRepository, SqlNoteRepository
 from patron_profile.adapters.orders import SqlOrderRepository
 from patron_profile.adapters.read_model import SqlReadModelRepository
@@ -25,6 +26,7 @@ class ProfileUnitOfWork(UnitOfWork):
     notes: SqlNoteRepository
     metadata: SqlMetadataRepository
     groups: SqlGroupRepository
+    merges: SqlMergeRepository
 
     @property
     def lookup(self) -> SqlCustomerLookup:
@@ -42,6 +44,7 @@ class ProfileUnitOfWork(UnitOfWork):
         self.notes = SqlNoteRepository(self.session, self.tenant_id)
         self.metadata = SqlMetadataRepository(self.session, self.tenant_id)
         self.groups = SqlGroupRepository(self.session, self.tenant_id)
+        self.merges = SqlMergeRepository(self.session, self.tenant_id)
 
     def collect_new_events(self) -> list[Contract]:
         events: list[Contract] = []

@@ -156,10 +156,13 @@ class Address:
         )
 
     def snapshot(self) -> AddressSnapshot:
-        """What events carry: no names, street lines or phone (PII stays in this service)."""
+        """What events carry: the postal address (street lines included, so that services
+        that deliver or verify can), but no names or phone (that PII stays here)."""
         return AddressSnapshot(
             type=self.type,
             is_default=self.is_default,
+            address1=self.address1,
+            address2=self.address2,
             city=self.city,
             state=self.state,
             pincode=self.pincode,

@@ -19,6 +19,10 @@ from patron_shared.events import (
 )
 
 CustomerStatus = Literal["active", "disabled"]
+# What a full-snapshot CustomerUpdated names as changed: every field projections keep.
+SNAPSHOT_FIELDS = tuple(
+    name for name in CustomerSnapshot.model_fields if name not in ("created_at", "updated_at")
+)
 # Fields a caller may set; everything else is derived or kept from events.
 EDITABLE_FIELDS = (
     "email",
@@ -69,6 +73,8 @@ class Customer:
     loyalty_tier: str | None = None
     stats: OrderStats = field(default_factory=OrderStats)
     deleted_at: datetime | None = None
+    # A merged customer is a tombstone (deleted_at set) naming the customer it went into.
+    merged_into: uuid.UUID | None = None
     events: list[Contract] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -126,6 +132,29 @@ class Customer:
         self.updated_at = now
         self.events.append(CustomerDeleted(customer_id=self.id, deleted_at=now))
 
+    def merge_into(self, survivor_id: uuid.UUID, *, now: datetime) -> None:
+        """Become the tombstone of a merge: gone from every read, pointing at `survivor_id`.
+
+        Its own data stays on the row, so an unmerge can bring the customer back as it was.
+        """
+        if survivor_id == self.id:
+            raise ValueError("a customer cannot be merged into itself")
+        self.deleted_at = now
+        self.merged_into = survivor_id
+        self.updated_at = now
+
+    def restore_from_merge(self, *, now: datetime) -> None:
+        """Live again after an unmerge; announced with every field, so that each projection
+        that dropped the customer at the merge takes it back whole."""
+        self.deleted_at = None
+        self.merged_into = None
+        self.updated_at = now
+        self.events.append(
+            CustomerUpdated(
+                customer_id=self.id, changed_fields=list(SNAPSHOT_FIELDS), customer=self.snapshot()
+            )
+        )
+
     def snapshot(self) -> CustomerSnapshot:
         return CustomerSnapshot(
             email=self.email,
@@ -146,8 +175,11 @@ class Customer:
         )
 
     def _require_contact(self) -> None:
-        if not self.email and not self.phone:
-            raise InvalidInput("email", "a customer needs an email or a phone number")
+        # a source's own id (a POS card, a marketplace account) identifies a customer too
+        if not self.email and not self.phone and not self.external_ids:
+            raise InvalidInput(
+                "email", "a customer needs an email, a phone number or an external id"
+            )
 
 
 def full_name_of(first_name: str | None, last_name: str | None) -> str | None:

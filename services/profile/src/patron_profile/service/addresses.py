@@ -15,7 +15,7 @@ from typing import Any
 
 from patron_profile.domain.address import Address, AddressBook, clean_address_fields
 from patron_profile.service.ports import AddressUnitOfWork
-from patron_shared.errors import NotFound
+from patron_profile.service.tombstones import missing_customer
 from patron_shared.events import utcnow
 
 Clock = Callable[[], datetime]
@@ -106,7 +106,7 @@ async def _require_customer(
 ) -> None:
     # A deleted customer's addresses are as unreachable as the customer.
     if await uow.customers.get(customer_id, for_update=for_update) is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise await missing_customer(uow.customers, customer_id, writing=for_update)
 
 
 async def _locked_book(uow: AddressUnitOfWork, customer_id: uuid.UUID) -> AddressBook:

@@ -27,7 +27,7 @@ from patron_profile.domain.consent import (
 )
 from patron_profile.domain.customer import Customer
 from patron_profile.service.ports import ConsentUnitOfWork
-from patron_shared.errors import NotFound
+from patron_profile.service.tombstones import missing_customer
 from patron_shared.events import utcnow
 
 Clock = Callable[[], datetime]
@@ -96,7 +96,7 @@ async def record_consent(
     async with uow:
         customer = await _customer(uow, customer_id, for_update=True)
         current = await uow.consents.current(customer_id, entry.purpose)
-        decision = await _record(uow, customer, entry, current)
+        decision = await record_entry(uow, customer, entry, current)
         if entry.purpose == MARKETING_PURPOSE:
             granted = decision.current.granted
             if customer.update({"accepts_marketing": granted}, now=now):
@@ -132,11 +132,11 @@ async def follow_accepts_marketing(
             source=source,
             now=now,
         )
-        current = (await _record(uow, customer, entry, current)).current
+        current = (await record_entry(uow, customer, entry, current)).current
     return fields | {"accepts_marketing": is_granted(current)}
 
 
-async def _record(
+async def record_entry(
     uow: ConsentUnitOfWork, customer: Customer, entry: ConsentEntry, current: Consent | None
 ) -> ConsentDecision:
     """History, current state and event of one entry (the customer is locked).
@@ -160,5 +160,5 @@ async def _customer(
     # Not `service.customers.existing_customer`: that module calls into this one.
     customer = await uow.customers.get(customer_id, for_update=for_update)
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found")
+        raise await missing_customer(uow.customers, customer_id, writing=for_update)
     return customer

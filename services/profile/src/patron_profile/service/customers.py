@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from patron_profile.domain.address import Address
+from patron_profile.domain.consent import PROFILE_API_SOURCE
 from patron_profile.domain.contact import (
     clean_name,
     normalize_email,
@@ -33,7 +34,8 @@ from patron_profile.service.ports import (
     CustomerUnitOfWork,
     CustomerViewUnitOfWork,
 )
-from patron_shared.errors import InvalidInput, NotFound
+from patron_profile.service.tombstones import missing_customer
+from patron_shared.errors import InvalidInput
 from patron_shared.events import utcnow
 
 Clock = Callable[[], datetime]
@@ -73,15 +75,33 @@ async def create_customer(
 ) -> Customer:
     fields = normalize_fields(values, rules)
     async with uow:
-        customer = Customer.register(
-            customer_id=customer_id or uuid.uuid4(), tenant_id=uow.tenant_id, now=clock(), **fields
+        customer = await register_customer(
+            uow, fields, customer_id=customer_id or uuid.uuid4(), now=clock()
         )
-        await uow.customers.add(customer)
-        await follow_accepts_marketing(uow, customer, fields, now=customer.created_at)
-        # Orders can arrive before their customer (an id allocated by identity resolution).
-        await count_uncounted_orders(uow, customer)
-        await sync_customer_group(uow, customer, fields, now=customer.created_at, created=True)
         await uow.commit()
+    return customer
+
+
+async def register_customer(
+    uow: ConsentUnitOfWork,
+    fields: dict[str, Any],
+    *,
+    customer_id: uuid.UUID,
+    now: datetime,
+    consent_source: str = PROFILE_API_SOURCE,
+) -> Customer:
+    """Create a customer from normalized fields, inside the caller's unit of work: the
+    customer, its marketing consent, the orders it already has, and its group."""
+    customer = Customer.register(
+        customer_id=customer_id, tenant_id=uow.tenant_id, now=now, **fields
+    )
+    await uow.customers.add(customer)
+    await follow_accepts_marketing(
+        uow, customer, fields, now=customer.created_at, source=consent_source
+    )
+    # Orders can arrive before their customer (an id allocated by identity resolution).
+    await count_uncounted_orders(uow, customer)
+    await sync_customer_group(uow, customer, fields, now=customer.created_at, created=True)
     return customer
 
 
@@ -136,7 +156,7 @@ async def view_customer(
     if not include:
         customer = await uow.lookup.customer(customer_id)
         if customer is None:
-            raise NotFound(f"customer {customer_id} not found")
+            raise await missing_customer(uow.lookup, customer_id, writing=False)
         return CustomerView(customer, None, None, None)
     async with uow:
         customer = await existing_customer(uow, customer_id)
@@ -207,9 +227,16 @@ def _normalized(filters: CustomerFilters) -> CustomerFilters:
 
 
 async def existing_customer(
-    uow: CustomerUnitOfWork, customer_id: uuid.UUID, *, for_update: bool = False
+    uow: CustomerUnitOfWork,
+    customer_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    writing: bool | None = None,
 ) -> Customer:
+    """The live customer. Missing: 404, or for a merged one 404 naming its survivor, and
+    409 when the caller means to change it (`writing`, by default when locking it)."""
     customer = await uow.customers.get(customer_id, for_update=for_update)
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found")
+        writes = for_update if writing is None else writing
+        raise await missing_customer(uow.customers, customer_id, writing=writes)
     return customer

@@ -60,7 +60,7 @@ async def set_metadata(
         now=clock(),
     )
     async with uow:
-        await existing_customer(uow, customer_id)
+        await existing_customer(uow, customer_id, writing=True)
         stored = await uow.metadata.upsert(entry)
         await uow.commit()
     return stored
@@ -69,7 +69,7 @@ async def set_metadata(
 async def delete_metadata(uow: MetadataUnitOfWork, customer_id: uuid.UUID, key: str) -> None:
     clean_metadata_key(key)
     async with uow:
-        await existing_customer(uow, customer_id)
+        await existing_customer(uow, customer_id, writing=True)
         if not await uow.metadata.delete(customer_id, key):
             raise NotFound(f"metadata key {key!r} not found")
         await uow.commit()

@@ -54,7 +54,7 @@ async def add_note(
         now=clock(),
     )
     async with uow:
-        await existing_customer(uow, customer_id)
+        await existing_customer(uow, customer_id, writing=True)
         await uow.notes.add(note)
         await uow.commit()
     return note
@@ -70,7 +70,7 @@ async def delete_note(
 ) -> Note:
     """Soft-delete a note; it stays stored with who deleted it and when."""
     async with uow:
-        await existing_customer(uow, customer_id)
+        await existing_customer(uow, customer_id, writing=True)
         note = await uow.notes.get(customer_id, note_id, for_update=True)
         if note is None:
             raise NotFound(f"note {note_id} not found")

@@ -5,7 +5,8 @@ before it; then the statistics of the customer who owns the order are recomputed
 stored orders. Redeliveries change nothing: the inbox drops a repeated message, and each
 merge is idempotent anyway (the first OrderPlaced per order id, the earliest payment and
 cancellation time, each refund once per event id). An order for a customer not known here
-yet is kept and counted when the customer is created (`count_uncounted_orders`).
+yet is kept and counted when the customer is created (`count_uncounted_orders`); one for a
+customer merged into another is filed under the survivor.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRe
 async def record_order_placed(uow: CustomerUnitOfWork, event: OrderPlaced) -> None:
     items = [item.model_dump(mode="json") for item in event.items]
 
-    def place(order: OrderState, event_id: uuid.UUID) -> OrderState:
+    def place(order: OrderState, event_id: uuid.UUID, owner: uuid.UUID) -> OrderState:
         return order.place(
-            customer_id=event.customer_id,
+            customer_id=owner,
             currency=event.currency,
             total=event.total,
             placed_at=event.placed_at,
@@ -40,12 +41,12 @@ async def record_order_placed(uow: CustomerUnitOfWork, event: OrderPlaced) -> No
 
 async def record_order_paid(uow: CustomerUnitOfWork, event: OrderPaid) -> None:
     await _change_order(
-        uow, event.order_id, event.customer_id, lambda order, _: order.pay(event.paid_at)
+        uow, event.order_id, event.customer_id, lambda order, _, __: order.pay(event.paid_at)
     )
 
 
 async def record_order_refunded(uow: CustomerUnitOfWork, event: OrderRefunded) -> None:
-    def refund(order: OrderState, event_id: uuid.UUID) -> OrderState:
+    def refund(order: OrderState, event_id: uuid.UUID, _: uuid.UUID) -> OrderState:
         return order.refund(
             Refund(
                 refund_id=event_id,
@@ -61,7 +62,10 @@ async def record_order_refunded(uow: CustomerUnitOfWork, event: OrderRefunded) -
 
 async def record_order_cancelled(uow: CustomerUnitOfWork, event: OrderCancelled) -> None:
     await _change_order(
-        uow, event.order_id, event.customer_id, lambda order, _: order.cancel(event.cancelled_at)
+        uow,
+        event.order_id,
+        event.customer_id,
+        lambda order, _, __: order.cancel(event.cancelled_at),
     )
 
 
@@ -81,15 +85,24 @@ async def _change_order(
     uow: CustomerUnitOfWork,
     order_id: str,
     customer_id: uuid.UUID,
-    change: Callable[[OrderState, uuid.UUID], OrderState],
+    change: Callable[[OrderState, uuid.UUID, uuid.UUID], OrderState],
 ) -> None:
+    """Apply `change(order, event id, owner)` to the stored order; `owner` is the customer
+    the event names, or its survivor when that one was merged away."""
     async with uow:
         # The message id identifies the event (a refund, the placing message).
         event_id = uuid.UUID(uow.causation_id) if uow.causation_id else uuid.uuid4()
         # Locking the customer first serialises its concurrent order events.
-        customers = {customer_id: await uow.customers.get(customer_id, for_update=True)}
+        customer = await uow.customers.get(customer_id, for_update=True)
+        if customer is None:
+            # An event still naming a merged customer belongs to its survivor.
+            survivor = await uow.customers.survivor_of(customer_id)
+            if survivor is not None:
+                customer_id = survivor
+                customer = await uow.customers.get(customer_id, for_update=True)
+        customers = {customer_id: customer}
         before = await uow.orders.lock(order_id, customer_id=customer_id)
-        after = change(before, event_id)
+        after = change(before, event_id, customer_id)
         if after != before:
             await uow.orders.save(after)
             # OrderPlaced may move an order that early events filed under another customer.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
@@ -12,6 +13,7 @@ from patron_profile.domain.consent import Consent, ConsentEntry
 from patron_profile.domain.customer import Customer, TagChange
 from patron_profile.domain.customer_query import Cursor, CustomerFilters, CustomerSort
 from patron_profile.domain.group import Assignment, CustomerGroup, GroupLock
+from patron_profile.domain.merge import ConsentMove, MergeRecord
 from patron_profile.domain.metadata import MetadataEntry
 from patron_profile.domain.notes import Note, NoteType
 from patron_profile.domain.order_stats import OrderRecord, OrderState, OrderStats
@@ -20,8 +22,15 @@ from patron_shared.events import Contract, Envelope
 
 class CustomerRepository(Protocol):
     async def add(self, customer: Customer) -> None: ...
-    async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None: ...
+    async def get(
+        self, customer_id: uuid.UUID, *, for_update: bool = False, include_removed: bool = False
+    ) -> Customer | None: ...
     async def save(self, customer: Customer) -> None: ...
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        """The end of a merged customer's chain of merges; None if it was never merged."""
+        ...
+
+    async def email_owner(self, email: str) -> uuid.UUID | None: ...
 
 
 class CustomerLookup(Protocol):
@@ -29,6 +38,7 @@ class CustomerLookup(Protocol):
     filtered page, a keyset scan."""
 
     async def customer(self, customer_id: uuid.UUID) -> Customer | None: ...
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None: ...
     async def list_page(
         self,
         filters: CustomerFilters,
@@ -197,6 +207,33 @@ class GroupRepository(Protocol):
     async def lock_rule_candidates(
         self, *, after: Customer | None, limit: int, unassigned: bool
     ) -> list[tuple[Customer, Assignment | None]]: ...
+
+
+class MergeRepository(Protocol):
+    async def add(self, record: MergeRecord) -> None: ...
+    async def latest(
+        self, primary_id: uuid.UUID, secondary_id: uuid.UUID
+    ) -> MergeRecord | None: ...
+    async def mark_unmerged(self, merge_id: uuid.UUID, *, at: datetime, by: str | None) -> None: ...
+    async def move_orders(
+        self, from_id: uuid.UUID, to_id: uuid.UUID, order_ids: Sequence[str] | None = None
+    ) -> list[str]: ...
+    async def move_notes(
+        self,
+        from_id: uuid.UUID,
+        to_id: uuid.UUID,
+        note_ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[uuid.UUID]: ...
+    async def withdraw_consent_copy(
+        self, customer_id: uuid.UUID, move: ConsentMove, *, restore: bool
+    ) -> None: ...
+
+
+class MergeUnitOfWork(AddressUnitOfWork, ConsentUnitOfWork, Protocol):
+    """What merges, unmerges and source upserts touch: customers and everything they own."""
+
+    @property
+    def merges(self) -> MergeRepository: ...
 
 
 class CustomerLookupUnitOfWork(Protocol):
