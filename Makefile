@@ -61,6 +61,8 @@ bench: stack-for-tests
 	$(UV) run --frozen python bench/pipeline.py
 	$(UV) run --frozen python bench/profile_api.py
 	$(UV) run --frozen --group bench python bench/identity_quality.py
+	$(UV) run --frozen python bench/identity_resolve.py
+	$(UV) run --frozen python bench/identity_dedupe.py
 
 contracts: install
 	$(UV) run --frozen python -m patron_shared.contracts_doc

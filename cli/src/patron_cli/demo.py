@@ -7,6 +7,7 @@ consumers' inbox ignores a repeat) and stable order ids.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -116,3 +117,77 @@ async def _publish_orders(kafka_bootstrap: str, customer_ids: list[uuid.UUID]) -
     finally:
         await producer.stop()
     return count
+
+
+# Development connectors of tenant `demo`: one per source, their secrets derived from the
+# stack's JWT secret so that every `stack up` finds (or sets) the same ones.
+CONNECTORS_PATH = "/api/v1/identity/connectors"
+DEV_CONNECTORS = (
+    ("shopify", "patron-demo.myshopify.com"),
+    ("woocommerce", "https://woocommerce.patron-demo.test"),
+    ("whatsapp", "100000000000001"),
+    ("generic", "demo-pos"),
+)
+
+
+def dev_credential(jwt_secret: str, source: str, purpose: str = "secret") -> str:
+    """A stable development credential for `source`, never a production one."""
+    digest = hmac.new(jwt_secret.encode(), f"patron-dev-{purpose}:{source}".encode(), "sha256")
+    return digest.hexdigest()[:40]
+
+
+def ensure_dev_connectors(
+    gateway_url: str,
+    token: str,
+    jwt_secret: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, str]:
+    """Register tenant `demo`'s development connectors (or reuse them); returns the
+    `.stack/env` lines: each source's webhook URL on the gateway and its secret."""
+    env: dict[str, str] = {}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(
+        base_url=gateway_url, headers=headers, timeout=10, transport=transport
+    ) as client:
+        existing = _active_connectors(client)
+        for source, account in DEV_CONNECTORS:
+            secret = dev_credential(jwt_secret, source)
+            wanted: dict[str, str] = {"secret": secret}
+            if source == "whatsapp":
+                wanted["verify_token"] = dev_credential(jwt_secret, source, "verify-token")
+            found = existing.get((source, account))
+            if found is None:
+                response = client.post(
+                    CONNECTORS_PATH,
+                    json={"source": source, "account": account, "name": "development"} | wanted,
+                )
+                response.raise_for_status()
+                connector_id = response.json()["id"]
+            else:
+                connector_id = found["id"]
+                if found["secret_hint"] != "…" + secret[-4:]:
+                    # Someone rotated it: set the development credentials again.
+                    client.post(
+                        f"{CONNECTORS_PATH}/{connector_id}/rotate-secret", json=wanted
+                    ).raise_for_status()
+            prefix = f"PATRON_{source.upper()}"
+            env[f"{prefix}_WEBHOOK_URL"] = f"{gateway_url}/api/v1/identity/webhooks/{connector_id}"
+            env[f"{prefix}_SECRET"] = secret
+            if "verify_token" in wanted:
+                env[f"{prefix}_VERIFY_TOKEN"] = wanted["verify_token"]
+    return env
+
+
+def _active_connectors(client: httpx.Client) -> dict[tuple[str, str], dict[str, str]]:
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    params: dict[str, str | int] = {"per_page": 100}
+    while True:
+        response = client.get(CONNECTORS_PATH, params=params)
+        response.raise_for_status()
+        page = response.json()
+        for connector in page["data"]:
+            found[(connector["source"], connector["account"])] = connector
+        if not page["meta"]["next_cursor"]:
+            return found
+        params["cursor"] = page["meta"]["next_cursor"]

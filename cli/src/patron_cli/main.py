@@ -8,6 +8,7 @@ import typer
 
 from patron_cli import demo, stack
 from patron_cli.config import StackConfig
+from patron_cli.identity import identity_app
 from patron_shared.auth import ROLES, mint_dev_token
 
 app = typer.Typer(help="Patron: open-source customer platform for commerce.", no_args_is_help=True)
@@ -17,6 +18,7 @@ stack_app = typer.Typer(
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(demo_app, name="demo")
+app.add_typer(identity_app, name="identity")
 
 
 @stack_app.command("up")

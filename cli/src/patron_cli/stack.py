@@ -6,10 +6,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import httpx
 
+from patron_cli import demo
 from patron_cli.config import SERVICES, ServiceSpec, StackConfig
 from patron_cli.processes import ManagedProcess, read_pid, start, stop
 from patron_shared.auth import mint_dev_token
@@ -130,6 +131,7 @@ def relay_process(config: StackConfig, service: ServiceSpec) -> ManagedProcess:
 
 
 def up(config: StackConfig, *, infra_only: bool, say: Callback = print) -> None:
+    connectors: dict[str, str] = {}
     start_infrastructure(config, say)
     write_env_file(config, infra_only=True)  # usable even if a later step fails
     if not infra_only:
@@ -141,7 +143,8 @@ def up(config: StackConfig, *, infra_only: bool, say: Callback = print) -> None:
         for action in ("install", "start"):
             _run([*_script(config, "nginx"), action], config=config)
         wait_until_ready(config, SERVICES)
-    write_env_file(config, infra_only=infra_only)
+        connectors = dev_connectors(config, say)
+    write_env_file(config, infra_only=infra_only, extra=connectors)
 
 
 def wait_until_ready(
@@ -164,7 +167,25 @@ def wait_until_ready(
         raise RuntimeError(f"not ready after {timeout_s:.0f}s: {sorted(pending)}; see {logs}")
 
 
-def write_env_file(config: StackConfig, *, infra_only: bool) -> None:
+def dev_connectors(config: StackConfig, say: Callback = print) -> dict[str, str]:
+    """Tenant `demo`'s development source connectors: their gateway webhook URLs and
+    secrets for `.stack/env`. A stack whose identity service refuses them still runs."""
+    token = mint_dev_token(
+        secret=config.jwt_secret, tenant=demo.DEMO_TENANT, roles=["admin"], subject="dev-admin"
+    )
+    try:
+        values = demo.ensure_dev_connectors(config.gateway_url, token, config.jwt_secret)
+    except httpx.HTTPError as error:
+        say(f"Source connectors: not registered ({error})")
+        return {}
+    sources = ", ".join(source for source, _ in demo.DEV_CONNECTORS)
+    say(f"Source connectors: {sources} (tenant 'demo'; webhook URLs in .stack/env)")
+    return values
+
+
+def write_env_file(
+    config: StackConfig, *, infra_only: bool, extra: Mapping[str, str] | None = None
+) -> None:
     token = mint_dev_token(
         secret=config.jwt_secret, tenant="demo", roles=["admin"], subject="dev-admin"
     )
@@ -184,6 +205,7 @@ def write_env_file(config: StackConfig, *, infra_only: bool) -> None:
         }
         for service in SERVICES:
             values[f"PATRON_{service.name.upper()}_URL"] = f"http://127.0.0.1:{service.port}"
+        values |= dict(extra or {})
     config.env_file.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
 
 

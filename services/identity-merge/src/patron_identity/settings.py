@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Literal
 
-from patron_identity.domain.matching import NormalizationRules
+from pydantic import AliasChoices, Field, model_validator
+
+from patron_identity.domain.duplicates import MatchPolicy
+from patron_identity.domain.matching import NormalizationRules, Thresholds
 from patron_shared.settings import ServiceSettings
 
 
@@ -20,6 +23,62 @@ class IdentitySettings(ServiceSettings):
     email_ignore_plus_tags: bool = Field(
         default=True, validation_alias=AliasChoices("IDENTITY_EMAIL_IGNORE_PLUS_TAGS")
     )
+    # File dedupe over HTTP: bigger files go through the command line.
+    dedupe_file_max_rows: int = Field(
+        default=100_000, ge=1, validation_alias=AliasChoices("IDENTITY_DEDUPE_FILE_MAX_ROWS")
+    )
+    dedupe_file_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        validation_alias=AliasChoices("IDENTITY_DEDUPE_FILE_MAX_BYTES"),
+    )
+    # Where sources reach the webhooks (the gateway's public URL); unset: the URL the
+    # registering request came in on.
+    webhook_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        validation_alias=AliasChoices("IDENTITY_WEBHOOK_BASE_URL"),
+    )
+    source_batch_max_profiles: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        validation_alias=AliasChoices("IDENTITY_SOURCE_BATCH_MAX_PROFILES"),
+    )
+
+    # Duplicate screening defaults for tenants that set no policy of their own.
+    exact_match_policy: Literal["merge", "review"] = Field(
+        default="merge", validation_alias=AliasChoices("IDENTITY_EXACT_MATCH_POLICY")
+    )
+    auto_merge_threshold: float = Field(
+        default=Thresholds().auto_merge,
+        gt=0,
+        le=1,
+        validation_alias=AliasChoices("IDENTITY_AUTO_MERGE_THRESHOLD"),
+    )
+    review_threshold: float = Field(
+        default=Thresholds().review,
+        gt=0,
+        le=1,
+        validation_alias=AliasChoices("IDENTITY_REVIEW_THRESHOLD"),
+    )
+
+    @model_validator(mode="after")
+    def _review_below_auto_merge(self) -> IdentitySettings:
+        if self.review_threshold > self.auto_merge_threshold:
+            raise ValueError(
+                "IDENTITY_REVIEW_THRESHOLD must not be greater than IDENTITY_AUTO_MERGE_THRESHOLD"
+            )
+        return self
+
+    def match_policy(self) -> MatchPolicy:
+        """The match policy of tenants that set none."""
+        return MatchPolicy(
+            exact_match=self.exact_match_policy,
+            auto_merge_threshold=self.auto_merge_threshold,
+            review_threshold=self.review_threshold,
+            rules=self.normalization_rules(),
+        )
 
     def normalization_rules(self) -> NormalizationRules:
         return NormalizationRules(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from patron_identity.adapters.uow import IdentityUnitOfWork
+from patron_identity.domain.matching import NormalizationRules
 from patron_identity.service.customers import delete_customer, record_customer
 from patron_shared.events import CustomerCreated, CustomerDeleted, CustomerSnapshot
 from patron_shared.http import ServiceRuntime
@@ -28,7 +29,8 @@ async def recorded(runtime: ServiceRuntime, tenant: str) -> uuid.UUID:
         updated_at=JOINED,
     )
     event = CustomerCreated(customer_id=customer_id, customer=customer)
-    await record_customer(runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant), event)
+    uow = runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant)
+    await record_customer(uow, event, rules=NormalizationRules())
     return customer_id
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from patron_identity.adapters.tables import identity_customers
 from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_identity.domain.customer import IdentityCustomer
+from patron_identity.domain.matching import NormalizationRules
 from patron_identity.service.customers import record_customer
 from patron_shared.events import (
     Contract,
@@ -34,6 +35,7 @@ from patron_shared.testing import (
 
 pytestmark = pytest.mark.integration
 JOINED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+RULES = NormalizationRules()
 
 
 def snapshot(minutes: int = 0, email: str = "Ann@Example.com") -> CustomerSnapshot:
@@ -59,16 +61,10 @@ async def stored_row(runtime: ServiceRuntime, tenant: str, customer_id: uuid.UUI
 async def test_the_migrations_create_the_tables_under_row_level_security(
     service_database: ServiceDatabase,
 ) -> None:
-    secured, version = await row_security_of(
-        service_database, ["identity_customers", "identifiers", "inbox", "outbox"]
-    )
-    assert secured == {
-        "identity_customers": True,
-        "identifiers": True,
-        "inbox": False,
-        "outbox": False,
-    }
-    assert version == "0002"
+    tables = ["identity_customers", "identifiers", "identity_merges", "identity_merge_identifiers"]
+    secured, version = await row_security_of(service_database, [*tables, "audit_log", "inbox"])
+    assert secured == dict.fromkeys([*tables, "audit_log"], True) | {"inbox": False}
+    assert version >= "0003"
 
 
 async def test_recording_writes_the_identifiers_through_the_real_unit_of_work(
@@ -77,7 +73,9 @@ async def test_recording_writes_the_identifiers_through_the_real_unit_of_work(
     customer_id = uuid.uuid4()
     event = CustomerCreated(customer_id=customer_id, customer=snapshot())
 
-    await record_customer(runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant), event)
+    await record_customer(
+        runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant), event, rules=RULES
+    )
 
     row = await stored_row(runtime, tenant, customer_id)
     assert (row.tenant_id, row.email, row.external_ids) == (
@@ -92,7 +90,9 @@ async def test_a_customer_of_one_tenant_is_invisible_to_another_tenant(
 ) -> None:
     customer_id = uuid.uuid4()
     event = CustomerCreated(customer_id=customer_id, customer=snapshot())
-    await record_customer(runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant), event)
+    await record_customer(
+        runtime.unit_of_work(IdentityUnitOfWork, tenant_id=tenant), event, rules=RULES
+    )
 
     async with runtime.unit_of_work(IdentityUnitOfWork, tenant_id="someone-else") as uow:
         assert await uow.customers.get(customer_id) is None

@@ -98,7 +98,12 @@ async def test_any_known_identifier_finds_the_same_customer(
     status, body = await resolve(client, tenant, **again)
 
     assert status == 200
-    assert body == {"customer_id": first["customer_id"], "matched_by": matched_by, "created": False}
+    assert body == {
+        "customer_id": first["customer_id"],
+        "matched_by": matched_by,
+        "created": False,
+        "score": None,
+    }
     assert len(await upserts(runtime, tenant)) == 1
 
 

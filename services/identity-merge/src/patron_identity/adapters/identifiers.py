@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_identity.adapters.tables import identifiers
+from patron_identity.domain.identifiers import OwnedIdentifier
+from patron_identity.domain.lineage import TransferredIdentifier
 from patron_identity.domain.resolution import Identifier
 
 
@@ -63,3 +65,77 @@ class SqlIdentifierRepository:
             .order_by(i.kind, i.value)
         )
         return [Identifier(row.kind, row.value) for row in rows]
+
+    async def owned_by(self, customer_id: uuid.UUID) -> list[OwnedIdentifier]:
+        i = identifiers.c
+        rows = await self._session.execute(
+            select(i.kind, i.value, i.source, i.first_seen_at, i.last_seen_at)
+            .where(i.tenant_id == self._tenant_id, i.customer_id == customer_id)
+            .order_by(i.kind, i.value)
+        )
+        return [
+            OwnedIdentifier(
+                Identifier(row.kind, row.value), row.source, row.first_seen_at, row.last_seen_at
+            )
+            for row in rows
+        ]
+
+    async def release(self, customer_id: uuid.UUID, released: Iterable[Identifier]) -> None:
+        """Drop the customer's ownership of these identifiers (others' stay untouched)."""
+        keys = [(r.kind, r.value) for r in released]
+        if not keys:
+            return
+        i = identifiers.c
+        await self._session.execute(
+            delete(identifiers).where(
+                i.tenant_id == self._tenant_id,
+                i.customer_id == customer_id,
+                tuple_(i.kind, i.value).in_(keys),
+            )
+        )
+
+    async def release_all(self, customer_id: uuid.UUID) -> None:
+        i = identifiers.c
+        await self._session.execute(
+            delete(identifiers).where(i.tenant_id == self._tenant_id, i.customer_id == customer_id)
+        )
+
+    async def repoint(
+        self, from_customer: uuid.UUID, to_customer: uuid.UUID
+    ) -> list[TransferredIdentifier]:
+        """Give every identifier of `from_customer` to `to_customer`; what moved."""
+        i = identifiers.c
+        rows = await self._session.execute(
+            update(identifiers)
+            .where(i.tenant_id == self._tenant_id, i.customer_id == from_customer)
+            .values(customer_id=to_customer)
+            .returning(i.kind, i.value, i.source)
+        )
+        return sorted(
+            (TransferredIdentifier(Identifier(row.kind, row.value), row.source) for row in rows),
+            key=lambda t: t.identifier,
+        )
+
+    async def give_back(
+        self,
+        wanted: Iterable[Identifier],
+        *,
+        from_customer: uuid.UUID,
+        to_customer: uuid.UUID,
+    ) -> list[Identifier]:
+        """Move those of `wanted` that `from_customer` still owns to `to_customer`."""
+        keys = [(w.kind, w.value) for w in wanted]
+        if not keys:
+            return []
+        i = identifiers.c
+        rows = await self._session.execute(
+            update(identifiers)
+            .where(
+                i.tenant_id == self._tenant_id,
+                i.customer_id == from_customer,
+                tuple_(i.kind, i.value).in_(keys),
+            )
+            .values(customer_id=to_customer)
+            .returning(i.kind, i.value)
+        )
+        return sorted(Identifier(row.kind, row.value) for row in rows)

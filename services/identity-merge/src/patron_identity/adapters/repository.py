@@ -1,4 +1,4 @@
-"""Customer persistence: all SQL of the identity service lives here."""
+"""Customer persistence: the identity customers' rows and their matching features."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_identity.adapters.tables import identity_customers
+from patron_identity.domain.addresses import KnownAddress
 from patron_identity.domain.customer import IdentityCustomer
 
 _STORED_FIELDS = (
@@ -20,6 +21,14 @@ _STORED_FIELDS = (
     "last_name",
     "source_updated_at",
     "deleted_at",
+    "date_of_birth",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "merged_into",
 )
 
 
@@ -42,7 +51,10 @@ class SqlCustomerRepository:
 
     async def save(self, customer: IdentityCustomer) -> None:
         """Insert or update; a write older than the stored row never replaces it."""
-        values = {name: getattr(customer, name) for name in _STORED_FIELDS}
+        values: dict[str, Any] = {name: getattr(customer, name) for name in _STORED_FIELDS}
+        values["addresses"] = {str(id_): a.to_dict() for id_, a in customer.addresses.items()}
+        if customer.created_at is not None:  # unknown until the profile's snapshot comes
+            values["created_at"] = customer.created_at
         insert = pg_insert(identity_customers).values(
             tenant_id=self._tenant_id, customer_id=customer.customer_id, **values
         )
@@ -58,5 +70,9 @@ class SqlCustomerRepository:
 def _to_customer(row: Row[Any]) -> IdentityCustomer:
     return IdentityCustomer(
         customer_id=row.customer_id,
+        created_at=row.created_at,
+        addresses={
+            uuid.UUID(id_): KnownAddress.from_dict(stored) for id_, stored in row.addresses.items()
+        },
         **{name: getattr(row, name) for name in _STORED_FIELDS},
     )

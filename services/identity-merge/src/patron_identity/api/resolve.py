@@ -1,13 +1,19 @@
 """`POST /api/v1/identity/resolve`: the Patron customer id for a source's person.
 
+Identifiers decide first (external id, then email, then phone). Without a known identifier,
+a name with an address, postcode or date of birth is matched against the customers; a match
+at or above the tenant's automatic merge threshold answers that customer with
+`matched_by: "probabilistic"`. Otherwise the customer is created.
+
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
 """
 
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_identity.domain.resolution import ResolveRequest
@@ -21,8 +27,27 @@ Resolver = Annotated[
 ]
 
 
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address1: str | None = Field(default=None, max_length=500)
+    address2: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=200)
+    state: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(
+        default=None,
+        max_length=20,
+        validation_alias=AliasChoices("postcode", "pincode"),
+        description="postal code (`pincode` is accepted too)",
+    )
+    country: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
+    )
+
+
 class ResolveIn(BaseModel):
-    """What a source knows of a person; at least one of external_id, email or phone."""
+    """What a source knows of a person: at least one of external_id, email or phone, or a
+    name with an address, postcode or date of birth."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -35,7 +60,14 @@ class ResolveIn(BaseModel):
                     "phone": "+1 415 555 0111",
                     "first_name": "Jane",
                     "last_name": "Doe",
-                }
+                },
+                {
+                    "source": "pos",
+                    "first_name": "Jane",
+                    "last_name": "Doe",
+                    "date_of_birth": "1990-04-12",
+                    "address": {"address1": "12 High Street", "postcode": "94107"},
+                },
             ]
         },
     )
@@ -54,14 +86,20 @@ class ResolveIn(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
+    date_of_birth: date | None = None
+    address: AddressIn | None = None
 
 
 class ResolveOut(BaseModel):
     customer_id: uuid.UUID
-    matched_by: Literal["external_id", "email", "phone"] | None = Field(
-        description="the identifier that found the customer; null when it was created"
+    matched_by: Literal["external_id", "email", "phone", "probabilistic"] | None = Field(
+        description="the identifier that found the customer, or `probabilistic` when the "
+        "name, address and date of birth matched a customer; null when it was created"
     )
     created: bool
+    score: float | None = Field(
+        default=None, description="the match probability, when matched_by is probabilistic"
+    )
 
 
 def build_resolve_router(settings: IdentitySettings) -> APIRouter:
@@ -74,7 +112,8 @@ def build_resolve_router(settings: IdentitySettings) -> APIRouter:
         responses={201: {"model": ResolveOut, "description": "a new customer was allocated"}},
     )
     async def resolve(body: ResolveIn, uow: Resolver, response: Response) -> ResolveOut:
-        request = ResolveRequest(**body.model_dump())
+        address = body.address or AddressIn()
+        request = ResolveRequest(**body.model_dump(exclude={"address"}), **address.model_dump())
         resolution = await use_cases.resolve(uow, request, rules=rules)
         if resolution.created:
             response.status_code = status.HTTP_201_CREATED
@@ -82,6 +121,7 @@ def build_resolve_router(settings: IdentitySettings) -> APIRouter:
             customer_id=resolution.customer_id,
             matched_by=resolution.matched_by,
             created=resolution.created,
+            score=resolution.score,
         )
 
     return router

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .delivery import delivery_key
-from .generic import GenericProfileBody, generic_profiles
+from .generic import GenericProfileBody, GenericProfileFields, generic_profiles
 from .profile import (
     SHOPIFY,
     SIGNED_SOURCES,
@@ -15,11 +15,18 @@ from .profile import (
     SourceProfile,
 )
 from .shopify import SHOPIFY_TOPICS, shopify_profiles
-from .signatures import verify_shopify, verify_whatsapp, verify_woocommerce
+from .signatures import (
+    GENERIC_SIGNATURE_HEADER,
+    verify_generic,
+    verify_shopify,
+    verify_whatsapp,
+    verify_woocommerce,
+)
 from .whatsapp import whatsapp_message_ids, whatsapp_profiles
 from .woocommerce import WOOCOMMERCE_TOPICS, is_woocommerce_ping, woocommerce_profiles
 
 __all__ = [
+    "GENERIC_SIGNATURE_HEADER",
     "SHOPIFY",
     "SHOPIFY_TOPICS",
     "SIGNED_SOURCES",
@@ -27,6 +34,7 @@ __all__ = [
     "WOOCOMMERCE",
     "WOOCOMMERCE_TOPICS",
     "GenericProfileBody",
+    "GenericProfileFields",
     "ProfileEvent",
     "SourceAddress",
     "SourceProfile",
@@ -34,6 +42,7 @@ __all__ = [
     "generic_profiles",
     "is_woocommerce_ping",
     "shopify_profiles",
+    "verify_generic",
     "verify_shopify",
     "verify_whatsapp",
     "verify_woocommerce",

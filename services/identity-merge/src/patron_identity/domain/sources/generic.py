@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -9,6 +10,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -67,13 +69,16 @@ class GenericAddress(BaseModel):
     country: OptionalCountry = None
 
 
-class GenericProfileBody(BaseModel):
-    """The body a generic source posts; unknown fields are refused so a typo is not
-    silently dropped."""
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class GenericProfileFields(BaseModel):
+    """What a generic source says of one person, its source named elsewhere (the URL of the
+    source API, or the connector). Unknown fields are refused so a typo is not silently
+    dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: SourceName
     external_id: ExternalId
     event: Literal["upsert", "delete"] = "upsert"
     first_name: OptionalText = None
@@ -81,8 +86,44 @@ class GenericProfileBody(BaseModel):
     email: OptionalEmail = None
     phone: OptionalPhone = None
     accepts_marketing: bool | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] = []
+    date_of_birth: date | None = None
     address: GenericAddress | None = None
     occurred_at: AwareDatetime | None = None
+
+    def to_profile(self, source: str) -> SourceProfile:
+        address = self.address
+        return SourceProfile(
+            source=source,
+            external_id=self.external_id,
+            event=self.event,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            email=self.email,
+            phone=self.phone,
+            accepts_marketing=self.accepts_marketing,
+            address=None
+            if address is None
+            else address_or_none(
+                SourceAddress(
+                    address1=address.address1,
+                    address2=address.address2,
+                    city=address.city,
+                    state=address.state,
+                    postcode=address.postcode,
+                    country=address.country,
+                )
+            ),
+            occurred_at=self.occurred_at,
+            tags=tuple(dict.fromkeys(self.tags)),
+            date_of_birth=self.date_of_birth,
+        )
+
+
+class GenericProfileBody(GenericProfileFields):
+    """One profile with the name of its source: the body of a generic connector's webhook."""
+
+    source: SourceName
 
     @field_validator("source")
     @classmethod
@@ -100,29 +141,4 @@ def generic_profiles(body: bytes) -> list[SourceProfile]:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidInput(field, first["msg"]) from exc
-    address = parsed.address
-    return [
-        SourceProfile(
-            source=parsed.source,
-            external_id=parsed.external_id,
-            event=parsed.event,
-            first_name=parsed.first_name,
-            last_name=parsed.last_name,
-            email=parsed.email,
-            phone=parsed.phone,
-            accepts_marketing=parsed.accepts_marketing,
-            address=None
-            if address is None
-            else address_or_none(
-                SourceAddress(
-                    address1=address.address1,
-                    address2=address.address2,
-                    city=address.city,
-                    state=address.state,
-                    postcode=address.postcode,
-                    country=address.country,
-                )
-            ),
-            occurred_at=parsed.occurred_at,
-        )
-    ]
+    return [parsed.to_profile(parsed.source)]

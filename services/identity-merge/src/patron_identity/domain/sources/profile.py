@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 SHOPIFY = "shopify"
@@ -44,6 +44,8 @@ class SourceProfile:
     accepts_marketing: bool | None = None
     address: SourceAddress | None = None
     occurred_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    date_of_birth: date | None = None
 
     def __post_init__(self) -> None:
         if not self.source:

@@ -48,8 +48,17 @@ def shopify_profiles(topic: str, body: bytes) -> list[SourceProfile]:
             address=_first_address(customer),
             occurred_at=timestamp(customer, "updated_at", "updated_at")
             or timestamp(customer, "created_at", "created_at"),
+            tags=_tags(customer),
         )
     ]
+
+
+def _tags(customer: JsonObject) -> tuple[str, ...]:
+    """Shopify sends a customer's tags as one comma-separated string."""
+    raw = text(customer, "tags", "tags")
+    if raw is None:
+        return ()
+    return tuple(dict.fromkeys(tag.strip() for tag in raw.split(",") if tag.strip()))
 
 
 def _accepts_marketing(customer: JsonObject) -> bool | None:

@@ -9,6 +9,7 @@ import hmac
 from patron_shared.errors import Unauthorized
 
 WHATSAPP_SIGNATURE_PREFIX = "sha256="
+GENERIC_SIGNATURE_HEADER = "X-Patron-Signature-256"
 
 
 def _hmac_sha256(secret: str, body: bytes) -> bytes:
@@ -52,7 +53,16 @@ def verify_woocommerce(secret: str, body: bytes, header: str | None) -> None:
 def verify_whatsapp(secret: str, body: bytes, header: str | None) -> None:
     """`X-Hub-Signature-256`: "sha256=" and the hex HMAC-SHA256 over the body with the
     Meta app secret."""
-    name = "X-Hub-Signature-256"
+    _verify_prefixed_hex(secret, body, header, "X-Hub-Signature-256")
+
+
+def verify_generic(secret: str, body: bytes, header: str | None) -> None:
+    """`X-Patron-Signature-256`, the signature a generic connector's sender computes the way
+    Meta does: "sha256=" and the hex HMAC-SHA256 over the body with the connector's secret."""
+    _verify_prefixed_hex(secret, body, header, GENERIC_SIGNATURE_HEADER)
+
+
+def _verify_prefixed_hex(secret: str, body: bytes, header: str | None, name: str) -> None:
     given = _require_header(header, name)
     if not given.lower().startswith(WHATSAPP_SIGNATURE_PREFIX):
         raise Unauthorized(f"{name} header must start with {WHATSAPP_SIGNATURE_PREFIX}")

@@ -1,0 +1,156 @@
+"""Source connectors and their deliveries: all the SQL they need."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from patron_identity.adapters.tables import source_connectors, source_deliveries
+from patron_identity.domain.connectors import (
+    Connector,
+    ConnectorCursor,
+    ConnectorSource,
+    DeliveryRecord,
+)
+
+_COLUMNS = (
+    "id",
+    "tenant_id",
+    "source",
+    "account",
+    "name",
+    "secret",
+    "verify_token_hash",
+    "status",
+    "created_at",
+    "updated_at",
+    "disabled_at",
+)
+_MUTABLE = ("secret", "verify_token_hash", "status", "updated_at", "disabled_at")
+
+
+class SqlConnectorRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def add(self, connector: Connector) -> bool:
+        """False when the tenant already has an active connector for this account."""
+        insert = (
+            pg_insert(source_connectors)
+            .values(**{name: getattr(connector, name) for name in _COLUMNS})
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "source", "account"],
+                index_where=text("status = 'active'"),
+            )
+            .returning(source_connectors.c.id)
+        )
+        return (await self._session.execute(insert)).first() is not None
+
+    async def get(self, connector_id: uuid.UUID, *, for_update: bool = False) -> Connector | None:
+        c = source_connectors.c
+        query = select(source_connectors).where(
+            c.tenant_id == self._tenant_id, c.id == connector_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
+        return None if row is None else _to_connector(row)
+
+    async def save(self, connector: Connector) -> None:
+        c = source_connectors.c
+        await self._session.execute(
+            update(source_connectors)
+            .where(c.tenant_id == self._tenant_id, c.id == connector.id)
+            .values(**{name: getattr(connector, name) for name in _MUTABLE})
+        )
+
+    async def page(
+        self,
+        *,
+        source: ConnectorSource | None,
+        active_only: bool,
+        after: ConnectorCursor | None,
+        limit: int,
+    ) -> Sequence[Connector]:
+        """Oldest first, by (created_at, id)."""
+        c = source_connectors.c
+        query = select(source_connectors).where(c.tenant_id == self._tenant_id)
+        if source is not None:
+            query = query.where(c.source == source)
+        if active_only:
+            query = query.where(c.status == "active")
+        if after is not None:
+            query = query.where(tuple_(c.created_at, c.id) > tuple_(after.created_at, after.id))
+        rows = await self._session.execute(query.order_by(c.created_at, c.id).limit(limit))
+        return [_to_connector(row) for row in rows]
+
+
+class SqlConnectorDirectory:
+    """Finds a connector by id alone, for the webhook that names it and no tenant."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def find(self, connector_id: uuid.UUID) -> Connector | None:
+        async with self._session_factory() as session, session.begin():
+            # Transaction-local, like the tenant setting: a pooled connection keeps nothing.
+            await session.execute(
+                text("SELECT set_config('patron.connector_id', :id, true)"),
+                {"id": str(connector_id)},
+            )
+            query = select(source_connectors).where(source_connectors.c.id == connector_id)
+            row = (await session.execute(query)).first()
+        return None if row is None else _to_connector(row)
+
+
+class SqlSourceDeliveryRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def claim(self, channel: str, key: str, fingerprint: str) -> DeliveryRecord | None:
+        """Record the delivery; None when this is its first time, else what was recorded.
+
+        A concurrent claim of the same key waits on it until this transaction ends, then
+        finds the committed record (or claims it, if this one rolled back).
+        """
+        inserted = await self._session.execute(
+            pg_insert(source_deliveries)
+            .values(
+                tenant_id=self._tenant_id,
+                channel=channel,
+                delivery_key=key,
+                fingerprint=fingerprint,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "delivery_key"])
+            .returning(source_deliveries.c.delivery_key)
+        )
+        if inserted.first() is not None:
+            return None
+        d = source_deliveries.c
+        row = (
+            await self._session.execute(
+                select(d.fingerprint, d.outcome).where(
+                    d.tenant_id == self._tenant_id, d.channel == channel, d.delivery_key == key
+                )
+            )
+        ).one()
+        return DeliveryRecord(fingerprint=row.fingerprint, outcome=row.outcome)
+
+    async def record_outcome(self, channel: str, key: str, outcome: list[dict[str, Any]]) -> None:
+        d = source_deliveries.c
+        await self._session.execute(
+            update(source_deliveries)
+            .where(d.tenant_id == self._tenant_id, d.channel == channel, d.delivery_key == key)
+            .values(outcome=outcome)
+        )
+
+
+def _to_connector(row: Row[Any]) -> Connector:
+    return Connector(**{name: getattr(row, name) for name in _COLUMNS})
