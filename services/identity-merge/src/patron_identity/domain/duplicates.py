@@ -3,8 +3,9 @@
 A pair of customers is screened once it shares a blocking key. A shared email or phone is an
 exact match and the tenant's `exact_match` policy decides it, unless the pair's names or birth
 dates conflict (a household sharing an inbox or landline), which always goes to review; any
-other pair is decided by the tenant's thresholds on the match probability. A merge keeps the older customer (by its
-profile's creation time, ties by id), so a survivor is never itself merged into a newcomer.
+other pair is decided by the tenant's thresholds on the match probability. A merge keeps
+the older customer (by its profile's creation time, ties by id), so a survivor is never
+itself merged into a newcomer.
 A pair is stored ordered (lower id first) so that it has one row whichever of the two
 customers was screened.
 """
