@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from patron_identity.domain.connectors import (
     Connector,
@@ -27,7 +26,7 @@ from patron_identity.domain.identifiers import OwnedIdentifier
 from patron_identity.domain.lineage import MergeRecord, TransferredIdentifier
 from patron_identity.domain.matching import MatchModel
 from patron_identity.domain.resolution import Identifier
-from patron_shared.events import Contract, Envelope
+from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
 
 
 class CustomerRepository(Protocol):
@@ -140,7 +139,7 @@ class MatchModelRepository(Protocol):
     async def save(self, model: MatchModel, *, fitted_at: datetime, records: int) -> None: ...
 
 
-class CustomerUnitOfWork(Protocol):
+class CustomerUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property
@@ -161,16 +160,6 @@ class CustomerUnitOfWork(Protocol):
     def match_policies(self) -> MatchPolicyRepository: ...
     @property
     def match_models(self) -> MatchModelRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def emit(self, *events: Contract) -> None: ...
-    async def commit(self) -> list[Envelope]: ...
 
 
 class ConnectorRepository(Protocol):
@@ -202,22 +191,13 @@ class SourceDeliveryRepository(Protocol):
     ) -> None: ...
 
 
-class ConnectorUnitOfWork(Protocol):
+class ConnectorUnitOfWork(UnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property
     def connectors(self) -> ConnectorRepository: ...
     @property
     def audit(self) -> AuditLog: ...
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def commit(self) -> list[Envelope]: ...
 
 
 class SourceProfileUnitOfWork(CustomerUnitOfWork, Protocol):

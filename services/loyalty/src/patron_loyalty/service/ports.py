@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from patron_loyalty.domain.member import LoyaltyMember
-from patron_shared.events import Envelope
+from patron_shared.db.ports import UnitOfWorkProtocol
 
 
 class MemberRepository(Protocol):
@@ -17,17 +16,8 @@ class MemberRepository(Protocol):
     async def save(self, member: LoyaltyMember) -> None: ...
 
 
-class MemberUnitOfWork(Protocol):
+class MemberUnitOfWork(UnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property
     def members(self) -> MemberRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def commit(self) -> list[Envelope]: ...

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from patron_notifications.domain.contact import Contact
-from patron_shared.events import Envelope
+from patron_shared.db.ports import UnitOfWorkProtocol
 
 
 class ContactRepository(Protocol):
@@ -16,17 +15,8 @@ class ContactRepository(Protocol):
     async def list_page(self, *, offset: int, limit: int) -> tuple[list[Contact], int]: ...
 
 
-class ContactUnitOfWork(Protocol):
+class ContactUnitOfWork(UnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property
     def contacts(self) -> ContactRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def commit(self) -> list[Envelope]: ...

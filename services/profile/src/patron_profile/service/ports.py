@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol
 
 from patron_profile.domain.address import Address, AddressBook
 from patron_profile.domain.consent import Consent, ConsentEntry
@@ -17,7 +16,8 @@ from patron_profile.domain.merge import ConsentMove, MergeRecord
 from patron_profile.domain.metadata import MetadataEntry
 from patron_profile.domain.notes import Note, NoteType
 from patron_profile.domain.order_stats import OrderRecord, OrderState, OrderStats
-from patron_shared.events import Contract, Envelope
+from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
+from patron_shared.events import Contract
 
 
 class CustomerRepository(Protocol):
@@ -65,7 +65,7 @@ class OrderRepository(Protocol):
     ) -> tuple[list[OrderRecord], int]: ...
 
 
-class CustomerUnitOfWork(Protocol):
+class CustomerUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
     tenant_id: str
     causation_id: str | None
 
@@ -75,16 +75,6 @@ class CustomerUnitOfWork(Protocol):
     def orders(self) -> OrderRepository: ...
     @property
     def groups(self) -> GroupRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def emit(self, *events: Contract) -> None: ...
-    async def commit(self) -> list[Envelope]: ...
 
 
 class AddressRepository(Protocol):
@@ -126,16 +116,7 @@ class ReadModelRepository(Protocol):
     async def remove_segment(self, customer_id: uuid.UUID, segment: str) -> bool: ...
 
 
-class ReadModelUnitOfWork(Protocol):
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def commit(self) -> list[Envelope]: ...
-
+class ReadModelUnitOfWork(UnitOfWorkProtocol, Protocol):
     @property
     def read_model(self) -> ReadModelRepository: ...
 

@@ -1,0 +1,31 @@
+"""What use cases need of a unit of work, as protocols: fakes and the real one both fit.
+
+A service's unit-of-work protocol adds its repositories to one of these.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from patron_shared.events import Contract, Envelope
+
+
+class UnitOfWorkProtocol(Protocol):
+    """One transaction: entered, committed (returning what the outbox took), or rolled back
+    on leaving the block uncommitted."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> list[Envelope]: ...
+
+
+class EmittingUnitOfWorkProtocol(UnitOfWorkProtocol, Protocol):
+    """A unit of work whose events leave through the outbox on commit."""
+
+    def emit(self, *events: Contract) -> None: ...
