@@ -34,6 +34,8 @@ class Scope(StrEnum):
     CUSTOMERS_EXPORT = "customers:export"
     IDENTITY_READ = "identity:read"
     IDENTITY_WRITE = "identity:write"
+    # Identity settings: source connectors (their secrets) and the tenant's match policy.
+    IDENTITY_ADMIN = "identity:admin"
     SEGMENTS_READ = "segments:read"
     SEGMENTS_WRITE = "segments:write"
     ANALYTICS_READ = "analytics:read"
@@ -55,7 +57,9 @@ _READ_ALL = {
 
 ROLE_SCOPES: dict[str, frozenset[Scope]] = {
     "admin": frozenset(Scope),
-    "manager": frozenset(set(Scope) - {Scope.AUDIT_READ, Scope.CUSTOMERS_DELETE}),
+    "manager": frozenset(
+        set(Scope) - {Scope.AUDIT_READ, Scope.CUSTOMERS_DELETE, Scope.IDENTITY_ADMIN}
+    ),
     "support": frozenset(
         _READ_ALL
         | {Scope.CUSTOMERS_WRITE, Scope.CUSTOMERS_PII, Scope.LOYALTY_WRITE, Scope.IDENTITY_WRITE}

@@ -1,6 +1,6 @@
 """`/api/v1/identity/connectors`: register a tenant's sources and their webhook secrets.
 
-Tenant administration: callers need the `identity:admin` scope or the `admin` role. Secrets
+Tenant administration: callers need the `identity:admin` scope (the `admin` role has it). Secrets
 (and WhatsApp verify tokens) are answered once, when they are set; afterwards only a hint.
 
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
@@ -25,34 +25,14 @@ from patron_identity.domain.connectors import (
 from patron_identity.service import connectors as use_cases
 from patron_identity.service.connectors import ConnectorRegistration, IssuedCredentials
 from patron_identity.settings import IdentitySettings
-from patron_shared.errors import Forbidden
-from patron_shared.http import CursorMeta, CursorPage, ServiceRuntime, api_router, current_principal
-
-IDENTITY_ADMIN = "identity:admin"
-ADMIN_ROLE = "admin"
+from patron_shared.auth import Scope
+from patron_shared.http import CursorMeta, CursorPage, api_router, unit_of_work
 
 Secret = Annotated[str, Field(min_length=SECRET_MIN_LENGTH, max_length=SECRET_MAX_LENGTH)]
 VerifyToken = Annotated[str, Field(min_length=8, max_length=200, pattern=r"^\S+$")]
-
-
-async def identity_admin(request: Request) -> IdentityUnitOfWork:
-    """A unit of work for a caller who administers the tenant's identity settings."""
-    caller = await current_principal(request)
-    if not (caller.has(IDENTITY_ADMIN) or ADMIN_ROLE in caller.roles):
-        raise Forbidden(
-            f"missing scope: {IDENTITY_ADMIN} (or the {ADMIN_ROLE} role)",
-            missing_scopes=[IDENTITY_ADMIN],
-        )
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime.unit_of_work(
-        IdentityUnitOfWork,
-        tenant_id=caller.tenant_id,
-        correlation_id=request.scope.get("state", {}).get("request_id"),
-        caller=caller,
-    )
-
-
-Admin = Annotated[IdentityUnitOfWork, Depends(identity_admin)]
+Admin = Annotated[
+    IdentityUnitOfWork, Depends(unit_of_work(IdentityUnitOfWork, Scope.IDENTITY_ADMIN))
+]
 
 
 class ConnectorIn(BaseModel):

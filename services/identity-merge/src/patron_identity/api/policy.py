@@ -1,7 +1,7 @@
 """`/api/v1/identity/policy`: how the tenant's duplicates are decided.
 
-Reading needs `identity:read`; changing it is tenant administration (`identity:admin` or the
-`admin` role) and is audited.
+Reading needs `identity:read`; changing it is tenant administration (`identity:admin`, which the
+`admin` role has) and is audited.
 
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
 """
@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from patron_identity.adapters.uow import IdentityUnitOfWork
-from patron_identity.api.connectors import identity_admin
 from patron_identity.domain.duplicates import ExactMatchPolicy, MatchPolicy
 from patron_identity.service import duplicates as use_cases
 from patron_shared.auth import Scope
@@ -22,7 +21,9 @@ from patron_shared.http import api_router, unit_of_work
 Reader = Annotated[
     IdentityUnitOfWork, Depends(unit_of_work(IdentityUnitOfWork, Scope.IDENTITY_READ))
 ]
-Admin = Annotated[IdentityUnitOfWork, Depends(identity_admin)]
+Admin = Annotated[
+    IdentityUnitOfWork, Depends(unit_of_work(IdentityUnitOfWork, Scope.IDENTITY_ADMIN))
+]
 
 _EXACT_MATCH = (
     "a pair sharing an email or phone: `merge` it automatically, or queue it for `review`"
