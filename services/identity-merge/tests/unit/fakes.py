@@ -34,6 +34,9 @@ class FakeCustomerRepository:
     ) -> IdentityCustomer | None:
         return copy.deepcopy(self.rows.get(customer_id))
 
+    async def many(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, IdentityCustomer]:
+        return {i: copy.deepcopy(self.rows[i]) for i in customer_ids if i in self.rows}
+
     async def save(self, customer: IdentityCustomer) -> None:
         self.rows[customer.customer_id] = copy.deepcopy(customer)
         self.writes += 1

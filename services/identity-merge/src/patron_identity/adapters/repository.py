@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -48,6 +49,17 @@ class SqlCustomerRepository:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
         return None if row is None else _to_customer(row)
+
+    async def many(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, IdentityCustomer]:
+        """The stored ones among these customers, in one round trip."""
+        if not customer_ids:
+            return {}
+        query = select(identity_customers).where(
+            identity_customers.c.tenant_id == self._tenant_id,
+            identity_customers.c.customer_id.in_(customer_ids),
+        )
+        rows = (await self._session.execute(query)).all()
+        return {row.customer_id: _to_customer(row) for row in rows}
 
     async def save(self, customer: IdentityCustomer) -> None:
         """Insert or update; a write older than the stored row never replaces it."""

@@ -99,10 +99,10 @@ async def refresh_matching(uow: CustomerUnitOfWork, customer: IdentityCustomer) 
     pairs = {other: ordered_pair(customer.customer_id, other) for other in shared}
     settled = await _settled_pairs(uow, pairs.values())
     matches: list[_Match] = []
-    for other_id in sorted(shared):
-        if pairs[other_id] in settled or other_id in merging:
-            continue
-        other = await uow.customers.get(other_id)
+    open_ids = {o for o in shared if pairs[o] not in settled and o not in merging}
+    candidates = await uow.customers.many(open_ids)
+    for other_id in sorted(open_ids):
+        other = candidates.get(other_id)
         if other is None or not other.is_active:
             continue
         score = model.score(record, prepare(other.person_record(), policy.rules))
@@ -214,8 +214,9 @@ async def best_match(
         return None
     shared = await _blocked_candidates(uow, keys, policy.max_block_size, itself=None)
     best: tuple[IdentityCustomer, MatchScore] | None = None
+    candidates = await uow.customers.many(shared.keys())
     for other_id in sorted(shared):
-        other = await uow.customers.get(other_id)
+        other = candidates.get(other_id)
         if other is None or not other.is_active:
             continue
         score = model.score(record, prepare(other.person_record(), policy.rules))

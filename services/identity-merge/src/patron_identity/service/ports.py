@@ -33,6 +33,9 @@ class CustomerRepository(Protocol):
     async def get(
         self, customer_id: uuid.UUID, *, for_update: bool = False
     ) -> IdentityCustomer | None: ...
+    async def many(
+        self, customer_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, IdentityCustomer]: ...
     async def save(self, customer: IdentityCustomer) -> None: ...
 
 
