@@ -144,6 +144,12 @@ def test_missing_on_either_side_carries_no_weight() -> None:
         (("alee@globex.com", "Ann", "Lee"), ("alee@gmail.com", "Ann", "Lee"), "different"),
         # a typo in one record's name does not make its name-only address distinctive
         (("ann.lee@gmail.com", "Ann", "Lee"), ("ann_lee@yahoo.com", "Anne", "Leee"), "different"),
+        # nor does the formal name a nickname stands for
+        (
+            ("robert.lee@outlook.com", "Bob", "Lee"),
+            ("robert_lee@icloud.com", "Bobby", "Lee"),
+            "different",
+        ),
         # more than the name (a word, a number) and the same local part: one owner
         (
             ("ann.lee84@gmail.com", "Ann", "Lee"),

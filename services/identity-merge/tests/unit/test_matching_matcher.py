@@ -20,6 +20,7 @@ from patron_identity.domain.matching import (
     match_batch,
     prepare,
 )
+from patron_identity.domain.matching.blocking import candidate_pairs
 
 MODEL = MatchModel.default()
 
@@ -216,3 +217,34 @@ def test_the_property_generator_produces_merges() -> None:
     ]
     _, clusters = match_batch(records, MODEL)
     assert _partition(clusters) == {frozenset({"r0", "r1", "r2", "r3"})}
+
+
+@settings(max_examples=100, deadline=None)
+@given(records=person_records())
+def test_batch_decisions_are_the_full_scores_of_every_candidate_pair(
+    records: list[PreparedRecord],
+) -> None:
+    # the batch skips explaining pairs below review; that must never change a decision
+    decisions, _ = match_batch(records, MODEL)
+    thresholds = Thresholds()
+    expected = set()
+    for i, j in candidate_pairs(records):
+        score = MODEL.score(records[i], records[j])
+        decided = thresholds.decide(score)
+        if decided is not None:
+            left, right = sorted((records[i].record_id, records[j].record_id))
+            expected.add((left, right, decided, score))
+    assert {(d.left, d.right, d.decision, d.score) for d in decisions} == expected
+
+
+def test_a_batch_reports_its_progress_in_compared_pairs() -> None:
+    records = [
+        prepare(PersonRecord(f"r{n}", "Ann", "Lee", email=f"ann{n}@example.com")) for n in range(6)
+    ]
+    seen: list[int] = []
+
+    match_batch(records, MODEL, progress=seen.append)
+
+    assert seen == sorted(seen)
+    assert seen[0] == 0
+    assert seen[-1] == len(candidate_pairs(records)) == 15

@@ -301,6 +301,11 @@ def test_a_similar_street_in_another_town_is_no_evidence_of_the_same_home() -> N
                 phone="+1 404 406 0879",
             ),
         ),
+        # first names merely alike on one home phone, wherever each says they live
+        (
+            PersonRecord("a", "John", "Miller", phone="+44 7936 356674", city="Liverpool"),
+            PersonRecord("b", "Joshua", "Miller", phone="07936 356674", country="GB"),
+        ),
         # another birth date
         (
             PersonRecord(

@@ -76,6 +76,18 @@ def test_national_phone_numbers_read_in_the_default_region() -> None:
     assert normalize_phone("020 7946 0958", RULES) is None
 
 
+def test_national_phone_numbers_read_in_the_records_country_first() -> None:
+    # the tenant defaults to US, but the customer's address says where the number is from
+    assert normalize_phone("020 2460 9083", RULES, country="IN") == "+912024609083"
+    assert normalize_phone("0151 12345678", RULES, country="de") == "+4915112345678"
+    # an international number is the same wherever the customer lives
+    assert normalize_phone("+44 20 7946 0958", RULES, country="IN") == "+442079460958"
+    # an unknown country code falls back to the tenant's default region
+    assert normalize_phone("(415) 555-0111", RULES, country="XX") == "+14155550111"
+    # a placeholder is never an identifier, in any region
+    assert normalize_phone("(555) 555-5555", RULES, country="US") is None
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -142,3 +154,8 @@ def test_nickname_forms_are_derived() -> None:
     unknown = prepare(PersonRecord(record_id="r2", first_name="Xavi")).first_name
     assert unknown is not None
     assert unknown.formal_forms == frozenset({"xavi"})
+
+
+def test_a_records_phone_is_read_in_its_country() -> None:
+    record = prepare(PersonRecord("r1", phone="020 2460 9083", country="IN"))
+    assert (record.phone, record.phone_last7) == ("+912024609083", "4609083")

@@ -99,7 +99,7 @@ class IdentityCustomer:
         email = normalize_email(self.email, rules)
         if email is not None:
             found.append(Identifier("email", email))
-        phone = normalize_phone(self.phone, rules)
+        phone = normalize_phone(self.phone, rules, country=self.country)
         if phone is not None:
             found.append(Identifier("phone", phone))
         return sorted(found)

@@ -97,7 +97,7 @@ class ResolveRequest:
                 raise InvalidInput("email", "not an email address")
             found.append(Identifier("email", email))
         if self.phone:
-            phone = normalize_phone(self.phone, rules)
+            phone = normalize_phone(self.phone, rules, country=self.country)
             if phone is None:
                 raise InvalidInput("phone", "not a phone number")
             found.append(Identifier("phone", phone))

@@ -260,7 +260,8 @@ def _usable_contacts(
         log.warning("unusable email dropped", external_id=profile.external_key)
         email = None
     if profile.phone is not None:
-        phone = normalize_phone(profile.phone, rules)
+        country = profile.address.country if profile.address else None
+        phone = normalize_phone(profile.phone, rules, country=country)
         if phone is None:
             if unusable == "reject":
                 raise InvalidInput(f"{path}.phone", "not a phone number")

@@ -33,17 +33,15 @@ def _first_name_phonetics(name: PreparedName) -> set[str]:
 
 
 def _name_keys(first: PreparedName | None, last: PreparedName | None) -> set[str]:
-    if first is None or last is None:
+    if first is None or last is None or not last.phonetic:
         return set()
+    # the two codes sorted, so that first/last swapped between sources still meet; a name
+    # alone is a weak key, so a misspelling that changes a sound has to be met through
+    # contact details, the birth date or the address instead
     keys: set[str] = set()
-    # each orientation, so that first/last swapped between sources still meet
-    for surname, given in ((last, first), (first, last)):
-        if surname.phonetic:
-            keys.add(f"surname_phonetic+initial:{surname.phonetic}|{given.initial}")
-    if last.phonetic:
-        for code in _first_name_phonetics(first):
-            low, high = sorted((code, last.phonetic))
-            keys.add(f"name_phonetics:{low}|{high}")
+    for code in _first_name_phonetics(first):
+        low, high = sorted((code, last.phonetic))
+        keys.add(f"name_phonetics:{low}|{high}")
     return keys
 
 
@@ -64,6 +62,10 @@ def blocking_keys(record: PreparedRecord) -> frozenset[str]:
         for name in (first, last):
             if name is not None:
                 keys.add(f"dob+initial:{record.date_of_birth.isoformat()}|{name.initial}")
+    if record.address1 and (record.postcode or record.city):
+        # people at one address: a household is few records, and it meets a duplicate whose
+        # family name is misspelt where the next key reads it
+        keys.add(f"address:{record.address1}|{record.postcode or record.city}")
     if record.postcode and last is not None:
         keys.add(f"postcode+last_prefix:{record.postcode}|{_compact(last)[:_LAST_NAME_PREFIX]}")
     return frozenset(keys)

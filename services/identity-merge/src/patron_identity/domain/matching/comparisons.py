@@ -24,6 +24,7 @@ POSTCODE = "postcode"
 ADDRESS1 = "address1"
 CITY = "city"
 
+EXACT = "exact"
 MISSING = "missing"
 DIFFERENT = "different"
 
@@ -65,16 +66,47 @@ def _jaro_winkler(left: str, right: str) -> float:
     return jellyfish.jaro_winkler_similarity(low, high)
 
 
+# Names repeat across a tenant's customers, so the same two names meet again and again. A
+# PreparedName is a function of its text, so levels are remembered by the two texts.
+_NAME_CACHE_SIZE = 1 << 17
+_first_name_levels: dict[tuple[str, str], int] = {}
+_last_name_levels: dict[tuple[str, str], int] = {}
+
+
+def _remembered(
+    cache: dict[tuple[str, str], int],
+    compare: Callable[[PreparedName, PreparedName], int],
+    left: PreparedName,
+    right: PreparedName,
+) -> int:
+    key = (left.text, right.text)
+    level = cache.get(key)
+    if level is None:
+        if len(cache) >= _NAME_CACHE_SIZE:
+            cache.clear()
+        level = cache[key] = compare(left, right)
+    return level
+
+
 def compare_first_name(left: PreparedName | None, right: PreparedName | None) -> Level:
     if left is None or right is None:
         return None
+    return _remembered(_first_name_levels, _first_name_level, left, right)
+
+
+def compare_last_name(left: PreparedName | None, right: PreparedName | None) -> Level:
+    if left is None or right is None:
+        return None
+    return _remembered(_last_name_levels, _last_name_level, left, right)
+
+
+def _first_name_level(left: PreparedName, right: PreparedName) -> int:
     if left.text == right.text:
         return 0
     if not left.formal_forms.isdisjoint(right.formal_forms):
         return 1
     # past exact and nickname, first names grade like last names, one level further down
-    last_name_level = compare_last_name(left, right)
-    assert last_name_level is not None
+    last_name_level = _last_name_level(left, right)
     if (
         last_name_level == _ONE_EDIT
         and is_known_given_name(left.text)
@@ -85,9 +117,7 @@ def compare_first_name(left: PreparedName | None, right: PreparedName | None) ->
     return 1 + last_name_level
 
 
-def compare_last_name(left: PreparedName | None, right: PreparedName | None) -> Level:
-    if left is None or right is None:
-        return None
+def _last_name_level(left: PreparedName, right: PreparedName) -> int:
     if left.text == right.text:
         return 0
     # a typo: one letter inserted, dropped, replaced, or two neighbours swapped
@@ -217,17 +247,6 @@ def compare_city(left: PreparedRecord, right: PreparedRecord) -> Level:
     return 2
 
 
-# fields after the two names, in FIELDS order
-RECORD_COMPARISONS: tuple[Callable[[PreparedRecord, PreparedRecord], Level], ...] = (
-    compare_email,
-    compare_phone,
-    compare_date_of_birth,
-    compare_postcode,
-    compare_address1,
-    compare_city,
-)
-
-
 def name_levels(
     left: PreparedRecord, right: PreparedRecord, *, swapped: bool
 ) -> tuple[Level, Level]:
@@ -244,4 +263,12 @@ def name_levels(
 
 
 def other_levels(left: PreparedRecord, right: PreparedRecord) -> tuple[Level, ...]:
-    return tuple(compare(left, right) for compare in RECORD_COMPARISONS)
+    # the fields after the two names, in FIELDS order
+    return (
+        compare_email(left, right),
+        compare_phone(left, right),
+        compare_date_of_birth(left, right),
+        compare_postcode(left, right),
+        compare_address1(left, right),
+        compare_city(left, right),
+    )

@@ -8,7 +8,7 @@ the order records arrive in. A cluster's survivor is its earliest-arrived member
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,10 +18,11 @@ from patron_identity.domain.matching.blocking import (
     blocking_keys,
     candidate_pairs,
 )
-from patron_identity.domain.matching.model import MatchModel, MatchScore
+from patron_identity.domain.matching.model import MatchModel, MatchScore, probability_from_weight
 from patron_identity.domain.matching.records import PreparedRecord
 
 Decision = Literal["merge", "review"]
+PROGRESS_EVERY = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ class PairDecision:
 def _pair_decision(
     a: PreparedRecord, b: PreparedRecord, model: MatchModel, thresholds: Thresholds
 ) -> PairDecision | None:
-    score = model.score(a, b)
+    vector, swapped = model.compare(a, b)
+    if probability_from_weight(model.weight_of(vector)) < thresholds.review:
+        # most candidate pairs end here: no explanation is built for a pair left alone
+        return None
+    score = model.score_vector(vector, swapped=swapped)
     decision = thresholds.decide(score)
     if decision is None:
         return None
@@ -182,22 +187,30 @@ def match_batch(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     *,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[PairDecision], dict[str, str]]:
     """Match a whole set at once; `records` order is the arrival order for survivors.
 
     Gives the same decisions and cluster membership as `Matcher.add` in any order.
+    `progress`, when given, is told how many candidate pairs have been compared, every
+    `PROGRESS_EVERY` pairs and once at the end.
     """
     if len({record.record_id for record in records}) != len(records):
         raise ValueError("record ids must be unique")
     decisions: list[PairDecision] = []
     merges: list[tuple[int, int]] = []
-    for i, j in sorted(candidate_pairs(records, max_block_size=max_block_size)):
+    pairs = sorted(candidate_pairs(records, max_block_size=max_block_size))
+    for compared, (i, j) in enumerate(pairs):
+        if progress is not None and compared % PROGRESS_EVERY == 0:
+            progress(compared)
         decision = _pair_decision(records[i], records[j], model, thresholds)
         if decision is None:
             continue
         decisions.append(decision)
         if decision.decision == "merge":
             merges.append((i, j))
+    if progress is not None:
+        progress(len(pairs))
     clusters = _Clusters.of(len(records), merges)
     decisions.sort(key=lambda d: (d.left, d.right))
     return decisions, {

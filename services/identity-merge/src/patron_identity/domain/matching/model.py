@@ -22,11 +22,13 @@ from patron_identity.domain.matching.comparisons import (
     DATE_OF_BIRTH,
     DIFFERENT,
     EMAIL,
+    EXACT,
     FIELDS,
     FIRST_NAME,
     LAST_NAME,
     LEVELS,
     MISSING,
+    PHONE,
     POSTCODE,
     ComparisonVector,
     Level,
@@ -70,6 +72,10 @@ class MatchScore:
     probability: float
     evidence: tuple[FieldEvidence, ...]
     conflicts: tuple[str, ...] = ()  # fields whose disagreement rules out an automatic merge
+
+    def agrees_exactly(self, field: str) -> bool:
+        """Whether the two records hold the same value of `field`, once normalized."""
+        return any(e.field == field and e.level == EXACT for e in self.evidence)
 
 
 def _clamp(probability: float) -> float:
@@ -167,6 +173,7 @@ _DEFAULT_PRIOR = 1e-3
 
 _LOCATION_INDEXES = tuple(FIELDS.index(field) for field in LOCATION_FIELDS)
 _EMAIL_INDEX = FIELDS.index(EMAIL)
+_PHONE_INDEX = FIELDS.index(PHONE)
 _ADDRESS_INDEX = FIELDS.index(ADDRESS1)
 _POSTCODE_INDEX = FIELDS.index(POSTCODE)
 _NICKNAME_LEVEL = LEVELS[FIRST_NAME].index("nickname")
@@ -252,18 +259,24 @@ class MatchModel:
         cannot turn a disagreement into missing evidence) and taken only when its name
         evidence is strictly stronger. Ordering the pair first keeps scores symmetric.
         """
-        left, right = sorted((a, b), key=lambda record: (record.record_id, repr(record)))
+        left, right = (a, b) if _precedes(a, b) else (b, a)
         names = name_levels(left, right, swapped=False)
         swapped = False
-        if all(
-            name is not None
-            for name in (left.first_name, left.last_name, right.first_name, right.last_name)
+        if (
+            left.first_name is not None
+            and left.last_name is not None
+            and right.first_name is not None
+            and right.last_name is not None
         ):
             crossed = name_levels(left, right, swapped=True)
             swapped = self._names_weight(crossed) > self._names_weight(names)
             if swapped:
                 names = crossed
         return (*names, *other_levels(left, right)), swapped
+
+    def weight_of(self, vector: ComparisonVector) -> float:
+        """The pair weight `score_vector` gives, without building its explanation."""
+        return self.prior_weight + sum(w for w in self._field_weights(vector) if w is not None)
 
     def score_vector(self, vector: ComparisonVector, *, swapped: bool = False) -> MatchScore:
         evidence: list[FieldEvidence] = []
@@ -383,13 +396,23 @@ class MatchModel:
         )
 
 
+def _precedes(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """A fixed order of the two sides of a pair, so that scores are symmetric."""
+    if a.record_id != b.record_id:
+        return a.record_id < b.record_id
+    # the same id on two versions of a record: rare, so the costly tie-break is fine here
+    return repr(a) <= repr(b)
+
+
 def _looks_like_household(vector: ComparisonVector, *, swapped: bool) -> bool:
-    """Same family name at the same address, first names merely alike (juan, joan): a
-    relative as often as a typo, so not for an automatic merge without a personal
-    identifier (email, birth date) to tell them apart."""
+    """One family name at the same address or on the same phone (a home line), first
+    names merely alike (juan, joan): a relative as often as a typo, so not for an automatic
+    merge without a personal identifier (email, birth date) to tell them apart."""
     first_name, last_name = vector[0], vector[1]
-    same_place = vector[_ADDRESS_INDEX] in (0, 1) or (
-        vector[_ADDRESS_INDEX] is None and vector[_POSTCODE_INDEX] == 0
+    same_place = (
+        vector[_ADDRESS_INDEX] in (0, 1)
+        or (vector[_ADDRESS_INDEX] is None and vector[_POSTCODE_INDEX] == 0)
+        or vector[_PHONE_INDEX] == 0
     )
     return (
         not swapped

@@ -69,8 +69,16 @@ def normalize_email(raw: str | None, rules: NormalizationRules = DEFAULT_RULES) 
     return f"{local}@{domain}"
 
 
-def normalize_phone(raw: str | None, rules: NormalizationRules = DEFAULT_RULES) -> str | None:
-    """E.164 form, or None when the number is not a valid number."""
+def normalize_phone(
+    raw: str | None, rules: NormalizationRules = DEFAULT_RULES, *, country: str | None = None
+) -> str | None:
+    """E.164 form, or None when the text is not a valid number.
+
+    A national number ("020 2460 9083") is read in the record's `country` when that is a
+    known region, else in the tenant's default region. Numbers the numbering plan does not
+    allow are not identifiers: placeholders such as "(555) 555-5555" would otherwise link
+    every customer who typed one.
+    """
     if raw is None:
         return None
     text = raw.strip()
@@ -80,13 +88,19 @@ def normalize_phone(raw: str | None, rules: NormalizationRules = DEFAULT_RULES) 
     # default region's own prefix
     if text.startswith("00"):
         text = "+" + text[2:]
+    region = rules.default_phone_region
+    if country and country.strip().upper() in _PHONE_REGIONS:
+        region = country.strip().upper()
     try:
-        number = phonenumbers.parse(text, rules.default_phone_region)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def _fold(raw: str) -> str:

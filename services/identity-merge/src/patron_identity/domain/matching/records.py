@@ -83,17 +83,20 @@ class PreparedRecord:
 
 
 def _name_forms(first: PreparedName | None, last: PreparedName | None) -> frozenset[str]:
-    """How a name is commonly written as an email local part: "annlee", "leeann", "alee"."""
-    given = "".join(ch for ch in first.text if ch.isalnum()) if first else ""
+    """How a name is commonly written as an email local part: "annlee", "leeann", "alee",
+    with the formal names a nickname shortens ("robertlee" for bob lee)."""
     family = "".join(ch for ch in last.text if ch.isalnum()) if last else ""
-    forms = {given + family, family + given, given[:1] + family, given + family[:1], given, family}
+    forms = {family}
+    for name in {first.text, *first.formal_forms} if first else {""}:
+        given = "".join(ch for ch in name if ch.isalnum())
+        forms |= {given + family, family + given, given[:1] + family, given + family[:1], given}
     return frozenset(forms - {""})
 
 
 def prepare(record: PersonRecord, rules: NormalizationRules = DEFAULT_RULES) -> PreparedRecord:
     """Normalize a raw record once so that it can be compared with many others cheaply."""
     email = normalize_email(record.email, rules)
-    phone = normalize_phone(record.phone, rules)
+    phone = normalize_phone(record.phone, rules, country=record.country)
     country = (record.country.strip().upper() or None) if record.country else None
     first_name, last_name = PreparedName.of(record.first_name), PreparedName.of(record.last_name)
     local_part = email.split("@", 1)[0] if email else None
