@@ -9,7 +9,9 @@
    `--poll` seconds until it finishes; the time from the POST to `finished` is the figure
    (target <= 120 s), with how long each phase (loading, estimating, matching, applying)
    took as the polls saw it.
-4. Prints the figures, writes JSON to bench/results/identity_dedupe-<UTC time>.json and
+4. Holds the run's merges and review suggestions against the generator's truth: merge
+   precision, and how many of the duplicate records were merged away.
+5. Prints the figures, writes JSON to bench/results/identity_dedupe-<UTC time>.json and
    identity_dedupe-latest.json; drops the database unless `--keep-db`.
 
     uv run python bench/identity_dedupe.py [--customers N] [--estimate] [--keep-db]
@@ -74,8 +76,9 @@ COLUMNS = (
 )
 
 
-def customer_rows(count: int, seed: int) -> list[tuple[Any, ...]]:
-    """`count` generated records as identity customer rows, oldest first by record id."""
+def customer_rows(count: int, seed: int) -> tuple[list[tuple[Any, ...]], dict[uuid.UUID, str]]:
+    """`count` generated records as identity customer rows, oldest first by record id, and
+    the person each customer id really is (the truth, for scoring the run's decisions)."""
     people = int(count / 1.4) + 100  # about 1.5 records per person
     records = generate(people, seed)
     while len(records) < count:
@@ -83,11 +86,14 @@ def customer_rows(count: int, seed: int) -> list[tuple[Any, ...]]:
         records = generate(people, seed)
     joined = datetime(2024, 1, 1, tzinfo=UTC)
     rows = []
+    person_of: dict[uuid.UUID, str] = {}
     for n, rec in enumerate(records[:count]):
+        customer_id = uuid.uuid4()
+        person_of[customer_id] = rec.person_id
         rows.append(
             (
                 TENANT,
-                uuid.uuid4(),
+                customer_id,
                 rec.email.strip().lower() or None,
                 rec.phone or None,
                 rec.first_name or None,
@@ -103,7 +109,7 @@ def customer_rows(count: int, seed: int) -> list[tuple[Any, ...]]:
                 joined + timedelta(seconds=n),
             )
         )
-    return rows
+    return rows, person_of
 
 
 def plain_dsn(url: str) -> str:
@@ -202,13 +208,45 @@ async def dedupe_run(base_url: str, estimate: bool, poll_s: float) -> dict[str, 
     return {"seconds": round(seconds, 2), "phase_seconds": _rounded(phases), "run": run}
 
 
+async def decision_quality(owner_url: str, person_of: dict[uuid.UUID, str]) -> dict[str, Any]:
+    """The run's merges and review suggestions held against the truth.
+
+    A merge is right when both customers are the same person. Duplicates are the records
+    beyond each person's first: a perfect run merges every one of them away.
+    """
+    connection = await asyncpg.connect(plain_dsn(owner_url))
+    try:
+        rows = await connection.fetch(
+            "SELECT first_customer_id, second_customer_id, status FROM duplicate_suggestions"
+        )
+    finally:
+        await connection.close()
+    merges = [r for r in rows if r["status"] == "accepted"]
+    reviews = [r for r in rows if r["status"] == "pending"]
+
+    def same(row: Any) -> bool:
+        return person_of[row["first_customer_id"]] == person_of[row["second_customer_id"]]
+
+    right = sum(map(same, merges))
+    duplicates = len(person_of) - len(set(person_of.values()))
+    return {
+        "true_duplicate_records": duplicates,
+        "merges": len(merges),
+        "merges_right": right,
+        "merge_precision": round(right / len(merges), 5) if merges else None,
+        "duplicates_merged_share": round(right / duplicates, 5) if duplicates else None,
+        "reviews": len(reviews),
+        "reviews_same_person": sum(map(same, reviews)),
+    }
+
+
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in values.items()}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     began = time.perf_counter()
-    rows = customer_rows(args.customers, args.seed)
+    rows, person_of = customer_rows(args.customers, args.seed)
     generation_seconds = time.perf_counter() - began
     superuser = resolve_database_url()
     # migrated by the service's own scripts (in a thread: the helper runs its own loop)
@@ -227,6 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result = await dedupe_run(f"http://{HOST}:{port}", args.estimate, args.poll)
         finally:
             stop_service(process)
+        quality = await decision_quality(database.owner_url, person_of)
     finally:
         if not args.keep_db:
             await asyncio.to_thread(drop_database, superuser, database.name)
@@ -246,6 +285,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "pairs_compared": final["pairs_compared"],
         "merges": final["merges"],
         "suggestions": final["suggestions"],
+        "decision_quality": quality,
         "target_run_seconds": TARGET_SECONDS,
         "meets_target": final["status"] == "succeeded" and result["seconds"] <= TARGET_SECONDS,
         "machine": {
@@ -254,6 +294,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
         },
     }
+
+
+def _quality_line(quality: dict[str, Any]) -> str:
+    return (
+        f"{quality['merges_right']:,} of {quality['merges']:,} merges right "
+        f"(precision {quality['merge_precision']}), "
+        f"{quality['duplicates_merged_share']} of {quality['true_duplicate_records']:,} "
+        f"duplicate records merged away; {quality['reviews_same_person']:,} of "
+        f"{quality['reviews']:,} review suggestions are the same person"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  phases: {result['phase_seconds']}\n"
         f"  pairs compared {result['pairs_compared']:,}, merges {result['merges']:,}, "
         f"suggestions {result['suggestions']:,}\n"
+        f"  against the truth: {_quality_line(result['decision_quality'])}\n"
         f"  COPY load: {result['load_seconds']:.1f} s ({result['load_rows_per_second']:,} rows/s)\n"
         f"  (JSON: bench/results/{NAME}-{stamp}.json)"
     )

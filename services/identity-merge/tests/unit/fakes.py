@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -201,11 +201,13 @@ class FakeMatchKeyRepository:
 class FakeSuggestionRepository:
     rows: dict[uuid.UUID, DuplicateSuggestion] = field(default_factory=dict)
 
-    async def add(self, suggestion: DuplicateSuggestion) -> bool:
-        if suggestion.pair in await self.open_among([suggestion.pair]):
-            return False
-        self.rows[suggestion.id] = copy.deepcopy(suggestion)
-        return True
+    async def add_all(self, suggestions: Sequence[DuplicateSuggestion]) -> set[uuid.UUID]:
+        stored: set[uuid.UUID] = set()
+        for suggestion in suggestions:
+            if suggestion.pair not in await self.open_among([suggestion.pair]):
+                self.rows[suggestion.id] = copy.deepcopy(suggestion)
+                stored.add(suggestion.id)
+        return stored
 
     async def get(
         self, suggestion_id: uuid.UUID, *, for_update: bool = False

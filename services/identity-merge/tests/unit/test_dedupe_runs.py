@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patron_identity.domain.dedupe_runs import DedupeRun, RunCursor
-from patron_identity.domain.matching import MatchModel, MatchScore, PairDecision
-from patron_identity.service.dedupe_runs import _CountingModel, _ScoreCounter, decision_batches
+from patron_identity.domain.matching import MatchScore, PairDecision
+from patron_identity.service.dedupe_runs import decision_batches
 from patron_shared.errors import Conflict, InvalidInput
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -52,16 +52,6 @@ def test_a_cursor_reads_back_what_it_wrote_and_refuses_anything_else() -> None:
     assert RunCursor.decode(cursor.encode()) == cursor
     with pytest.raises(InvalidInput):
         RunCursor.decode("not-a-cursor")
-
-
-def test_the_counting_model_scores_as_the_model_does_and_counts() -> None:
-    counter = _ScoreCounter()
-    model = MatchModel.default()
-
-    counting = _CountingModel.of(model, counter)
-
-    assert counting.to_dict() == model.to_dict()
-    assert counter.count == 0
 
 
 def decision(left: str, right: str, kind: str = "merge") -> PairDecision:

@@ -118,15 +118,19 @@ class SqlSuggestionRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def add(self, suggestion: DuplicateSuggestion) -> bool:
-        """Store a new suggestion; False when its pair already has an open one."""
+    async def add_all(self, suggestions: Sequence[DuplicateSuggestion]) -> set[uuid.UUID]:
+        """Store new suggestions; returns the ids stored (not those whose pair already has
+        an open suggestion)."""
+        if not suggestions:
+            return set()
+        # one statement per page of rows (SQLAlchemy's insertmanyvalues), however many
         inserted = await self._session.execute(
             pg_insert(duplicate_suggestions)
-            .values(tenant_id=self._tenant_id, **_row(suggestion))
             .on_conflict_do_nothing()
-            .returning(duplicate_suggestions.c.id)
+            .returning(duplicate_suggestions.c.id),
+            [{"tenant_id": self._tenant_id, **_row(suggestion)} for suggestion in suggestions],
         )
-        return inserted.first() is not None
+        return set(inserted.scalars())
 
     async def get(
         self, suggestion_id: uuid.UUID, *, for_update: bool = False

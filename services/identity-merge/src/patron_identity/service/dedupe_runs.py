@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, fields
 from patron_identity.domain.customer import IdentityCustomer
 from patron_identity.domain.dedupe_runs import INTERRUPTED, DedupeRun, RunCursor, RunPhase
 from patron_identity.domain.matching import (
-    MatchModel,
-    MatchScore,
     NormalizationRules,
     PairDecision,
     PersonRecord,
@@ -55,29 +53,6 @@ async def list_runs(
     if len(runs) > limit:
         return runs[:limit], RunCursor.after(runs[limit - 1])
     return runs, None
-
-
-class _ScoreCounter:
-    """Pairs scored so far; written by the matching thread, read for progress."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
-@dataclass(frozen=True)
-class _CountingModel(MatchModel):
-    """The tenant's model, counting the pairs it scores (the candidate pairs compared)."""
-
-    counter: _ScoreCounter = field(default_factory=_ScoreCounter, compare=False, repr=False)
-
-    @classmethod
-    def of(cls, model: MatchModel, counter: _ScoreCounter) -> _CountingModel:
-        values = {f.name: getattr(model, f.name) for f in fields(model) if f.init}
-        return cls(**values, counter=counter)
-
-    def score(self, a: PreparedRecord, b: PreparedRecord) -> MatchScore:
-        self.counter.count += 1
-        return super().score(a, b)
 
 
 def decision_batches(
@@ -119,8 +94,11 @@ class _Execution:
 
     tenant_id: str
     run: DedupeRun
-    scored: _ScoreCounter = field(default_factory=_ScoreCounter)
+    pairs_compared: int = 0  # written by the matching thread, read for progress
     saving: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def count_pairs(self, compared: int) -> None:
+        self.pairs_compared = compared
 
 
 class DedupeRunner:
@@ -234,11 +212,12 @@ class DedupeRunner:
         decisions, _clusters = await asyncio.to_thread(
             match_batch,
             prepared,
-            _CountingModel.of(model, execution.scored),
+            model,
             policy.thresholds,
             max_block_size=policy.max_block_size,
+            progress=execution.count_pairs,
         )
-        run.pairs_compared = execution.scored.count
+        run.pairs_compared = execution.pairs_compared
         del prepared
         await self._enter(execution, "applying")
         for batch in decision_batches(decisions, self._apply_batch):
@@ -283,7 +262,7 @@ class DedupeRunner:
         while True:
             await asyncio.sleep(self._progress_interval_s)
             if execution.run.phase == "matching":
-                execution.run.pairs_compared = execution.scored.count
+                execution.run.pairs_compared = execution.pairs_compared
             await self._save(execution)
 
     async def _save(self, execution: _Execution) -> None:

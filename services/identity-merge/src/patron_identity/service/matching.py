@@ -30,7 +30,6 @@ from patron_identity.domain.matching import (
     MatchScore,
     PairDecision,
     PersonRecord,
-    PreparedRecord,
     blocking_keys,
     prepare,
 )
@@ -178,10 +177,7 @@ async def apply_pair_decisions(
         first, second = await _loaded(uow, known, pair[0]), await _loaded(uow, known, pair[1])
         if first is None or second is None or not (first.is_active and second.is_active):
             continue
-        shared = _shared_identifier_kinds(
-            prepare(first.person_record(), policy.rules),
-            prepare(second.person_record(), policy.rules),
-        )
+        shared = _exactly_shared_kinds(decision.score)
         # the batch decided on the thresholds; a shared email or phone is the policy's call
         screened = (
             policy.decide(decision.score, shared)
@@ -283,14 +279,16 @@ async def _apply_star(
             (customer, *(match.other for match in merges)),
             key=lambda c: survivor_key(c.customer_id, c.created_at),
         )
-        for match in merges:
-            merged = customer if match.other is survivor else match.other
-            await _merge(uow, survivor, merged, match, at=at)
+        planned = [
+            (survivor, customer if match.other is survivor else match.other, match)
+            for match in merges
+        ]
+        await _merge_all(uow, planned, at=at)
     if survivor is not customer:
         return  # its reviews would be superseded by the merge; the survivor is screened anew
-    for match in matches:
-        if match.decision.decision == "review":
-            await _suggest(uow, match, at=at)
+    await _suggest_all(
+        uow, [match for match in matches if match.decision.decision == "review"], at=at
+    )
 
 
 async def _apply_components(
@@ -311,7 +309,7 @@ async def _apply_components(
     components: dict[uuid.UUID, list[_Match]] = {}
     for match in merges:
         components.setdefault(root(match.customer.customer_id), []).append(match)
-    merged_count = 0
+    planned: list[tuple[IdentityCustomer, IdentityCustomer, _Match]] = []
     merged_away: set[uuid.UUID] = set()
     for component in components.values():
         members = {c.customer_id: c for m in component for c in (m.customer, m.other)}
@@ -324,67 +322,87 @@ async def _apply_components(
                 (m for m in component if member in (m.customer, m.other)),
                 key=lambda m: m.score.probability,
             )
-            if await _merge(uow, survivor, member, edge, at=at):
-                merged_count += 1
+            planned.append((survivor, member, edge))
             merged_away.add(member.customer_id)
-    suggested = 0
-    for match in matches:
-        if match.decision.decision == "review" and not (
-            {match.customer.customer_id, match.other.customer_id} & merged_away
-        ):
-            suggested += await _suggest(uow, match, at=at)
-    return merged_count, suggested
+    merged_count = await _merge_all(uow, planned, at=at)
+    reviews = [
+        match
+        for match in matches
+        if match.decision.decision == "review"
+        and not ({match.customer.customer_id, match.other.customer_id} & merged_away)
+    ]
+    return merged_count, await _suggest_all(uow, reviews, at=at)
 
 
-async def _merge(
+async def _merge_all(
     uow: CustomerUnitOfWork,
-    survivor: IdentityCustomer,
-    merged: IdentityCustomer,
-    match: _Match,
+    planned: Sequence[tuple[IdentityCustomer, IdentityCustomer, _Match]],
     *,
     at: datetime,
-) -> bool:
-    """Ask the profile to fold `merged` into `survivor`, recorded as an accepted suggestion."""
-    rule = match.decision.rule
-    suggestion = DuplicateSuggestion.merged_automatically(
-        survivor.customer_id, merged.customer_id, match.score, rule=rule, at=at
-    )
-    if not await uow.suggestions.add(suggestion):
-        # the pair met here indirectly and is already waiting for a reviewer: decide it
-        pending = await uow.suggestions.open_for(suggestion.pair)
-        if pending is None or pending.status != "pending":
-            return False  # merged meanwhile
-        pending.accept(survivor.customer_id, by=AUTO, at=at)
-        await uow.suggestions.save(pending)
-        suggestion = pending
-    emit_merge(uow, suggestion, requested_by=AUTO)
-    return True
-
-
-async def _suggest(uow: CustomerUnitOfWork, match: _Match, *, at: datetime) -> int:
-    suggestion = DuplicateSuggestion.pending(
-        match.customer.customer_id,
-        match.other.customer_id,
-        match.score,
-        rule=match.decision.rule,
-        at=at,
-    )
-    if not await uow.suggestions.add(suggestion):
-        return 0  # suggested meanwhile
-    uow.emit(
-        DuplicateSuspected(
-            customer_id=suggestion.first_id,
-            candidate_customer_id=suggestion.second_id,
-            suggestion_id=suggestion.id,
-            score=suggestion.score,
-            match_weight=suggestion.match_weight,
-            explanation=[
-                FieldComparison(field=e.field, level=e.level, weight=e.weight)
-                for e in suggestion.explanation
-            ],
+) -> int:
+    """Ask the profile to fold each (survivor, merged, match)'s merged customer into its
+    survivor, each recorded as an accepted suggestion; returns how many were asked."""
+    suggestions = [
+        DuplicateSuggestion.merged_automatically(
+            survivor.customer_id, merged.customer_id, match.score, rule=match.decision.rule, at=at
         )
-    )
-    return 1
+        for survivor, merged, match in planned
+    ]
+    stored = await uow.suggestions.add_all(suggestions)
+    asked = 0
+    for suggestion, (survivor, _, _) in zip(suggestions, planned, strict=True):
+        accepted: DuplicateSuggestion | None = suggestion
+        if suggestion.id not in stored:
+            accepted = await _accept_pending(uow, suggestion.pair, survivor, at=at)
+        if accepted is not None:
+            emit_merge(uow, accepted, requested_by=AUTO)
+            asked += 1
+    return asked
+
+
+async def _accept_pending(
+    uow: CustomerUnitOfWork, pair: CustomerPair, survivor: IdentityCustomer, *, at: datetime
+) -> DuplicateSuggestion | None:
+    """The pair met here indirectly and may be waiting for a reviewer: decide it now. None
+    when it is not pending (merged meanwhile)."""
+    pending = await uow.suggestions.open_for(pair)
+    if pending is None or pending.status != "pending":
+        return None
+    pending.accept(survivor.customer_id, by=AUTO, at=at)
+    await uow.suggestions.save(pending)
+    return pending
+
+
+async def _suggest_all(uow: CustomerUnitOfWork, matches: Sequence[_Match], *, at: datetime) -> int:
+    """Queue each match for review; returns how many were new (not suggested meanwhile)."""
+    suggestions = [
+        DuplicateSuggestion.pending(
+            match.customer.customer_id,
+            match.other.customer_id,
+            match.score,
+            rule=match.decision.rule,
+            at=at,
+        )
+        for match in matches
+    ]
+    stored = await uow.suggestions.add_all(suggestions)
+    for suggestion in suggestions:
+        if suggestion.id not in stored:
+            continue
+        uow.emit(
+            DuplicateSuspected(
+                customer_id=suggestion.first_id,
+                candidate_customer_id=suggestion.second_id,
+                suggestion_id=suggestion.id,
+                score=suggestion.score,
+                match_weight=suggestion.match_weight,
+                explanation=[
+                    FieldComparison(field=e.field, level=e.level, weight=e.weight)
+                    for e in suggestion.explanation
+                ],
+            )
+        )
+    return len(stored)
 
 
 def emit_merge(
@@ -435,10 +453,6 @@ def _identifier_kinds(keys: Iterable[str]) -> frozenset[str]:
     )
 
 
-def _shared_identifier_kinds(a: PreparedRecord, b: PreparedRecord) -> frozenset[str]:
-    shared = set()
-    if a.email is not None and a.email == b.email:
-        shared.add("email")
-    if a.phone is not None and a.phone == b.phone:
-        shared.add("phone")
-    return frozenset(shared)
+def _exactly_shared_kinds(score: MatchScore) -> frozenset[str]:
+    """The identifier kinds (email, phone) a scored pair shares, normalized."""
+    return frozenset(kind for kind in EXACT_KINDS if score.agrees_exactly(kind))
