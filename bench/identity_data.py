@@ -554,7 +554,7 @@ class _Generator:
                 number = f"+49{place.area_code}{r.randint(1_000_000, 9_999_999)}"
             else:
                 number = (
-                    f"+491{r.choice(['51', '52', '60', '70', '76'])}{r.randint(0, 9_999_999):07d}"
+                    f"+491{r.choice(['51', '52', '60', '70', '76'])}{r.randint(0, 99_999_999):08d}"
                 )
             if number not in self.phones:
                 self.phones.add(number)
@@ -659,11 +659,15 @@ class _Generator:
             dob=self.dob(),
         )
 
-    def household(self, head: _Person, person_id: str, household_id: str) -> _Person:
-        """Someone living with `head`: same last name, address and home phone."""
+    def household(
+        self, head: _Person, person_id: str, household_id: str, taken: set[str]
+    ) -> _Person:
+        """Someone living with `head`: same last name, address and home phone, and a first
+        name nobody in the household (`taken`, the head's included) has yet."""
         first = self.first_name()
-        while first == head.first_name:
+        while first in taken:
             first = self.first_name()
+        taken.add(first)
         member = self.person(person_id)
         member.first_name, member.last_name = first, head.last_name
         member.country, member.place, member.postcode = head.country, head.place, head.postcode
@@ -856,10 +860,11 @@ def generate(people: int = 10_000, seed: int = 0) -> list[Record]:  # noqa: PLR0
                 persons.append(head)
             hid = f"h{next_household:05d}"
             next_household += 1
+            taken = {head.first_name}
             for _ in range(r.randint(1, 3)):
                 if len(persons) >= people:
                     break
-                persons.append(g.household(head, f"p{len(persons):06d}", hid))
+                persons.append(g.household(head, f"p{len(persons):06d}", hid, taken))
         elif roll < 0.12 and persons:  # a namesake of someone already made
             persons.append(g.namesake(r.choice(persons), pid))
         else:
