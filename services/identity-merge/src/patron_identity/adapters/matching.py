@@ -4,12 +4,28 @@ tenant's match policy and fitted model."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, delete, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,8 +50,8 @@ log = get_logger("patron.identity.matching")
 
 CustomerPair = tuple[uuid.UUID, uuid.UUID]
 OPEN_STATUSES = ("pending", "accepted")
-# Pairs looked up per statement: bounded, so a batch's decisions never make one huge IN list.
-_PAIRS_PER_QUERY = 1000
+# Pairs looked up per statement: bounded, so a batch's decisions never make one huge array.
+_PAIRS_PER_QUERY = 5000
 
 # Up to `limit` holders of each key, in one round trip: a large block costs no more than a
 # small one, and more than `limit` is all the caller needs to know to call it a stop key.
@@ -65,10 +81,47 @@ _LOCK_KEYS = text(
 )
 
 
-def _chunks(pairs: Collection[CustomerPair]) -> Iterator[list[CustomerPair]]:
-    ordered = sorted(pairs)
+async def _pairs_among(
+    session: AsyncSession,
+    table: Table,
+    tenant_id: str,
+    pairs: Collection[CustomerPair],
+    *conditions: ColumnElement[bool],
+) -> set[CustomerPair]:
+    """Which of `pairs` `table` holds for the tenant (under `conditions`).
+
+    The pairs arrive as two arrays unnested row by row and joined to the table, so the
+    lookup is one index probe per pair whatever the planner believes of the table's size
+    (a tuple IN list of a thousand pairs could be planned as a scan of every row).
+    """
+    found: set[CustomerPair] = set()
+    ordered = sorted(set(pairs))
+    t = table.c
     for start in range(0, len(ordered), _PAIRS_PER_QUERY):
-        yield ordered[start : start + _PAIRS_PER_QUERY]
+        chunk = ordered[start : start + _PAIRS_PER_QUERY]
+        wanted = (
+            func.unnest(
+                bindparam("firsts", [first for first, _ in chunk], type_=ARRAY(Uuid)),
+                bindparam("seconds", [second for _, second in chunk], type_=ARRAY(Uuid)),
+            )
+            .table_valued("first_customer_id", "second_customer_id")
+            .render_derived(name="wanted")
+        )
+        rows = await session.execute(
+            select(t.first_customer_id, t.second_customer_id)
+            .select_from(wanted)
+            .join(
+                table,
+                and_(
+                    t.tenant_id == tenant_id,
+                    t.first_customer_id == wanted.c.first_customer_id,
+                    t.second_customer_id == wanted.c.second_customer_id,
+                ),
+            )
+            .where(*conditions)
+        )
+        found.update((first, second) for first, second in rows)
+    return found
 
 
 class SqlMatchKeyRepository:
@@ -160,18 +213,13 @@ class SqlSuggestionRepository:
 
     async def open_among(self, pairs: Collection[CustomerPair]) -> set[CustomerPair]:
         """Those of `pairs` that are pending review or were merged."""
-        s = duplicate_suggestions.c
-        found: set[CustomerPair] = set()
-        for chunk in _chunks(pairs):
-            rows = await self._session.execute(
-                select(s.first_customer_id, s.second_customer_id).where(
-                    s.tenant_id == self._tenant_id,
-                    s.status.in_(OPEN_STATUSES),
-                    tuple_(s.first_customer_id, s.second_customer_id).in_(chunk),
-                )
-            )
-            found.update((row.first_customer_id, row.second_customer_id) for row in rows)
-        return found
+        return await _pairs_among(
+            self._session,
+            duplicate_suggestions,
+            self._tenant_id,
+            pairs,
+            duplicate_suggestions.c.status.in_(OPEN_STATUSES),
+        )
 
     async def pending_involving(
         self, customer_id: uuid.UUID, *, for_update: bool = False
@@ -289,17 +337,7 @@ class SqlRejectedPairRepository:
         )
 
     async def among(self, pairs: Collection[CustomerPair]) -> set[CustomerPair]:
-        r = rejected_pairs.c
-        found: set[CustomerPair] = set()
-        for chunk in _chunks(pairs):
-            rows = await self._session.execute(
-                select(r.first_customer_id, r.second_customer_id).where(
-                    r.tenant_id == self._tenant_id,
-                    tuple_(r.first_customer_id, r.second_customer_id).in_(chunk),
-                )
-            )
-            found.update((row.first_customer_id, row.second_customer_id) for row in rows)
-        return found
+        return await _pairs_among(self._session, rejected_pairs, self._tenant_id, pairs)
 
 
 class SqlMatchPolicyRepository:
