@@ -57,7 +57,9 @@ e2e: install
 
 test: install lint stack-for-tests unit integration e2e
 
-bench: stack-for-tests
+# Infrastructure only: the other services would take CPU from the one being measured.
+bench: install
+	$(UV) run --frozen patron stack up --infra
 	$(UV) run --frozen python bench/pipeline.py
 	$(UV) run --frozen python bench/profile_api.py
 	$(UV) run --frozen --group bench python bench/identity_quality.py
