@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import text
 
 from patron_profile.adapters.uow import ProfileUnitOfWork
-from patron_profile.domain.order_stats import OrderRecord, OrderStats
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.orders import (
     record_order_cancelled,
@@ -33,6 +32,7 @@ from patron_shared.events import (
     build_envelope,
 )
 from patron_shared.http import ServiceRuntime
+from patron_shared.orders import OrderRecord, OrderStats
 from patron_shared.testing import KafkaProbe
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ import pytest
 
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.group import Assignment, CustomerGroup, GroupLock
-from patron_profile.domain.order_stats import OrderRecord, OrderState, OrderStats
 from patron_shared.errors import Conflict
 from patron_shared.events import Contract
+from patron_shared.orders import OrderRecord, OrderState, OrderStats
 from patron_shared.testing import InMemoryUnitOfWork
 
 

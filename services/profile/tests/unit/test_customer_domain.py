@@ -7,9 +7,9 @@ import pytest
 
 from patron_profile.domain.contact import normalize_email, normalize_phone, normalize_tags
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.order_stats import OrderStats
 from patron_shared.errors import InvalidInput
 from patron_shared.events import CustomerCreated, CustomerUpdated, TagsChanged
+from patron_shared.orders import OrderStats
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

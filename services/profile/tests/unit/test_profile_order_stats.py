@@ -13,7 +13,6 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patron_profile.domain.order_stats import OrderState, OrderStats, Refund
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.orders import (
     record_order_cancelled,
@@ -28,6 +27,7 @@ from patron_shared.events import (
     OrderPlaced,
     OrderRefunded,
 )
+from patron_shared.orders import OrderState, OrderStats, Refund
 from patron_shared.testing import run_without_io
 
 from .conftest import FakeUnitOfWork

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_profile.adapters.tables import order_refunds, orders
-from patron_profile.domain.order_stats import (
+from patron_shared.orders import (
     OrderRecord,
     OrderState,
     OrderStats,

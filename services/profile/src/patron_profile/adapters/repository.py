@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_profile.adapters.tables import customers
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.order_stats import OrderStats
 from patron_shared.errors import Conflict
+from patron_shared.orders import OrderStats
 
 _STORED_FIELDS = (
     "email",

@@ -11,10 +11,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from patron_profile.api.addresses import AddressOut
 from patron_profile.api.metadata import MetadataOut
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.order_stats import OrderRecord
 from patron_profile.service.customers import CustomerView
 from patron_shared.auth import Principal, mask_email, mask_name, mask_phone
 from patron_shared.events import Money, round_money
+from patron_shared.orders import OrderRecord
 
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,49}$")]
 ExternalIds = dict[SourceName, Annotated[str, StringConstraints(min_length=1, max_length=200)]]

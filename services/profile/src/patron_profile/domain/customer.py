@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from patron_profile.domain.order_stats import OrderStats
 from patron_shared.errors import InvalidInput
 from patron_shared.events import (
     Contract,
@@ -17,6 +16,7 @@ from patron_shared.events import (
     CustomerUpdated,
     TagsChanged,
 )
+from patron_shared.orders import OrderStats
 
 CustomerStatus = Literal["active", "disabled"]
 # What a full-snapshot CustomerUpdated names as changed: every field projections keep.

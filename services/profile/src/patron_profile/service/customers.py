@@ -24,7 +24,6 @@ from patron_profile.domain.customer_query import (
     CustomerSort,
 )
 from patron_profile.domain.metadata import MetadataEntry
-from patron_profile.domain.order_stats import OrderRecord
 from patron_profile.service.consents import follow_accepts_marketing
 from patron_profile.service.groups import sync_customer_group
 from patron_profile.service.orders import count_uncounted_orders
@@ -37,6 +36,7 @@ from patron_profile.service.ports import (
 from patron_profile.service.tombstones import missing_customer
 from patron_shared.errors import InvalidInput
 from patron_shared.events import utcnow
+from patron_shared.orders import OrderRecord
 
 Clock = Callable[[], datetime]
 

@@ -1,6 +1,6 @@
 """Order use cases: keep each customer's orders and statistics exact under any delivery.
 
-Every order event merges into the stored order (see `domain.order_stats`), whatever arrived
+Every order event merges into the stored order (see `patron_shared.orders`), whatever arrived
 before it; then the statistics of the customer who owns the order are recomputed from its
 stored orders. Redeliveries change nothing: the inbox drops a repeated message, and each
 merge is idempotent anyway (the first OrderPlaced per order id, the earliest payment and
@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Callable
 
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.order_stats import OrderState, Refund
 from patron_profile.service.groups import apply_group_rules
 from patron_profile.service.ports import CustomerUnitOfWork
 from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRefunded
+from patron_shared.orders import OrderState, Refund
 
 
 async def record_order_placed(uow: CustomerUnitOfWork, event: OrderPlaced) -> None:

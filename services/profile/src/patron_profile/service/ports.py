@@ -15,9 +15,9 @@ from patron_profile.domain.group import Assignment, CustomerGroup, GroupLock
 from patron_profile.domain.merge import ConsentMove, MergeRecord
 from patron_profile.domain.metadata import MetadataEntry
 from patron_profile.domain.notes import Note, NoteType
-from patron_profile.domain.order_stats import OrderRecord, OrderState, OrderStats
 from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
 from patron_shared.events import Contract
+from patron_shared.orders import OrderRecord, OrderState, OrderStats
 
 
 class CustomerRepository(Protocol):

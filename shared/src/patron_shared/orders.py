@@ -1,4 +1,4 @@
-"""A customer's orders and the statistics folded from them.
+"""A customer's orders and the statistics folded from them, as every service counts them.
 
 Order events (placed, paid, refunded, cancelled) may arrive in any order and more than once.
 Each one merges into the order's `OrderState` with a commutative, idempotent rule, so the
