@@ -306,14 +306,38 @@ def test_a_similar_street_in_another_town_is_no_evidence_of_the_same_home() -> N
             PersonRecord("a", "John", "Miller", phone="+44 7936 356674", city="Liverpool"),
             PersonRecord("b", "Joshua", "Miller", phone="07936 356674", country="GB"),
         ),
-        # another birth date
+        # another birth date, and a first name only alike: a relative at the same inbox
         (
             PersonRecord(
-                "a", "Ann", "Lee", email="ann84@example.com", date_of_birth=date(1984, 3, 2)
+                "a", "Juan", "Lee", email="lees@example.com", date_of_birth=date(1984, 3, 2)
             ),
             PersonRecord(
-                "b", "Ann", "Lee", email="ann84@example.com", date_of_birth=date(1961, 11, 23)
+                "b", "Joan", "Lee", email="lees@example.com", date_of_birth=date(1961, 11, 23)
             ),
+        ),
+        # a spouse: another first name and another birthday, the rest of the home shared
+        (
+            PersonRecord(
+                "a",
+                "Mark",
+                "Miller",
+                address1="9 Elm Road",
+                postcode="78701",
+                date_of_birth=date(1970, 5, 1),
+            ),
+            PersonRecord(
+                "b",
+                "Helen",
+                "Miller",
+                address1="9 Elm Road",
+                postcode="78701",
+                date_of_birth=date(1972, 8, 19),
+            ),
+        ),
+        # a shared birthday does not outweigh both names disagreeing
+        (
+            PersonRecord("a", "Ann", "Lee", address1="9 Elm Road", date_of_birth=date(1990, 1, 2)),
+            PersonRecord("b", "Bea", "Park", address1="9 Elm Road", date_of_birth=date(1990, 1, 2)),
         ),
     ],
 )
@@ -336,3 +360,64 @@ def test_the_same_inbox_and_birthday_outweigh_a_name_written_differently() -> No
     )
     assert score.conflicts == ()
     assert Thresholds().decide(score) == "merge"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        # a family name changed (marriage) or mistyped past a typo level; the given name and
+        # the birthday to the day vouch for the person
+        (
+            PersonRecord(
+                "a", "Ben", "Berry", address1="225 Blamey Crescent", date_of_birth=date(1952, 9, 26)
+            ),
+            PersonRecord(
+                "b",
+                "Ben",
+                "Campbell",
+                address1="225 Blamey Crescent",
+                date_of_birth=date(1952, 9, 26),
+            ),
+        ),
+        # a wrong birth date under the same name and inbox
+        (
+            PersonRecord(
+                "a", "Ann", "Lee", email="ann84@example.com", date_of_birth=date(1984, 3, 2)
+            ),
+            PersonRecord(
+                "b", "Ann", "Lee", email="ann84@example.com", date_of_birth=date(1961, 11, 23)
+            ),
+        ),
+    ],
+)
+def test_one_personal_fact_disagreeing_is_outweighed_when_the_others_vouch(
+    left: PersonRecord, right: PersonRecord
+) -> None:
+    score = _scored(left, right)
+    assert score.conflicts == ()
+    assert Thresholds().decide(score) == "merge"
+
+
+def test_a_street_line_agreeing_in_an_agreeing_town_outweighs_a_mistyped_postcode() -> None:
+    typo = _scored(
+        PersonRecord(
+            "a", "Sam", "Bentham", address1="1 Narran Street", postcode="2306", city="Westlake"
+        ),
+        PersonRecord(
+            "b", "Sam", "Bentham", address1="1 Narran Street", postcode="2036", city="Westlake"
+        ),
+    )
+    location = [item for item in typo.evidence if item.field in ("address1", "postcode", "city")]
+    assert sum(item.weight for item in location) > 10
+    assert Thresholds().decide(typo) == "merge"
+
+
+def test_a_street_line_spaced_differently_is_nearly_the_same_line() -> None:
+    levels = {
+        item.field: item.level
+        for item in _scored(
+            PersonRecord("a", "Ann", "Eglinton", address1="24 Curriecrescent"),
+            PersonRecord("b", "Ann", "Eglinton", address1="24 Currie Crescent"),
+        ).evidence
+    }
+    assert levels["address1"] == "token_set>=90"

@@ -59,9 +59,8 @@ def blocking_keys(record: PreparedRecord) -> frozenset[str]:
     first, last = record.first_name, record.last_name
     keys.update(_name_keys(first, last))
     if record.date_of_birth is not None:
-        for name in (first, last):
-            if name is not None:
-                keys.add(f"dob+initial:{record.date_of_birth.isoformat()}|{name.initial}")
+        # a birthday is shared by few: its block meets duplicates whose names both changed
+        keys.add(f"dob:{record.date_of_birth.isoformat()}")
     if record.address1 and (record.postcode or record.city):
         # people at one address: a household is few records, and it meets a duplicate whose
         # family name is misspelt where the next key reads it

@@ -228,8 +228,14 @@ def compare_address1(left: PreparedRecord, right: PreparedRecord) -> Level:
         return None
     if left.address1 == right.address1:
         return 0
+    if left.address1_letters == right.address1_letters:
+        return 1  # the same line spaced or punctuated differently ("curriecrescent")
     low, high = sorted((left.address1, right.address1))
     similarity = fuzz.token_set_ratio(low, high)
+    if similarity < 90 and left.address1_letters and right.address1_letters:
+        # a space lost or gained inside a word splits tokens that the set ratio then misses
+        low, high = sorted((left.address1_letters, right.address1_letters))
+        similarity = max(similarity, fuzz.ratio(low, high))
     if similarity >= 90:
         return 1
     if similarity >= 70:

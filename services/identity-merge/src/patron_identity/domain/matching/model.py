@@ -178,6 +178,12 @@ _ADDRESS_INDEX = FIELDS.index(ADDRESS1)
 _POSTCODE_INDEX = FIELDS.index(POSTCODE)
 _NICKNAME_LEVEL = LEVELS[FIRST_NAME].index("nickname")
 _DATE_OF_BIRTH_INDEX = FIELDS.index(DATE_OF_BIRTH)
+# the weakest level at which a name vouches for the person against a wrong birth date: a
+# family name may carry a typo; a given name a letter apart may be a relative's (juan, joan)
+_NAME_AGREES: Mapping[str, int] = {
+    FIRST_NAME: LEVELS[FIRST_NAME].index("nickname"),
+    LAST_NAME: LEVELS[LAST_NAME].index("one_edit"),
+}
 
 _EM_MAX_ITERATIONS = 200
 _EM_TOLERANCE = 1e-7
@@ -236,11 +242,15 @@ class MatchModel:
             for index, level in enumerate(vector)
         ]
         # one weight for the group: its strongest agreement, unless a member disagrees
-        # outright (another postcode or city makes a similar street line someone else's)
+        # outright (another postcode or city makes a similar street line someone else's).
+        # A street line that agrees, in a postcode or city that agrees, is one place: the
+        # other area field is a typo or another way to name the area.
         present = [i for i in _LOCATION_INDEXES if counted[i] is not None]
         if len(present) > 1:
-            disagreeing = any(LEVELS[FIELDS[i]][vector[i]] == DIFFERENT for i in present)  # type: ignore[index]
-            pick = min if disagreeing else max
+            differing = {i for i in present if LEVELS[FIELDS[i]][vector[i]] == DIFFERENT}  # type: ignore[index]
+            street_agrees = _ADDRESS_INDEX in present and _ADDRESS_INDEX not in differing
+            area_agrees = any(i != _ADDRESS_INDEX and i not in differing for i in present)
+            pick = min if differing and not (street_agrees and area_agrees) else max
             kept = pick(present, key=lambda i: counted[i] or 0.0)
             for i in present:
                 if i != kept:
@@ -280,36 +290,22 @@ class MatchModel:
 
     def score_vector(self, vector: ComparisonVector, *, swapped: bool = False) -> MatchScore:
         evidence: list[FieldEvidence] = []
-        conflicts: list[str] = []
         counted = self._field_weights(vector)
         for index, (field, level) in enumerate(zip(FIELDS, vector, strict=True)):
             if level is None:
                 evidence.append(FieldEvidence(field, MISSING, 0.0))
                 continue
             label = LEVELS[field][level]
-            if CONFLICTING_LEVELS.get(field) == label:
-                conflicts.append(field)
             if swapped and field in (FIRST_NAME, LAST_NAME):
                 label += _SWAPPED_SUFFIX
             weight = counted[index]
             evidence.append(FieldEvidence(field, label, weight or 0.0, counted=weight is not None))
         weight = self.prior_weight + sum(item.weight for item in evidence)
-        email_agrees = vector[_EMAIL_INDEX] == 0
-        birth_date_agrees = vector[_DATE_OF_BIRTH_INDEX] == 0
-        if email_agrees and birth_date_agrees:
-            # one inbox and one birthday: a name written two ways, not two people
-            conflicts = [field for field in conflicts if field not in (FIRST_NAME, LAST_NAME)]
-        elif (
-            _looks_like_household(vector, swapped=swapped)
-            and FIRST_NAME not in conflicts
-            and not (email_agrees or birth_date_agrees)
-        ):
-            conflicts.append(FIRST_NAME)
         return MatchScore(
             weight=weight,
             probability=probability_from_weight(weight),
             evidence=tuple(evidence),
-            conflicts=tuple(conflicts),
+            conflicts=conflicts_of(vector, swapped=swapped),
         )
 
     def score(self, a: PreparedRecord, b: PreparedRecord) -> MatchScore:
@@ -402,6 +398,45 @@ def _precedes(a: PreparedRecord, b: PreparedRecord) -> bool:
         return a.record_id < b.record_id
     # the same id on two versions of a record: rare, so the costly tie-break is fine here
     return repr(a) <= repr(b)
+
+
+def conflicts_of(vector: ComparisonVector, *, swapped: bool) -> tuple[str, ...]:
+    """The fields whose disagreement keeps a pair from an automatic merge.
+
+    A person's own facts are the given name, the family name and the birth date; an
+    address, a home phone and a family name are shared by a household. One personal fact
+    disagreeing is a typo no level explains, a changed name or a wrong birth date when the
+    others vouch for the person: a birth date to the day for a name, both names for the
+    birth date. Two disagreeing (a spouse: another given name and birthday), or a given name
+    merely alike in one family at one address with nothing personal agreeing, are for a
+    reviewer, however strong the rest.
+    """
+    conflicts = [
+        field
+        for field, level in zip(FIELDS, vector, strict=True)
+        if level is not None and CONFLICTING_LEVELS.get(field) == LEVELS[field][level]
+    ]
+    email_agrees = vector[_EMAIL_INDEX] == 0
+    birth_date_agrees = vector[_DATE_OF_BIRTH_INDEX] == 0
+    names_agree = all(
+        level is not None and level <= _NAME_AGREES[field]
+        for field, level in zip((FIRST_NAME, LAST_NAME), vector[:2], strict=True)
+    )
+    if birth_date_agrees and email_agrees:
+        # one inbox and one birthday: a name written two ways, not two people
+        return tuple(field for field in conflicts if field not in (FIRST_NAME, LAST_NAME))
+    if len(conflicts) == 1 and (
+        (conflicts[0] == DATE_OF_BIRTH and names_agree)
+        or (conflicts[0] != DATE_OF_BIRTH and birth_date_agrees)
+    ):
+        return ()
+    if (
+        not conflicts
+        and _looks_like_household(vector, swapped=swapped)
+        and not (email_agrees or birth_date_agrees)
+    ):
+        return (FIRST_NAME,)
+    return tuple(conflicts)
 
 
 def _looks_like_household(vector: ComparisonVector, *, swapped: bool) -> bool:

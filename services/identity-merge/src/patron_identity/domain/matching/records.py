@@ -78,6 +78,7 @@ class PreparedRecord:
     date_of_birth: date | None
     postcode: str | None
     address1: str | None
+    address1_letters: str | None  # the street line's letters and digits, unabbreviated
     city: str | None
     country: str | None
 
@@ -91,6 +92,11 @@ def _name_forms(first: PreparedName | None, last: PreparedName | None) -> frozen
         given = "".join(ch for ch in name if ch.isalnum())
         forms |= {given + family, family + given, given[:1] + family, given + family[:1], given}
     return frozenset(forms - {""})
+
+
+def _letters_and_digits(text: str | None) -> str | None:
+    kept = "".join(ch for ch in text if ch.isalnum()) if text else ""
+    return kept or None
 
 
 def prepare(record: PersonRecord, rules: NormalizationRules = DEFAULT_RULES) -> PreparedRecord:
@@ -115,6 +121,7 @@ def prepare(record: PersonRecord, rules: NormalizationRules = DEFAULT_RULES) -> 
         date_of_birth=record.date_of_birth,
         postcode=normalize_postcode(record.postcode, country),
         address1=normalize_address(record.address1),
+        address1_letters=_letters_and_digits(normalize_name(record.address1)),
         city=normalize_name(record.city),
         country=country,
     )
