@@ -104,7 +104,7 @@ def test_dedupe_maps_renamed_columns_and_prints_to_stdout(tmp_path: Path) -> Non
         ("id,email\n1,a@example.com\n", ["--map", "email=e_mail"], "unknown field 'e_mail'"),
         ("name,email\nAnn,a@example.com\n", [], "no id column"),
         ("id,email\n1,a@example.com\n1,b@example.com\n", [], "line 3: id '1' repeats line 2"),
-        ("id,date_of_birth\n1,31.01.1990\n", [], "line 2: date of birth '31.01.1990'"),
+        ("id,date_of_birth\n1,31/01/1990\n", [], "line 2: date of birth '31/01/1990'"),
     ],
 )
 def test_dedupe_refuses_bad_input_with_exit_code_2_and_says_where(

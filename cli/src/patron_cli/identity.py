@@ -37,7 +37,8 @@ def dedupe(  # noqa: PLR0917 - a command's options are its parameters
         typer.Option(
             "--map",
             help='rename a column to a field: --map "E-mail=email" (repeatable); columns '
-            "named like a field map themselves",
+            "named like a field map themselves; several columns mapped to one field are "
+            "joined (street number and street)",
         ),
     ] = None,
     out: Annotated[
@@ -105,6 +106,12 @@ def dedupe(  # noqa: PLR0917 - a command's options are its parameters
         f"{summary.reviews:,} reviews in {summary.seconds:.1f} s",
         err=out is None,
     )
+    if summary.ignored_values:
+        typer.echo(
+            f"  {summary.ignored_values:,} values left out as blank, such as:", err=out is None
+        )
+        for example in summary.ignored_examples[:5]:
+            typer.echo(f"    {example}", err=out is None)
     for label, path in (("clusters", out), ("pairs", pairs_out)):
         if path is not None:
             typer.echo(f"  {label}: {path}", err=out is None)

@@ -80,12 +80,48 @@ async def test_an_uploaded_form_file_is_answered_as_csv_when_asked(
     assert response.headers["X-Dedupe-Merges"] == "1"
 
 
+async def test_a_registry_style_file_joins_mapped_columns_and_reports_impossible_dates(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # the layout public linkage data sets use: street number apart, birth dates as YYYYMMDD
+    content = (
+        "rec_id,given_name,surname,street_number,address_1,suburb,postcode,date_of_birth\n"
+        "rec-1-org,mitchell,green,7,wallaby place,cleveland,2119,19560409\n"
+        "rec-1-dup-0,mitchell,green,7,wallaby place,cleveland,2119,19561409\n"
+        "rec-2-org,harley,mccarthy,177,pridham street,marsden,3165,19080419\n"
+    )
+    params = [
+        ("id_column", "rec_id"),
+        ("map", "given_name=first_name"),
+        ("map", "surname=last_name"),
+        ("map", "street_number=address1"),
+        ("map", "address_1=address1"),
+        ("map", "suburb=city"),
+    ]
+
+    response = await client.post(
+        FILE_URL, params=params, content=content, headers=admin | {"Content-Type": "text/csv"}
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["summary"]["ignored_values"] == 1
+    assert "line 3" in body["summary"]["ignored_examples"][0]
+    clusters = {row["id"]: row["cluster_id"] for row in body["records"]}
+    assert clusters["rec-1-dup-0"] == "rec-1-org"
+    assert clusters["rec-2-org"] == "rec-2-org"
+    (pair,) = body["pairs"]
+    explained = {item["field"]: item["level"] for item in pair["explanation"]}
+    assert explained["address1"] == "exact"
+    assert explained["date_of_birth"] == "missing"
+
+
 @pytest.mark.parametrize(
     ("content", "params", "field", "detail"),
     [
         (PEOPLE_CSV, {"map": "E-mail=mail"}, "map", "unknown field 'mail'"),
         ("id,email\n1,a@example.com\n1,b@example.com\n", {}, "id", "line 3"),
-        ("id,date_of_birth\n1,1990-13-45\n", {}, "date_of_birth", "line 2"),
+        ("id,date_of_birth\n1,01/02/1990\n", {}, "date_of_birth", "line 2"),
         ("name,email\nAnn,a@example.com\n", {}, "id_column", "no id column"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -14,8 +15,10 @@ from patron_identity.domain.file_dedupe import (
     CLUSTER_COLUMNS,
     ColumnMapping,
     FileTooLarge,
+    IgnoredValues,
     cluster_csv_row,
     parse_column_map,
+    parse_date,
     read_people,
 )
 from patron_identity.domain.matching import NormalizationRules
@@ -33,7 +36,7 @@ def test_columns_named_like_fields_map_themselves_and_postcode_feeds_pincode() -
     mapping = ColumnMapping.from_header(["id", "First Name", "EMAIL", "postcode", "notes"])
 
     assert mapping.id_column == "id"
-    assert mapping.field_indexes == {"first_name": 1, "email": 2, "pincode": 3}
+    assert mapping.field_indexes == {"first_name": (1,), "email": (2,), "pincode": (3,)}
 
 
 def test_a_mapped_column_renames_and_wins_over_a_column_carrying_the_fields_name() -> None:
@@ -41,7 +44,7 @@ def test_a_mapped_column_renames_and_wins_over_a_column_carrying_the_fields_name
 
     mapping = ColumnMapping.from_header(["Kunde", "email", "E-mail", "cid"], renames, "cid")
 
-    assert mapping.field_indexes == {"first_name": 0, "email": 2}
+    assert mapping.field_indexes == {"first_name": (0,), "email": (2,)}
     assert mapping.id_column == "cid"
 
 
@@ -91,6 +94,54 @@ def test_a_date_of_birth_that_is_not_a_date_is_an_error_naming_column_and_line()
     assert raised.value.field == "Birthday"
     assert "line 3" in raised.value.message
     assert raised.value.extensions["line"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1990-01-31", date(1990, 1, 31)),
+        ("1990/1/31", date(1990, 1, 31)),
+        ("1990.01.31", date(1990, 1, 31)),
+        ("19900131", date(1990, 1, 31)),
+        ("31.01.1990", date(1990, 1, 31)),
+        (" 1.2.1990 ", date(1990, 2, 1)),
+        ("1990-02-31", None),
+        ("19561409", None),
+    ],
+)
+def test_dates_of_birth_are_read_in_the_usual_layouts(text: str, expected: date | None) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["31/01/1990", "01-31-1990", "1990131", "1990-01-31T00:00", "x"])
+def test_an_ambiguous_or_unknown_date_layout_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(text)):
+        parse_date(text)
+
+
+def test_a_birth_date_that_is_no_real_day_is_left_out_and_reported_not_fatal() -> None:
+    ignored = IgnoredValues()
+    text = "id,first_name,dob\n1,Ann,19561409\n2,Bob,19560409\n"
+
+    people = list(read_people(lines(text), ignored=ignored))
+
+    assert [p.date_of_birth for p in people] == [None, date(1956, 4, 9)]
+    assert ignored.count == 1
+    assert ignored.examples == ["line 2: date of birth '19561409' in 'dob' is no real day"]
+
+
+def test_several_columns_mapped_to_one_field_are_joined_in_header_order() -> None:
+    renames = parse_column_map(["street_number=address1", "address_1=address1"])
+    text = "rec_id,street_number,address_1\nr1,7,wallaby place\nr2,,kent street\n"
+
+    people = list(read_people(lines(text), renames=renames, id_column="rec_id"))
+
+    assert [p.address1 for p in people] == ["7 wallaby place", "kent street"]
+
+
+def test_two_columns_named_for_one_field_are_an_error_saying_how_to_choose() -> None:
+    with pytest.raises(InvalidInput, match="both map to pincode; map the one to use"):
+        ColumnMapping.from_header(["id", "zip", "postcode"])
 
 
 def test_a_row_wider_than_the_header_is_an_error() -> None:

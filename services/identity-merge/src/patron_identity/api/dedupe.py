@@ -118,6 +118,7 @@ def _csv_response(result: FileDedupeResult, output: str) -> Response:
         "X-Dedupe-Clusters": str(summary.clusters),
         "X-Dedupe-Merges": str(summary.merges),
         "X-Dedupe-Reviews": str(summary.reviews),
+        "X-Dedupe-Ignored-Values": str(summary.ignored_values),
     }
     return Response(buffer.getvalue(), media_type=f"{CSV_TYPE}; charset=utf-8", headers=headers)
 
@@ -132,8 +133,11 @@ def build_dedupe_file_router(settings: IdentitySettings) -> APIRouter:
         description=(
             "The file as a `text/csv` body or the `file` part of a multipart/form-data form "
             "(where `map`, `id_column` and `estimate` may also be form fields). Columns named "
-            "like a field map themselves; `map=E-mail=email` renames. Answers JSON, or CSV "
-            "with `Accept: text/csv` (`output=pairs` for the pairs and their explanation)."
+            "like a field map themselves; `map=E-mail=email` renames, and several columns "
+            "mapped to one field are joined (`map=street_number=address1&map=street=address1`). "
+            f"Dates of birth: {file_dedupe.DATE_FORMATS}; one that is no real day is left out "
+            "and counted in `summary.ignored_values`. Answers JSON, or CSV with "
+            "`Accept: text/csv` (`output=pairs` for the pairs and their explanation)."
         ),
         responses={
             413: {"description": "more than IDENTITY_DEDUPE_FILE_MAX_ROWS rows or bytes"},
@@ -178,7 +182,9 @@ def build_dedupe_file_router(settings: IdentitySettings) -> APIRouter:
         del body
         # matching is CPU-bound: keep the event loop answering other requests
         result = await asyncio.to_thread(dedupe_file, lines, options, rules=rules)
-        log.info("file deduplicated", tenant=caller.tenant_id, **result.summary.as_dict())
+        summary = result.summary.as_dict()
+        del summary["ignored_examples"]
+        log.info("file deduplicated", tenant=caller.tenant_id, **summary)
         if _wants_csv(request):
             return _csv_response(result, output)
         return Response(FileDedupeOut.of(result).model_dump_json(), media_type="application/json")
@@ -187,7 +193,7 @@ def build_dedupe_file_router(settings: IdentitySettings) -> APIRouter:
 
 
 class FileDedupeOut(BaseModel):
-    summary: dict[str, float | int]
+    summary: dict[str, float | int | list[str]]
     records: list[dict[str, object]] = Field(description="one per row: its cluster and matches")
     pairs: list[dict[str, object]] = Field(description="merge and review pairs, explained")
 

@@ -8,9 +8,10 @@ line, as a spreadsheet user would look for them.
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -60,6 +61,14 @@ PAIR_COLUMNS: tuple[str, ...] = (
 )
 # Several matches of one record share a cell, in the same order in each of the three columns.
 LIST_SEPARATOR = ";"
+# Birth-date layouts read: year first with -, / or . or none (8 digits: YYYYMMDD), and the
+# day-first dotted layout common in Europe. Slashes with the year last are refused: whether
+# 01/02/1990 is January or February depends on the file's country, not on the value.
+DATE_FORMATS = "YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD or DD.MM.YYYY"
+_YEAR_FIRST = re.compile(r"(\d{4})([-/.]?)(\d{1,2})\2(\d{1,2})")
+_DAY_FIRST_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+# how many ignored values a summary spells out; the rest are counted
+IGNORED_EXAMPLES = 20
 
 
 class FileTooLarge(PatronError):
@@ -99,7 +108,9 @@ class ColumnMapping:
 
     header: tuple[str, ...]
     id_index: int
-    field_indexes: Mapping[str, int]
+    # a field fed by several columns (mapped explicitly: street number and street) joins
+    # their values with a space, in header order
+    field_indexes: Mapping[str, tuple[int, ...]]
 
     @property
     def id_column(self) -> str:
@@ -121,25 +132,31 @@ class ColumnMapping:
             if column not in position:
                 raise InvalidInput("map", f"no column {column!r} in the header", location="query")
         id_index = cls._id_index(names, position, id_column)
-        field_indexes: dict[str, int] = {}
+        field_indexes: dict[str, tuple[int, ...]] = {}
         for index, name in enumerate(names):
             if index == id_index:
                 continue
             if name in renames:
-                field = renames[name]
+                target = renames[name]
             else:
                 key = _header_key(name)
-                field = key if key in FIELDS else HEADER_ALIASES.get(key, "")
+                target = key if key in FIELDS else HEADER_ALIASES.get(key, "")
                 # a field mapped explicitly wins over a column that happens to carry its name
-                if not field or field in renames.values():
+                if not target or target in renames.values():
                     continue
-            if field in field_indexes:
-                raise InvalidInput(
-                    "map",
-                    f"columns {names[field_indexes[field]]!r} and {name!r} both map to {field}",
-                    location="query",
-                )
-            field_indexes[field] = index
+                if target in field_indexes:
+                    first = names[field_indexes[target][0]]
+                    raise InvalidInput(
+                        "map",
+                        f"columns {first!r} and {name!r} both map to {target}; "
+                        f"map the one to use (or both, to join them) with {first}={target}",
+                        location="query",
+                    )
+            field_indexes[target] = (*field_indexes.get(target, ()), index)
+        if len(field_indexes.get("date_of_birth", ())) > 1:
+            raise InvalidInput(
+                "map", "only one column can hold the date of birth", location="query"
+            )
         return cls(header=names, id_index=id_index, field_indexes=field_indexes)
 
     @staticmethod
@@ -164,18 +181,35 @@ class ColumnMapping:
         )
 
 
+@dataclass
+class IgnoredValues:
+    """Values of a file that name no real thing (a birth date of 31 February), each left out
+    of its record's matching as if the cell were blank: dirty data is the reason to dedupe a
+    file, and one bad cell should not refuse the whole file."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)  # the first IGNORED_EXAMPLES, spelt out
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.examples) < IGNORED_EXAMPLES:
+            self.examples.append(message)
+
+
 def read_people(
     rows: Iterable[str],
     *,
     renames: Mapping[str, str] | None = None,
     id_column: str | None = None,
     max_rows: int | None = None,
+    ignored: IgnoredValues | None = None,
 ) -> Iterator[PersonRecord]:
     """People from CSV text lines (header first), one at a time, validated as they come.
 
     Raises `InvalidInput` naming the column and line for a missing id column, a blank or
-    repeated id, a row wider than the header or a date of birth that is not YYYY-MM-DD, and
-    `FileTooLarge` past `max_rows` data rows.
+    repeated id, a row wider than the header or a date of birth in none of `DATE_FORMATS`,
+    and `FileTooLarge` past `max_rows` data rows. A date of birth in one of them that is no
+    real day is left out of its record and told to `ignored`.
     """
     reader = csv.reader(rows)
     try:
@@ -206,7 +240,7 @@ def read_people(
             raise InvalidInput(
                 "file", f"line {line}: {len(row)} columns, the header has {width}", line=line
             )
-        yield _person(mapping, row, line, first_seen)
+        yield _person(mapping, row, line, first_seen, ignored or IgnoredValues())
 
 
 def _cell(row: Sequence[str], index: int) -> str | None:
@@ -214,8 +248,17 @@ def _cell(row: Sequence[str], index: int) -> str | None:
     return value or None
 
 
+def _cells(row: Sequence[str], indexes: Sequence[int]) -> str | None:
+    values = [value for value in (_cell(row, index) for index in indexes) if value]
+    return " ".join(values) or None
+
+
 def _person(
-    mapping: ColumnMapping, row: Sequence[str], line: int, first_seen: dict[str, int]
+    mapping: ColumnMapping,
+    row: Sequence[str],
+    line: int,
+    first_seen: dict[str, int],
+    ignored: IgnoredValues,
 ) -> PersonRecord:
     record_id = _cell(row, mapping.id_index)
     if record_id is None:
@@ -230,27 +273,50 @@ def _person(
             column=mapping.id_column,
         )
     first_seen[record_id] = line
-    values = {field: _cell(row, index) for field, index in mapping.field_indexes.items()}
-    date_of_birth = _date(values.pop("date_of_birth", None), mapping, line)
+    values = {name: _cells(row, indexes) for name, indexes in mapping.field_indexes.items()}
+    date_of_birth = _date(values.pop("date_of_birth", None), mapping, line, ignored)
     postcode = values.pop("pincode", None)
     return PersonRecord(
         record_id=record_id, postcode=postcode, date_of_birth=date_of_birth, **values
     )
 
 
-def _date(value: str | None, mapping: ColumnMapping, line: int) -> date | None:
+def parse_date(value: str) -> date | None:
+    """A date in one of `DATE_FORMATS`; None when the layout fits but the day is not real
+    (1990-02-31, 19561409). Raises ValueError for any other layout."""
+    text = value.strip()
+    if found := _YEAR_FIRST.fullmatch(text):
+        year, month, day = found.group(1), found.group(3), found.group(4)
+        if not found.group(2) and (len(month), len(day)) != (2, 2):
+            raise ValueError(text)  # digits alone must be YYYYMMDD
+    elif found := _DAY_FIRST_DOTTED.fullmatch(text):
+        day, month, year = found.groups()
+    else:
+        raise ValueError(text)
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _date(
+    value: str | None, mapping: ColumnMapping, line: int, ignored: IgnoredValues
+) -> date | None:
     if value is None:
         return None
+    column = mapping.header[mapping.field_indexes["date_of_birth"][0]]
     try:
-        return date.fromisoformat(value)
+        parsed = parse_date(value)
     except ValueError:
-        column = mapping.header[mapping.field_indexes["date_of_birth"]]
         raise InvalidInput(
             column,
-            f"line {line}: date of birth {value!r} is not a date (YYYY-MM-DD)",
+            f"line {line}: date of birth {value!r} is not a date ({DATE_FORMATS})",
             line=line,
             column=column,
         ) from None
+    if parsed is None:
+        ignored.add(f"line {line}: date of birth {value!r} in {column!r} is no real day")
+    return parsed
 
 
 # --------------------------------------------------------------------------- output
@@ -282,6 +348,8 @@ class DedupeSummary:
     merges: int  # pairs decided merge
     reviews: int  # pairs left for a person to review
     seconds: float
+    ignored_values: int = 0  # cells left out as blank (see IgnoredValues)
+    ignored_examples: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -291,6 +359,8 @@ class DedupeSummary:
             "merges": self.merges,
             "reviews": self.reviews,
             "seconds": round(self.seconds, 3),
+            "ignored_values": self.ignored_values,
+            "ignored_examples": list(self.ignored_examples),
         }
 
 
@@ -321,9 +391,13 @@ def cluster_rows(
 
 
 def summarize(
-    rows: Sequence[ClusterRow], decisions: Sequence[PairDecision], seconds: float
+    rows: Sequence[ClusterRow],
+    decisions: Sequence[PairDecision],
+    seconds: float,
+    ignored: IgnoredValues | None = None,
 ) -> DedupeSummary:
     sizes = {row.cluster_id: row.cluster_size for row in rows if row.cluster_size > 1}
+    ignored = ignored or IgnoredValues()
     return DedupeSummary(
         records=len(rows),
         clusters=len(sizes),
@@ -331,6 +405,8 @@ def summarize(
         merges=sum(1 for d in decisions if d.decision == "merge"),
         reviews=sum(1 for d in decisions if d.decision == "review"),
         seconds=seconds,
+        ignored_values=ignored.count,
+        ignored_examples=tuple(ignored.examples),
     )
 
 

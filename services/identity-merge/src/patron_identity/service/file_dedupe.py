@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from patron_identity.domain.file_dedupe import (
     ClusterRow,
     DedupeSummary,
+    IgnoredValues,
     cluster_rows,
     read_people,
     summarize,
@@ -54,8 +55,13 @@ def dedupe_file(
 ) -> FileDedupeResult:
     """Cluster the people of a CSV file; raises the domain's errors for a bad file."""
     began = time.perf_counter()
+    ignored = IgnoredValues()
     people = read_people(
-        lines, renames=options.renames, id_column=options.id_column, max_rows=options.max_rows
+        lines,
+        renames=options.renames,
+        id_column=options.id_column,
+        max_rows=options.max_rows,
+        ignored=ignored,
     )
     # prepared as read, so the raw rows are dropped as soon as they are parsed
     prepared = [prepare(person, rules) for person in people]
@@ -65,5 +71,7 @@ def dedupe_file(
     decisions, clusters = match_batch(prepared, model, thresholds or Thresholds())
     rows = cluster_rows([record.record_id for record in prepared], decisions, clusters)
     return FileDedupeResult(
-        rows=rows, pairs=decisions, summary=summarize(rows, decisions, time.perf_counter() - began)
+        rows=rows,
+        pairs=decisions,
+        summary=summarize(rows, decisions, time.perf_counter() - began, ignored),
     )
