@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.identity_data` importable
     sys.path.insert(0, str(ROOT))
 
+from bench import public_people  # noqa: E402
 from bench.identity_data import (  # noqa: E402
     Record,
     generate,
@@ -315,8 +316,14 @@ def run_splink(records: Sequence[Record], seed: int) -> dict[str, Any]:
         retain_matching_columns=False,
     )
     linker = Linker(table, settings, log_level=logging.ERROR)
+    # a shared email or phone is near-certain where the data has them; without them (public
+    # sets such as FEBRL) a shared full name and birth date is the next best rule
+    has_contacts = any(rec.email or rec.phone for rec in records)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("email"), block_on("phone")], recall=0.6
+        [block_on("email"), block_on("phone")]
+        if has_contacts
+        else [block_on("first_name", "last_name", "date_of_birth")],
+        recall=0.6,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(
@@ -589,8 +596,9 @@ def figures(result: dict[str, Any]) -> list[dict[str, str]]:
 
 def print_report(result: dict[str, Any], stamp: str, show: int) -> None:
     print(
-        f"\n{NAME}: {result['people']:,} people, {result['records']:,} records, "
-        f"{result['true_pairs']:,} true pairs, seed {result['seed']} "
+        f"\n{NAME} ({result['dataset']}): {result['people']:,} people, "
+        f"{result['records']:,} records, {result['true_pairs']:,} true pairs, "
+        f"seed {result['seed']} "
         f"(generated in {result['generation_seconds']} s)"
     )
     print(f"  {'figure':<56} {'measured':<34} {'target':<10} verdict")
@@ -630,6 +638,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "--dataset",
+        choices=("generated", *public_people.DATASETS),
+        default="generated",
+        help="our generated people (default) or a public labelled set (bench/public_people.py)",
+    )
     parser.add_argument("--people", type=int, default=10_000, help="distinct people")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=5, help="false merges / misses to print")
@@ -643,16 +657,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
-    records = generate(args.people, args.seed)
+    if args.dataset == "generated":
+        records = generate(args.people, args.seed)
+        label = f"identity_people-{args.people}-{args.seed}"
+    else:
+        records = public_people.load(args.dataset)
+        label = f"identity_people-{args.dataset}"
     generation_seconds = round(time.perf_counter() - began, 2)
-    csv_path = (
-        args.csv or Path(tempfile.gettempdir()) / f"identity_people-{args.people}-{args.seed}.csv"
-    )
+    csv_path = args.csv or Path(tempfile.gettempdir()) / f"{label}.csv"
     write_csv(records, csv_path)
-    print(f"wrote {len(records):,} records for {args.people:,} people to {csv_path}")
+    people = len({rec.person_id for rec in records})
+    print(f"wrote {len(records):,} records for {people:,} people to {csv_path}")
 
     result: dict[str, Any] = {
-        "people": args.people,
+        "dataset": args.dataset,
+        "people": people,
         "seed": args.seed,
         "records": len(records),
         "duplicate_records": sum(1 for r in records if r.duplicate_of),
