@@ -109,6 +109,7 @@ def test_date_of_birth_levels(left: date, right: date, level: str) -> None:
         ("address1", "12 Main St Apt 4", "12 Main St", "token_set>=90"),
         ("address1", "12 Main St", "12 Oak St", "token_set>=70"),
         ("address1", "12 Main St", "400 Ocean Blvd", "different"),
+        ("address1", "24 Curriecrescent", "24 currie crescent", "token_set>=90"),
         ("city", "San Francisco", "san francisco", "exact"),
         ("city", "San Francisco", "San Fransisco", "jaro_winkler>=0.90"),
         ("city", "San Francisco", "Oakland", "different"),
@@ -117,6 +118,14 @@ def test_date_of_birth_levels(left: date, right: date, level: str) -> None:
 def test_other_field_levels(field: str, left: str, right: str, level: str) -> None:
     found = levels(person("a", **{field: left}), person("b", **{field: right}))
     assert found[field] == level
+
+
+def test_a_street_written_on_the_second_line_is_still_compared() -> None:
+    found = levels(
+        person("a", address1="Sovereign Court", address2="26 Fitzsimmons Street"),
+        person("b", address1="26 Fitzsimmons Street"),
+    )
+    assert found["address1"] == "token_set>=90"
 
 
 def test_missing_on_either_side_carries_no_weight() -> None:

@@ -75,6 +75,13 @@ def test_nickname_with_transposed_birth_date_shares_a_block() -> None:
     assert blocking_keys(a) & blocking_keys(b)
 
 
+def test_a_family_name_misspelt_at_its_start_meets_its_original_by_postcode_and_initial() -> None:
+    a = prepare(PersonRecord("c1", "Sophie", "Butlock", postcode="6076", address1="6 Boolee St"))
+    b = prepare(PersonRecord("c2", "Sophie", "Bullock", postcode="6076", address1="7 Boolee St"))
+
+    assert blocking_keys(a) & blocking_keys(b) == {"postcode+first_initial:6076|s"}
+
+
 def test_survivor_is_the_earliest_member_even_when_a_newer_record_bridges_clusters() -> None:
     matcher = Matcher(MODEL)
     matcher.add(prepare(PersonRecord("z-first", "Ann", "Lee", email="ann@example.com")))

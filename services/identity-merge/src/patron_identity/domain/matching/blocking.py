@@ -65,6 +65,8 @@ def blocking_keys(record: PreparedRecord) -> frozenset[str]:
         # people at one address: a household is few records, and it meets a duplicate whose
         # family name is misspelt where the next key reads it
         keys.add(f"address:{record.address1}|{record.postcode or record.city}")
+    if record.postcode and first is not None:
+        keys.add(f"postcode+first_initial:{record.postcode}|{first.initial}")
     if record.postcode and last is not None:
         keys.add(f"postcode+last_prefix:{record.postcode}|{_compact(last)[:_LAST_NAME_PREFIX]}")
     return frozenset(keys)

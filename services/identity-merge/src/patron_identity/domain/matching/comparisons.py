@@ -232,6 +232,10 @@ def compare_address1(left: PreparedRecord, right: PreparedRecord) -> Level:
         return 1  # the same line spaced or punctuated differently ("curriecrescent")
     low, high = sorted((left.address1, right.address1))
     similarity = fuzz.token_set_ratio(low, high)
+    if similarity < 90 and left.address_lines and right.address_lines:
+        # the building or unit, or the street itself, written on the other line
+        low, high = sorted((left.address_lines, right.address_lines))
+        similarity = max(similarity, fuzz.token_set_ratio(low, high))
     if similarity < 90 and left.address1_letters and right.address1_letters:
         # a space lost or gained inside a word splits tokens that the set ratio then misses
         low, high = sorted((left.address1_letters, right.address1_letters))

@@ -79,6 +79,7 @@ class PreparedRecord:
     postcode: str | None
     address1: str | None
     address1_letters: str | None  # the street line's letters and digits, unabbreviated
+    address_lines: str | None  # both address lines, normalized, for a line written in either
     city: str | None
     country: str | None
 
@@ -122,6 +123,9 @@ def prepare(record: PersonRecord, rules: NormalizationRules = DEFAULT_RULES) -> 
         postcode=normalize_postcode(record.postcode, country),
         address1=normalize_address(record.address1),
         address1_letters=_letters_and_digits(normalize_name(record.address1)),
+        address_lines=normalize_address(
+            " ".join(line for line in (record.address1, record.address2) if line)
+        ),
         city=normalize_name(record.city),
         country=country,
     )
