@@ -285,3 +285,39 @@ async def test_an_order_event_for_a_merged_customer_counts_for_its_survivor(
     assert (body["total_orders"], body["total_spent"]) == (1, "42.00")
     orders = (await client.get(f"/api/v1/customers/{primary}/orders", headers=admin)).json()
     assert [o["order_id"] for o in orders["data"]] == [late.order_id]
+
+
+async def test_an_unmerge_whose_email_was_taken_since_restores_the_customer_without_it(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    tenant: str,
+    probe: KafkaProbe,
+    runtime: ServiceRuntime,
+) -> None:
+    primary = await new_customer(client, admin, first_name="Jane")
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    secondary = await new_customer(client, admin, email=email, last_name="Doe")
+    merge = MergeCustomers(customer_id=uuid.UUID(primary), secondary_id=uuid.UUID(secondary))
+    await publish(probe, tenant, merge)
+    await eventually(lambda: status_of(client, admin, secondary), lambda status: status == 404)
+    newcomer = await new_customer(client, admin, email=email, first_name="Newcomer")
+
+    unmerge = CustomersUnmerged(
+        customer_id=uuid.UUID(primary),
+        restored_customer_id=uuid.UUID(secondary),
+        unmerged_at=datetime.now(UTC),
+        unmerged_by="reviewer-3",
+    )
+    sent = await publish(probe, tenant, unmerge)
+
+    assert (
+        await eventually(lambda: status_of(client, admin, secondary), lambda status: status == 200)
+        == 200
+    )
+    restored = (await client.get(f"/api/v1/customers/{secondary}", headers=admin)).json()
+    assert (restored["email"], restored["last_name"]) == (None, "Doe")
+    listed = await client.get(f"/api/v1/customers?email={email}", headers=admin)
+    assert [c["id"] for c in listed.json()["data"]] == [newcomer]
+    [record] = await merge_records(runtime, tenant, secondary)
+    assert record.unmerged_by == "reviewer-3"
+    assert await inbox_claims(runtime, sent.id) == 1

@@ -383,3 +383,24 @@ async def test_an_unmerge_without_a_merge_changes_nothing(uow: MergeFakeUnitOfWo
     assert await unmerge_customers(uow, unmerge(primary, secondary), clock=clock) is None
     assert uow.published == []
     assert uow.customers.rows[secondary].deleted_at is None
+
+
+async def test_an_unmerge_whose_email_was_taken_since_restores_the_customer_without_it(
+    uow: MergeFakeUnitOfWork,
+) -> None:
+    primary = await customer(uow)
+    secondary = await customer(uow, email="ada@example.com", first_name="Ada")
+    await merge_customers(uow, merge(primary, secondary), clock=clock)
+    newcomer = await customer(uow, email="ada@example.com")  # free once merged away
+    uow.published.clear()
+
+    record = await unmerge_customers(uow, unmerge(primary, secondary), clock=clock)
+
+    assert record is not None
+    restored = uow.customers.rows[secondary]
+    assert (restored.deleted_at, restored.email, restored.first_name) == (None, None, "Ada")
+    assert uow.customers.rows[newcomer].email == "ada@example.com"
+    [full] = [
+        e for e in uow.published if isinstance(e, CustomerUpdated) and e.customer_id == secondary
+    ]
+    assert full.customer.email is None

@@ -143,9 +143,15 @@ class Customer:
         self.merged_into = survivor_id
         self.updated_at = now
 
-    def restore_from_merge(self, *, now: datetime) -> None:
+    def restore_from_merge(self, *, now: datetime, email_taken: bool = False) -> None:
         """Live again after an unmerge; announced with every field, so that each projection
-        that dropped the customer at the merge takes it back whole."""
+        that dropped the customer at the merge takes it back whole.
+
+        `email_taken`: another live customer holds its email now (it signed up with it after
+        the merge), so the customer comes back without one rather than not at all.
+        """
+        if email_taken:
+            self.email = None
         self.deleted_at = None
         self.merged_into = None
         self.updated_at = now

@@ -188,7 +188,16 @@ async def _unmerge(
     if "group_id" in changes:
         await uow.groups.record_assignments({holder.id: None})
     await uow.customers.save(holder)  # lets go of a filled email first
-    restored.restore_from_merge(now=now)
+    # a customer that took the email since the merge keeps it: emails are unique per tenant
+    owner = await uow.customers.email_owner(restored.email) if restored.email else None
+    email_taken = owner is not None and owner != restored.id
+    if email_taken:
+        log.warning(
+            "unmerge restores the customer without its email: another customer holds it now",
+            restored_id=str(restored.id),
+            email_owner=str(owner),
+        )
+    restored.restore_from_merge(now=now, email_taken=email_taken)
     await uow.customers.save(restored)
 
     await move_addresses(
