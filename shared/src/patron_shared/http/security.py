@@ -65,9 +65,15 @@ def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
+# for `openapi_extra`: the operation takes no bearer token
+NO_BEARER_TOKEN: dict[str, Any] = {"security": []}
+
+
 def document_bearer_security(app: FastAPI, *, prefix: str = "/api/") -> None:
     """Declare the bearer scheme in the OpenAPI document, required by every operation
-    under `prefix` (health, readiness and metrics stay open)."""
+    under `prefix` (health, readiness and metrics stay open). An operation declaring its own
+    `security` keeps it: `openapi_extra=NO_BEARER_TOKEN` for one authenticated otherwise
+    (a signed webhook)."""
 
     generate = app.openapi
 
@@ -83,7 +89,7 @@ def document_bearer_security(app: FastAPI, *, prefix: str = "/api/") -> None:
             for path, operations in schema.get("paths", {}).items():
                 if path.startswith(prefix):
                     for operation in operations.values():
-                        operation["security"] = [{BEARER_SCHEME: []}]
+                        operation.setdefault("security", [{BEARER_SCHEME: []}])
             app.openapi_schema = schema
         return app.openapi_schema
 

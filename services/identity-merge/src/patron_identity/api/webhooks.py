@@ -22,6 +22,7 @@ from patron_identity.service import source_profiles as use_cases
 from patron_identity.service.source_profiles import IngestOutcome, ProfileResult
 from patron_identity.settings import IdentitySettings
 from patron_shared.http import ServiceRuntime, api_router
+from patron_shared.http.security import NO_BEARER_TOKEN
 
 WEBHOOKS_PATH = "/api/v1/identity/webhooks"
 
@@ -75,6 +76,7 @@ def build_webhooks_router(settings: IdentitySettings) -> APIRouter:
             "signature, 404 for an unknown connector, 410 for a disabled one, 422 naming "
             "the malformed field; a replayed delivery changes nothing."
         ),
+        openapi_extra=NO_BEARER_TOKEN,
     )
     async def receive_webhook(connector_id: uuid.UUID, request: Request) -> WebhookReceiptOut:
         runtime: ServiceRuntime = request.app.state.runtime
@@ -103,6 +105,7 @@ def build_webhooks_router(settings: IdentitySettings) -> APIRouter:
             200: {"content": {"text/plain": {}}, "description": "the echoed hub.challenge"},
             403: {"description": "hub.mode is not subscribe or the verify token is wrong"},
         },
+        openapi_extra=NO_BEARER_TOKEN,
     )
     async def verify_subscription(
         connector_id: uuid.UUID,
