@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from patron_identity.adapters.tables import messaging
-from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_identity.api.connectors import build_connectors_router
 from patron_identity.api.dedupe import (
     build_dedupe_file_router,
@@ -31,7 +30,6 @@ SERVICE_NAME = "identity"
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
-    IdentityUnitOfWork.match_policy_defaults = settings.match_policy()
     runner = dedupe_runner(runtime)
     app = create_service_app(
         runtime,

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic_core import to_json
 from sqlalchemy import insert, text
@@ -26,6 +26,9 @@ from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import Contract, Envelope, build_envelope
 from patron_shared.tracing import current_trace_headers
+
+if TYPE_CHECKING:
+    from patron_shared.settings import ServiceSettings
 
 OUTBOX_CHANNEL = "patron_outbox"
 _OUTBOX_COPY_COLUMNS = (
@@ -68,8 +71,12 @@ class UnitOfWork:
         inbox_claim: InboxClaim | None = None,
         point_reads: TenantReads | None = None,
         caller: Principal | None = None,
+        settings: ServiceSettings | None = None,
     ) -> None:
         self._session_factory = session_factory
+        # the service's settings, for repositories whose defaults come from them (None in
+        # tests that build a unit of work by hand: the defaults of the settings class apply)
+        self.settings = settings
         self._messaging = messaging
         self.tenant_id = tenant_id
         self.source = source
@@ -99,6 +106,7 @@ class UnitOfWork:
         source: str,
         consumer: str,
         envelope: Envelope,
+        settings: ServiceSettings | None = None,
     ) -> Self:
         """A unit of work handling one delivered message: its tenant, its causation, and
         the inbox claim that makes a redelivery a no-op."""
@@ -110,6 +118,7 @@ class UnitOfWork:
             correlation_id=envelope.correlation_id or str(envelope.id),
             causation_id=str(envelope.id),
             inbox_claim=InboxClaim(consumer, envelope),
+            settings=settings,
         )
 
     async def __aenter__(self) -> Self:

@@ -96,6 +96,7 @@ class ServiceRuntime:
             correlation_id=correlation_id,
             point_reads=self.point_reads.for_tenant(tenant_id),
             caller=caller,
+            settings=self.settings,
         )
 
     def event_consumer(
@@ -110,6 +111,7 @@ class ServiceRuntime:
                 source=self.name,
                 consumer=consumer,
                 envelope=envelope,
+                settings=self.settings,
             )
 
         return EventConsumer(

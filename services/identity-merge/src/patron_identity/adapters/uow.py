@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from patron_identity.adapters.audit import SqlAuditLog
 from patron_identity.adapters.connectors import SqlConnectorRepository, SqlSourceDeliveryRepository
 from patron_identity.adapters.dedupe_runs import SqlDedupeRunRepository
@@ -18,6 +16,7 @@ from patron_identity.adapters.matching import (
 )
 from patron_identity.adapters.repository import SqlCustomerRepository
 from patron_identity.domain.duplicates import MatchPolicy
+from patron_identity.settings import IdentitySettings
 from patron_shared.db import UnitOfWork
 
 
@@ -34,9 +33,13 @@ class IdentityUnitOfWork(UnitOfWork):
     match_policies: SqlMatchPolicyRepository
     match_models: SqlMatchModelRepository
     dedupe_runs: SqlDedupeRunRepository
-    # The match policy of tenants that chose none. The shared runtime builds units of work
-    # without the service's settings, so `create_app` sets this once from them.
-    match_policy_defaults: ClassVar[MatchPolicy] = MatchPolicy()
+
+    @property
+    def match_policy_defaults(self) -> MatchPolicy:
+        """The match policy of tenants that chose none, from the service's settings."""
+        if isinstance(self.settings, IdentitySettings):
+            return self.settings.match_policy()
+        return MatchPolicy()
 
     def _open_repositories(self) -> None:
         self.customers = SqlCustomerRepository(self.session, self.tenant_id)
