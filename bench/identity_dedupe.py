@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -208,19 +209,27 @@ async def dedupe_run(base_url: str, estimate: bool, poll_s: float) -> dict[str, 
     return {"seconds": round(seconds, 2), "phase_seconds": _rounded(phases), "run": run}
 
 
-async def decision_quality(owner_url: str, person_of: dict[uuid.UUID, str]) -> dict[str, Any]:
+async def decision_quality(
+    owner_url: str,
+    person_of: dict[uuid.UUID, str],
+    customers: list[tuple[Any, ...]],
+    shown: int,
+) -> dict[str, Any]:
     """The run's merges and review suggestions held against the truth.
 
     A merge is right when both customers are the same person. Duplicates are the records
-    beyond each person's first: a perfect run merges every one of them away.
+    beyond each person's first: a perfect run merges every one of them away. Wrong merges
+    are counted by the rule that made them, and the first few shown with their evidence.
     """
     connection = await asyncpg.connect(plain_dsn(owner_url))
     try:
         rows = await connection.fetch(
-            "SELECT first_customer_id, second_customer_id, status FROM duplicate_suggestions"
+            "SELECT first_customer_id, second_customer_id, status, rule, score, explanation "
+            "FROM duplicate_suggestions ORDER BY score DESC, id"
         )
     finally:
         await connection.close()
+    by_id = {row[1]: row for row in customers}
     merges = [r for r in rows if r["status"] == "accepted"]
     reviews = [r for r in rows if r["status"] == "pending"]
 
@@ -229,7 +238,24 @@ async def decision_quality(owner_url: str, person_of: dict[uuid.UUID, str]) -> d
 
     right = sum(map(same, merges))
     duplicates = len(person_of) - len(set(person_of.values()))
+    wrong = [row for row in merges if not same(row)]
     return {
+        "wrong_merges_by_rule": dict(Counter(row["rule"] for row in wrong)),
+        "wrong_merge_examples": [
+            {
+                "rule": row["rule"],
+                "score": round(row["score"], 6),
+                "customers": [
+                    _described(by_id[row["first_customer_id"]]),
+                    _described(by_id[row["second_customer_id"]]),
+                ],
+                "evidence": " ".join(
+                    f"{item['field']}:{item['level']}({item['weight']:+.1f})"
+                    for item in json.loads(row["explanation"])
+                ),
+            }
+            for row in wrong[:shown]
+        ],
         "true_duplicate_records": duplicates,
         "merges": len(merges),
         "merges_right": right,
@@ -238,6 +264,11 @@ async def decision_quality(owner_url: str, person_of: dict[uuid.UUID, str]) -> d
         "reviews": len(reviews),
         "reviews_same_person": sum(map(same, reviews)),
     }
+
+
+def _described(row: tuple[Any, ...]) -> str:
+    # the row as COLUMNS lays it out, tenant and id left out
+    return " | ".join("-" if value is None else str(value) for value in row[2:13])
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
@@ -265,7 +296,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result = await dedupe_run(f"http://{HOST}:{port}", args.estimate, args.poll)
         finally:
             stop_service(process)
-        quality = await decision_quality(database.owner_url, person_of)
+        quality = await decision_quality(database.owner_url, person_of, rows, args.show)
     finally:
         if not args.keep_db:
             await asyncio.to_thread(drop_database, superuser, database.name)
@@ -315,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--estimate", action="store_true", help="fit the model in the run")
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between GETs")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--show", type=int, default=5, help="wrong merges to print")
     args = parser.parse_args(argv)
 
     result = asyncio.run(run(args))
@@ -331,9 +363,15 @@ def main(argv: list[str] | None = None) -> int:
         f"  pairs compared {result['pairs_compared']:,}, merges {result['merges']:,}, "
         f"suggestions {result['suggestions']:,}\n"
         f"  against the truth: {_quality_line(result['decision_quality'])}\n"
+        f"  wrong merges by rule: {result['decision_quality']['wrong_merges_by_rule']}\n"
         f"  COPY load: {result['load_seconds']:.1f} s ({result['load_rows_per_second']:,} rows/s)\n"
         f"  (JSON: bench/results/{NAME}-{stamp}.json)"
     )
+    for example in result["decision_quality"]["wrong_merge_examples"]:
+        print(f"  wrong merge ({example['rule']}, p={example['score']}):")
+        for customer in example["customers"]:
+            print(f"    {customer}")
+        print(f"    {example['evidence']}")
     return 0 if result["status"] == "succeeded" else 1
 
 
