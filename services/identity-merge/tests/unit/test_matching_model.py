@@ -23,6 +23,7 @@ from patron_identity.domain.matching import (
     prepare,
 )
 from patron_identity.domain.matching.comparisons import FIELDS, LEVELS
+from patron_identity.domain.matching.model import counted_fields
 
 MODEL = MatchModel.default()
 
@@ -421,3 +422,38 @@ def test_a_street_line_spaced_differently_is_nearly_the_same_line() -> None:
         ).evidence
     }
     assert levels["address1"] == "token_set>=90"
+
+
+def _vector(**levels: str) -> tuple[int | None, ...]:
+    return tuple(
+        LEVELS[field].index(levels[field]) if field in levels else None for field in FIELDS
+    )
+
+
+@pytest.mark.parametrize(
+    ("levels", "speaking"),
+    [
+        # all agree: the strongest speaks for the place
+        ({"address1": "exact", "postcode": "exact", "city": "exact"}, "address1"),
+        # the street and the town agree: a postcode typo does not make it another place
+        ({"address1": "exact", "postcode": "different", "city": "exact"}, "address1"),
+        # a similar street in another town and postcode: the disagreement speaks
+        ({"address1": "token_set>=90", "postcode": "different", "city": "different"}, None),
+        # no street: one area field disagreeing makes it another area
+        ({"postcode": "exact", "city": "different"}, "city"),
+    ],
+)
+def test_the_location_group_speaks_once(levels: dict[str, str], speaking: str | None) -> None:
+    model = MatchModel.default()
+    vector = _vector(first_name="exact", **levels)
+
+    counted = counted_fields(vector, model.weights)
+
+    location = {f for f, c in zip(FIELDS, counted, strict=True) if c} - {"first_name"}
+    assert len(location) == 1
+    if speaking is not None:
+        assert location == {speaking}
+    else:  # the mildest disagreement
+        (field,) = location
+        assert levels[field] == "different"
+    assert counted[FIELDS.index("first_name")]

@@ -237,25 +237,12 @@ class MatchModel:
 
     def _field_weights(self, vector: ComparisonVector) -> list[float | None]:
         """Each field's counted weight (None: missing or carried by its group)."""
-        counted: list[float | None] = [
-            None if level is None else self.weights[index][level]
-            for index, level in enumerate(vector)
+        return [
+            self.weights[index][level] if level is not None and counts else None
+            for index, (level, counts) in enumerate(
+                zip(vector, counted_fields(vector, self.weights), strict=True)
+            )
         ]
-        # one weight for the group: its strongest agreement, unless a member disagrees
-        # outright (another postcode or city makes a similar street line someone else's).
-        # A street line that agrees, in a postcode or city that agrees, is one place: the
-        # other area field is a typo or another way to name the area.
-        present = [i for i in _LOCATION_INDEXES if counted[i] is not None]
-        if len(present) > 1:
-            differing = {i for i in present if LEVELS[FIELDS[i]][vector[i]] == DIFFERENT}  # type: ignore[index]
-            street_agrees = _ADDRESS_INDEX in present and _ADDRESS_INDEX not in differing
-            area_agrees = any(i != _ADDRESS_INDEX and i not in differing for i in present)
-            pick = min if differing and not (street_agrees and area_agrees) else max
-            kept = pick(present, key=lambda i: counted[i] or 0.0)
-            for i in present:
-                if i != kept:
-                    counted[i] = None
-        return counted
 
     def _names_weight(self, names: tuple[Level, Level]) -> float:
         return sum(
@@ -400,6 +387,28 @@ def _precedes(a: PreparedRecord, b: PreparedRecord) -> bool:
     return repr(a) <= repr(b)
 
 
+def counted_fields(vector: ComparisonVector, weights: Sequence[Sequence[float]]) -> list[bool]:
+    """Which present fields count towards a pair's weight: all but the location group's
+    members other than the one that speaks for it.
+
+    The group's voice is its strongest agreement, unless a member disagrees outright
+    (another postcode or city makes a similar street line someone else's): then its mildest
+    disagreement. A street line that agrees, in a postcode or city that agrees, is one
+    place: the other area field is a typo or another way to name the area.
+    """
+    counts = [level is not None for level in vector]
+    present = [i for i in _LOCATION_INDEXES if vector[i] is not None]
+    if len(present) > 1:
+        differing = {i for i in present if LEVELS[FIELDS[i]][vector[i]] == DIFFERENT}  # type: ignore[index]
+        street_agrees = _ADDRESS_INDEX in present and _ADDRESS_INDEX not in differing
+        area_agrees = any(i != _ADDRESS_INDEX and i not in differing for i in present)
+        pick = min if differing and not (street_agrees and area_agrees) else max
+        kept = pick(present, key=lambda i: weights[i][vector[i]])  # type: ignore[index]
+        for i in present:
+            counts[i] = i == kept
+    return counts
+
+
 def conflicts_of(vector: ComparisonVector, *, swapped: bool) -> tuple[str, ...]:
     """The fields whose disagreement keeps a pair from an automatic merge.
 
@@ -490,14 +499,21 @@ def _expectation_maximisation(
     for _ in range(_EM_MAX_ITERATIONS):
         log_m = [[math.log(p) for p in ps] for ps in m]
         log_u = [[math.log(p) for p in ps] for ps in u]
+        weights = [
+            [a - b for a, b in zip(ms, us, strict=True)]
+            for ms, us in zip(log_m, log_u, strict=True)
+        ]
         match_total = 0.0
         match_mass = [[0.0] * len(ps) for ps in m]
         non_match_mass = [[0.0] * len(ps) for ps in u]
         for vector, count in ordered:
             log_match = math.log(match_share)
             log_non_match = math.log(1.0 - match_share)
-            for index, level in enumerate(vector):
-                if level is not None:
+            # the evidence a pair is scored on: the location group counts once here too
+            for index, (level, counts) in enumerate(
+                zip(vector, counted_fields(vector, weights), strict=True)
+            ):
+                if level is not None and counts:
                     log_match += log_m[index][level]
                     log_non_match += log_u[index][level]
             posterior = 1.0 / (1.0 + math.exp(min(log_non_match - log_match, 700.0)))
