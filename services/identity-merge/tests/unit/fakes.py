@@ -237,11 +237,16 @@ class FakeSuggestionRepository:
         ]
         return copy.deepcopy(found[0]) if found else None
 
-    async def merging_away(self, customer_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    async def merging_away(
+        self, customer_ids: Collection[uuid.UUID], *, decided_after: datetime
+    ) -> set[uuid.UUID]:
         return {
             s.secondary_id
             for s in self.rows.values()
-            if s.status == "accepted" and s.secondary_id is not None
+            if s.status == "accepted"
+            and s.secondary_id is not None
+            and s.decided_at is not None
+            and s.decided_at > decided_after
         } & set(customer_ids)
 
     async def page(

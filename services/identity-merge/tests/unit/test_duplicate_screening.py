@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patron_identity.domain.customer import IdentityCustomer
-from patron_identity.domain.duplicates import MatchPolicy, ordered_pair
+from patron_identity.domain.duplicates import MERGE_LANDING_WINDOW, MatchPolicy, ordered_pair
 from patron_identity.domain.matching import MatchModel, PairDecision, prepare
 from patron_identity.domain.resolution import Identifier
 from patron_identity.service.matching import (
@@ -359,3 +359,23 @@ def test_a_batch_merges_each_cluster_into_its_oldest_customer_and_queues_its_rev
     }
     assert (applied.merges, applied.suggestions, applied.skipped) == (2, 1, 2)
     assert (again.merges, again.suggestions) == (0, 0)
+
+
+def test_a_merge_the_profile_never_applied_stops_shielding_its_customer_after_the_window() -> None:
+    uow = FakeIdentityUnitOfWork()
+    older = person(email="ann@example.com", joined_days=0)
+    newer = person(email="ann@example.com", phone="+14155550101", joined_days=1)
+    arrive(uow, older, newer)
+    [accepted] = [s for s in uow.suggestions.rows.values() if s.status == "accepted"]
+    assert accepted.secondary_id == newer.customer_id
+    third = person(first="Ann", phone="+14155550101", joined_days=2)
+
+    arrive(uow, third)  # the merge is on its way: the merged-away customer is left out
+    assert not [s for s in of_type(uow, MergeCustomers) if s.secondary_id == third.customer_id]
+
+    # the profile refused that merge: an hour on, the customer takes part again
+    assert accepted.decided_at is not None
+    accepted.decided_at -= MERGE_LANDING_WINDOW + timedelta(minutes=1)
+    arrive(uow, replace(third, source_updated_at=JOINED + timedelta(days=3)))
+    pairs = {frozenset((c.customer_id, c.secondary_id)) for c in of_type(uow, MergeCustomers)}
+    assert frozenset((newer.customer_id, third.customer_id)) in pairs

@@ -255,8 +255,11 @@ class SqlSuggestionRepository:
         ).first()
         return None if row is None else _to_suggestion(row)
 
-    async def merging_away(self, customer_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        """Those of `customer_ids` that an accepted suggestion merges into another customer."""
+    async def merging_away(
+        self, customer_ids: Collection[uuid.UUID], *, decided_after: datetime
+    ) -> set[uuid.UUID]:
+        """Those of `customer_ids` that a suggestion accepted after `decided_after` merges
+        into another customer."""
         if not customer_ids:
             return set()
         s = duplicate_suggestions.c
@@ -269,6 +272,7 @@ class SqlSuggestionRepository:
             select(secondary).where(
                 s.tenant_id == self._tenant_id,
                 s.status == "accepted",
+                s.decided_at > decided_after,
                 or_(s.first_customer_id.in_(wanted), s.second_customer_id.in_(wanted)),
             )
         )

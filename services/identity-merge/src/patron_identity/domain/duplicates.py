@@ -18,7 +18,7 @@ import json
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 from patron_identity.domain.matching import (
@@ -41,6 +41,10 @@ Decision = Literal["merge", "review"]
 EXACT_KINDS = ("email", "phone")
 PROBABILISTIC_RULE = "probabilistic"
 AUTO = "auto"  # `decided_by` / `requested_by` of the screening rules themselves
+# How long an accepted merge counts as on its way to the profile. The profile applies one in
+# moments; one still not applied after this was refused there (its primary deleted, say),
+# and its merged customer is screened again rather than left out for good.
+MERGE_LANDING_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

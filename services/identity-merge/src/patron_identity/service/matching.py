@@ -18,6 +18,7 @@ from patron_identity.domain.customer import IdentityCustomer
 from patron_identity.domain.duplicates import (
     AUTO,
     EXACT_KINDS,
+    MERGE_LANDING_WINDOW,
     PROBABILISTIC_RULE,
     DuplicateSuggestion,
     MatchPolicy,
@@ -92,7 +93,9 @@ async def refresh_matching(uow: CustomerUnitOfWork, customer: IdentityCustomer) 
     if not shared:
         return
     model = await uow.match_models.get() or MatchModel.default()
-    merging = await uow.suggestions.merging_away({customer.customer_id, *shared})
+    merging = await uow.suggestions.merging_away(
+        {customer.customer_id, *shared}, decided_after=utcnow() - MERGE_LANDING_WINDOW
+    )
     if customer.customer_id in merging:
         return  # its survivor is screened once the merge lands
     pairs = {other: ordered_pair(customer.customer_id, other) for other in shared}
@@ -167,7 +170,9 @@ async def apply_pair_decisions(
             ordered_pair(uuid.UUID(decision.left), uuid.UUID(decision.right)), decision
         )
     settled = await _settled_pairs(uow, by_pair)
-    merging = await uow.suggestions.merging_away({c for pair in by_pair for c in pair})
+    merging = await uow.suggestions.merging_away(
+        {c for pair in by_pair for c in pair}, decided_after=utcnow() - MERGE_LANDING_WINDOW
+    )
     known = dict(customers or {})
     matches: list[_Match] = []
     for pair in sorted(by_pair):
