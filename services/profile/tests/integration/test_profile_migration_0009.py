@@ -6,9 +6,6 @@ service's consumers, whose heartbeats must not stop while a migration runs."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,9 +14,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
-from patron_shared.testing import ServiceDatabase, create_service_database, drop_database
+from patron_shared.testing import (
+    ServiceDatabase,
+    alembic,
+    create_service_database,
+    drop_database,
+    owner_fetch,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,24 +38,11 @@ async def database(superuser_url: str) -> AsyncIterator[ServiceDatabase]:
 
 
 async def migrate(database: ServiceDatabase, *command: str) -> None:
-    environment = os.environ | {"PATRON_MIGRATION_DATABASE_URL": database.owner_url}
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "alembic", "-c", str(SERVICE / "alembic.ini"), *command],
-        check=True,
-        env=environment,
-        cwd=SERVICE,
-        capture_output=True,
-    )
+    await asyncio.to_thread(alembic, SERVICE, database, *command)
 
 
 async def query(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
-    dsn = make_url(database.owner_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
+    return await owner_fetch(database, sql, *args)
 
 
 async def schema_of(database: ServiceDatabase) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -110,26 +111,34 @@ def create_service_database(service_dir: Path, superuser_url: str, prefix: str) 
     app_url = owner.set(username=APP_ROLE, password=APP_PASSWORD).render_as_string(
         hide_password=False
     )
+    database = ServiceDatabase(name=name, owner_url=owner_url, app_url=app_url)
+    alembic(service_dir, database, "upgrade", "heads")
+    return database
+
+
+def alembic(service_dir: Path, database: ServiceDatabase, *command: str) -> None:
+    """Run an Alembic command (`upgrade head`, `downgrade 0006`) of the service's scripts
+    on `database`, as its owner. Blocking: from async code, run it in a thread."""
     env = os.environ | {
-        "PATRON_MIGRATION_DATABASE_URL": owner_url,
+        "PATRON_MIGRATION_DATABASE_URL": database.owner_url,
         "PATRON_DB_APP_ROLE": APP_ROLE,
     }
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alembic",
-            "-c",
-            str(service_dir / "alembic.ini"),
-            "upgrade",
-            "heads",
-        ],
+        [sys.executable, "-m", "alembic", "-c", str(service_dir / "alembic.ini"), *command],
         check=True,
         env=env,
         cwd=service_dir,
         capture_output=True,
     )
-    return ServiceDatabase(name=name, owner_url=owner_url, app_url=app_url)
+
+
+async def owner_fetch(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Rows of one statement run as the database's owner (row-level security aside)."""
+    connection = await asyncpg.connect(_plain_dsn(database.owner_url))
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
 
 
 async def _create(superuser_url: str, name: str) -> None:
