@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from patron_cli.main import app
+from patron_identity.settings import IdentitySettings
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 if str(BENCH) not in sys.path:
@@ -117,3 +118,13 @@ def test_dedupe_refuses_bad_input_with_exit_code_2_and_says_where(
 
     assert result.exit_code == 2
     assert expected in result.output
+
+
+def test_a_new_secrets_key_is_a_key_the_identity_settings_accept() -> None:
+    result = runner.invoke(app, ["identity", "new-secrets-key"])
+
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip()
+    settings = IdentitySettings(IDENTITY_CONNECTOR_SECRETS_KEYS=key)
+    assert settings.secret_box.open(settings.secret_box.seal("s3cret")) == "s3cret"
+    assert runner.invoke(app, ["identity", "new-secrets-key"]).stdout.strip() != key

@@ -149,6 +149,15 @@ def stack_settings(config: StackConfig) -> dict[str, str]:
     return values
 
 
+@identity_app.command("new-secrets-key")
+def new_secrets_key() -> None:
+    """Print a new key for IDENTITY_CONNECTOR_SECRETS_KEYS (put it first; keep the old ones
+    after it until every connector's secret has been written again)."""
+    from cryptography.fernet import Fernet  # noqa: PLC0415 - only this command needs it
+
+    typer.echo(Fernet.generate_key().decode())
+
+
 @identity_app.command("dedupe-run")
 def dedupe_run(
     estimate: Annotated[

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from patron_identity.domain.duplicates import MatchPolicy
 from patron_identity.domain.matching import NormalizationRules, Thresholds
+from patron_shared.secrets import DEV_SECRETS_KEY, SecretBox, parse_keys
 from patron_shared.settings import ServiceSettings
 
 
@@ -63,6 +65,22 @@ class IdentitySettings(ServiceSettings):
         validation_alias=AliasChoices("IDENTITY_REVIEW_THRESHOLD"),
     )
 
+    # Fernet keys that seal connector secrets at rest, comma-separated, newest first (it
+    # seals; all open). Generate one with `patron identity new-secrets-key`.
+    connector_secrets_keys: SecretStr = Field(
+        default=SecretStr(DEV_SECRETS_KEY),
+        validation_alias=AliasChoices("IDENTITY_CONNECTOR_SECRETS_KEYS"),
+    )
+
+    @field_validator("connector_secrets_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        try:
+            parse_keys(value.get_secret_value())
+        except ValueError as exc:
+            raise ValueError(f"IDENTITY_CONNECTOR_SECRETS_KEYS: {exc}") from None
+        return value
+
     @model_validator(mode="after")
     def _review_below_auto_merge(self) -> IdentitySettings:
         if self.review_threshold > self.auto_merge_threshold:
@@ -70,6 +88,18 @@ class IdentitySettings(ServiceSettings):
                 "IDENTITY_REVIEW_THRESHOLD must not be greater than IDENTITY_AUTO_MERGE_THRESHOLD"
             )
         return self
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_key_in_production(self) -> IdentitySettings:
+        keys = parse_keys(self.connector_secrets_keys.get_secret_value())
+        if self.env == "production" and DEV_SECRETS_KEY in keys:
+            raise ValueError("IDENTITY_CONNECTOR_SECRETS_KEYS must be set in production")
+        return self
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """Seals and opens connector secrets with the configured keys."""
+        return SecretBox(parse_keys(self.connector_secrets_keys.get_secret_value()))
 
     def match_policy(self) -> MatchPolicy:
         """The match policy of tenants that set none."""

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from patron_shared.testing import ServiceDatabase, bearer_headers, row_security_of
+from patron_identity.settings import IdentitySettings
+from patron_shared.secrets import SEALED_PREFIX
+from patron_shared.testing import ServiceDatabase, bearer_headers, owner_fetch, row_security_of
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +57,30 @@ async def test_a_registered_connector_answers_its_secret_once_and_a_hint_afterwa
     assert shown["secret_hint"] == "…" + body["secret"][-4:]
     assert [c["id"] for c in listed["data"]] == [body["id"]]
     assert body["secret"] not in str(listed)
+
+
+async def test_a_secret_is_stored_sealed_and_rotating_seals_the_new_one(
+    client: httpx.AsyncClient, admin: dict[str, str], service_database: ServiceDatabase
+) -> None:
+    created = (await register(client, admin)).json()
+
+    async def stored() -> str:
+        [row] = await owner_fetch(
+            service_database,
+            "SELECT secret FROM source_connectors WHERE id = $1",
+            uuid.UUID(created["id"]),
+        )
+        return str(row["secret"])
+
+    sealed = await stored()
+    assert sealed.startswith(SEALED_PREFIX)
+    assert created["secret"] not in sealed
+    assert IdentitySettings().secret_box.open(sealed) == created["secret"]
+    rotated = await client.post(f"{URL}/{created['id']}/rotate-secret", json={}, headers=admin)
+    assert rotated.status_code == 200, rotated.text
+    resealed = await stored()
+    assert resealed != sealed
+    assert IdentitySettings().secret_box.open(resealed) == rotated.json()["secret"]
 
 
 async def test_the_webhook_url_uses_the_gateways_forwarded_host(

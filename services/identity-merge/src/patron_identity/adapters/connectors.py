@@ -1,4 +1,8 @@
-"""Source connectors and their deliveries: all the SQL they need."""
+"""Source connectors and their deliveries: all the SQL they need.
+
+A connector's secret is sealed before it is written and opened as it is read, so the table
+never holds one in the clear.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from patron_identity.domain.connectors import (
     ConnectorSource,
     DeliveryRecord,
 )
+from patron_shared.secrets import SecretBox
 
 _COLUMNS = (
     "id",
@@ -35,15 +40,16 @@ _MUTABLE = ("secret", "verify_token_hash", "status", "updated_at", "disabled_at"
 
 
 class SqlConnectorRepository:
-    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+    def __init__(self, session: AsyncSession, tenant_id: str, box: SecretBox) -> None:
         self._session = session
         self._tenant_id = tenant_id
+        self._box = box
 
     async def add(self, connector: Connector) -> bool:
         """False when the tenant already has an active connector for this account."""
         insert = (
             pg_insert(source_connectors)
-            .values(**{name: getattr(connector, name) for name in _COLUMNS})
+            .values(**_stored(connector, _COLUMNS, self._box))
             .on_conflict_do_nothing(
                 index_elements=["tenant_id", "source", "account"],
                 index_where=text("status = 'active'"),
@@ -60,14 +66,14 @@ class SqlConnectorRepository:
         if for_update:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
-        return None if row is None else _to_connector(row)
+        return None if row is None else _to_connector(row, self._box)
 
     async def save(self, connector: Connector) -> None:
         c = source_connectors.c
         await self._session.execute(
             update(source_connectors)
             .where(c.tenant_id == self._tenant_id, c.id == connector.id)
-            .values(**{name: getattr(connector, name) for name in _MUTABLE})
+            .values(**_stored(connector, _MUTABLE, self._box))
         )
 
     async def page(
@@ -88,14 +94,15 @@ class SqlConnectorRepository:
         if after is not None:
             query = query.where(tuple_(c.created_at, c.id) > tuple_(after.created_at, after.id))
         rows = await self._session.execute(query.order_by(c.created_at, c.id).limit(limit))
-        return [_to_connector(row) for row in rows]
+        return [_to_connector(row, self._box) for row in rows]
 
 
 class SqlConnectorDirectory:
     """Finds a connector by id alone, for the webhook that names it and no tenant."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
         self._session_factory = session_factory
+        self._box = box
 
     async def find(self, connector_id: uuid.UUID) -> Connector | None:
         async with self._session_factory() as session, session.begin():
@@ -106,7 +113,7 @@ class SqlConnectorDirectory:
             )
             query = select(source_connectors).where(source_connectors.c.id == connector_id)
             row = (await session.execute(query)).first()
-        return None if row is None else _to_connector(row)
+        return None if row is None else _to_connector(row, self._box)
 
 
 class SqlSourceDeliveryRepository:
@@ -152,5 +159,12 @@ class SqlSourceDeliveryRepository:
         )
 
 
-def _to_connector(row: Row[Any]) -> Connector:
-    return Connector(**{name: getattr(row, name) for name in _COLUMNS})
+def _stored(connector: Connector, names: Sequence[str], box: SecretBox) -> dict[str, Any]:
+    values = {name: getattr(connector, name) for name in names}
+    values["secret"] = box.seal(connector.secret)
+    return values
+
+
+def _to_connector(row: Row[Any], box: SecretBox) -> Connector:
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    return Connector(**values | {"secret": box.open(values["secret"])})

@@ -86,7 +86,7 @@ source_connectors = Table(
     Column("source", String(20), nullable=False),
     Column("account", String(300), nullable=False),
     Column("name", String(200)),
-    Column("secret", String(200), nullable=False),
+    Column("secret", Text, nullable=False),  # sealed (patron_shared.secrets)
     Column("verify_token_hash", String(64)),
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

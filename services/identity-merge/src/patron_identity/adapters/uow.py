@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from patron_identity.adapters.audit import SqlAuditLog
 from patron_identity.adapters.connectors import SqlConnectorRepository, SqlSourceDeliveryRepository
 from patron_identity.adapters.dedupe_runs import SqlDedupeRunRepository
@@ -41,12 +43,21 @@ class IdentityUnitOfWork(UnitOfWork):
             return self.settings.match_policy()
         return MatchPolicy()
 
+    @property
+    def _identity_settings(self) -> IdentitySettings:
+        # built by hand (tests, tools): the settings' own defaults
+        if isinstance(self.settings, IdentitySettings):
+            return self.settings
+        return _default_settings()
+
     def _open_repositories(self) -> None:
         self.customers = SqlCustomerRepository(self.session, self.tenant_id)
         self.identifiers = SqlIdentifierRepository(self.session, self.tenant_id)
         self.lineage = SqlLineageRepository(self.session, self.tenant_id)
         self.audit = SqlAuditLog(self.session, self.tenant_id)
-        self.connectors = SqlConnectorRepository(self.session, self.tenant_id)
+        self.connectors = SqlConnectorRepository(
+            self.session, self.tenant_id, self._identity_settings.secret_box
+        )
         self.source_deliveries = SqlSourceDeliveryRepository(self.session, self.tenant_id)
         self.match_keys = SqlMatchKeyRepository(self.session, self.tenant_id)
         self.suggestions = SqlSuggestionRepository(self.session, self.tenant_id)
@@ -56,3 +67,8 @@ class IdentityUnitOfWork(UnitOfWork):
         )
         self.match_models = SqlMatchModelRepository(self.session, self.tenant_id)
         self.dedupe_runs = SqlDedupeRunRepository(self.session, self.tenant_id)
+
+
+@cache
+def _default_settings() -> IdentitySettings:
+    return IdentitySettings()

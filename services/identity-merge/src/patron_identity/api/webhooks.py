@@ -89,7 +89,7 @@ def build_webhooks_router(settings: IdentitySettings) -> APIRouter:
 
         delivery = WebhookDelivery(body=await request.body(), headers=dict(request.headers))
         outcome = await use_cases.receive_webhook(
-            SqlConnectorDirectory(runtime.session_factory),
+            SqlConnectorDirectory(runtime.session_factory, settings.secret_box),
             unit_of_work_for,
             connector_id,
             delivery,
@@ -116,7 +116,7 @@ def build_webhooks_router(settings: IdentitySettings) -> APIRouter:
     ) -> PlainTextResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         answer = await use_cases.answer_verification(
-            SqlConnectorDirectory(runtime.session_factory),
+            SqlConnectorDirectory(runtime.session_factory, settings.secret_box),
             connector_id,
             mode=mode,
             token=verify_token,
