@@ -9,7 +9,7 @@ Revises: 0006
 Create Date: 2026-12-04
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,29 +26,27 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.alter_column("source_connectors", "secret", type_=sa.Text(), existing_nullable=False)
     box = IdentitySettings().secret_box
-    connection = op.get_bind()
-    # the migration runs as the table's owner, which row-level security does not hold back
-    rows = connection.execute(
-        sa.text("SELECT id, secret FROM source_connectors WHERE secret NOT LIKE :sealed"),
-        {"sealed": f"{SEALED_PREFIX}%"},
-    ).all()
-    for connector_id, secret in rows:
-        connection.execute(
-            sa.text("UPDATE source_connectors SET secret = :secret WHERE id = :id"),
-            {"secret": box.seal(secret), "id": connector_id},
-        )
+    _rewrite_secrets(sealed=False, rewrite=box.seal)
 
 
 def downgrade() -> None:
     box = IdentitySettings().secret_box
+    _rewrite_secrets(sealed=True, rewrite=box.open)
+    op.alter_column("source_connectors", "secret", type_=sa.String(200), existing_nullable=False)
+
+
+def _rewrite_secrets(*, sealed: bool, rewrite: Callable[[str], str]) -> None:
+    """Rewrite each secret that is (or is not) sealed. The migration runs as the table's
+    owner, which row-level security does not hold back."""
     connection = op.get_bind()
     rows = connection.execute(
-        sa.text("SELECT id, secret FROM source_connectors WHERE secret LIKE :sealed"),
-        {"sealed": f"{SEALED_PREFIX}%"},
+        sa.text(
+            "SELECT id, secret FROM source_connectors WHERE starts_with(secret, :prefix) = :sealed"
+        ),
+        {"prefix": SEALED_PREFIX, "sealed": sealed},
     ).all()
     for connector_id, secret in rows:
         connection.execute(
             sa.text("UPDATE source_connectors SET secret = :secret WHERE id = :id"),
-            {"secret": box.open(secret), "id": connector_id},
+            {"secret": rewrite(secret), "id": connector_id},
         )
-    op.alter_column("source_connectors", "secret", type_=sa.String(200), existing_nullable=False)

@@ -1,11 +1,7 @@
-"""Migration 0007 seals the connector secrets stored before it, and unseals them going back.
-
-Async, with the migrations in a thread: the test session's event loop also runs the
-service's consumers, whose heartbeats must not stop while a migration runs."""
+"""Migration 0007 seals the connector secrets stored before it, and unseals them going back."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,10 +13,9 @@ from patron_identity.settings import IdentitySettings
 from patron_shared.secrets import SEALED_PREFIX
 from patron_shared.testing import (
     ServiceDatabase,
-    alembic,
-    create_service_database,
-    drop_database,
+    migrate,
     owner_fetch,
+    throwaway_database,
 )
 
 pytestmark = pytest.mark.integration
@@ -30,11 +25,8 @@ SERVICE = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def database(superuser_url: str) -> AsyncIterator[ServiceDatabase]:
-    created = await asyncio.to_thread(
-        create_service_database, SERVICE, superuser_url, "test_identity_0007"
-    )
-    yield created
-    await asyncio.to_thread(drop_database, superuser_url, created.name)
+    async with throwaway_database(SERVICE, superuser_url, "test_identity_0007") as created:
+        yield created
 
 
 async def secrets_of(database: ServiceDatabase) -> dict[uuid.UUID, str]:
@@ -45,7 +37,7 @@ async def secrets_of(database: ServiceDatabase) -> dict[uuid.UUID, str]:
 async def test_0007_seals_clear_secrets_and_going_back_unseals_them(
     database: ServiceDatabase,
 ) -> None:
-    await asyncio.to_thread(alembic, SERVICE, database, "downgrade", "0006")
+    await migrate(SERVICE, database, "downgrade", "0006")
     ids = [uuid.uuid4(), uuid.uuid4()]
     clear = ["shpss_first-secret-0123456789abcdef", "second-secret-0123456789abcdef0123"]
     now = datetime.now(UTC)
@@ -59,7 +51,7 @@ async def test_0007_seals_clear_secrets_and_going_back_unseals_them(
         now,
     )
 
-    await asyncio.to_thread(alembic, SERVICE, database, "upgrade", "head")
+    await migrate(SERVICE, database, "upgrade", "head")
 
     sealed = await secrets_of(database)
     box = IdentitySettings().secret_box
@@ -68,6 +60,6 @@ async def test_0007_seals_clear_secrets_and_going_back_unseals_them(
         assert secret not in sealed[connector_id]
         assert box.open(sealed[connector_id]) == secret
 
-    await asyncio.to_thread(alembic, SERVICE, database, "downgrade", "0006")
+    await migrate(SERVICE, database, "downgrade", "0006")
 
     assert await secrets_of(database) == dict(zip(ids, clear, strict=True))

@@ -1,11 +1,7 @@
-"""Migration 0009 (the tag index in `customer_tags`) up and down on a database with data.
-
-Async, with the migrations in a thread: the test session's event loop also runs the
-service's consumers, whose heartbeats must not stop while a migration runs."""
+"""Migration 0009 (the tag index in `customer_tags`) up and down on a database with data."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,10 +13,9 @@ import pytest
 
 from patron_shared.testing import (
     ServiceDatabase,
-    alembic,
-    create_service_database,
-    drop_database,
+    migrate,
     owner_fetch,
+    throwaway_database,
 )
 
 pytestmark = pytest.mark.integration
@@ -30,15 +25,8 @@ SERVICE = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def database(superuser_url: str) -> AsyncIterator[ServiceDatabase]:
-    created = await asyncio.to_thread(
-        create_service_database, SERVICE, superuser_url, "test_profile_0009"
-    )
-    yield created
-    await asyncio.to_thread(drop_database, superuser_url, created.name)
-
-
-async def migrate(database: ServiceDatabase, *command: str) -> None:
-    await asyncio.to_thread(alembic, SERVICE, database, *command)
+    async with throwaway_database(SERVICE, superuser_url, "test_profile_0009") as created:
+        yield created
 
 
 async def query(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -59,7 +47,7 @@ async def schema_of(database: ServiceDatabase) -> dict[str, Any]:
 async def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
     database: ServiceDatabase,
 ) -> None:
-    await migrate(database, "downgrade", "0008")
+    await migrate(SERVICE, database, "downgrade", "0008")
     tenants = ("shop-a", "shop-b")
     ids = [uuid.uuid4() for _ in range(4)]
     await query(
@@ -75,7 +63,7 @@ async def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
         [None, None, None, datetime(2026, 11, 1, tzinfo=UTC)],
     )
 
-    await migrate(database, "upgrade", "head")
+    await migrate(SERVICE, database, "upgrade", "head")
 
     assert (await schema_of(database)) == {
         "side_table": True,
@@ -90,7 +78,7 @@ async def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
         (tenants[1], "vip", ids[2]),
     }
 
-    await migrate(database, "downgrade", "0008")
+    await migrate(SERVICE, database, "downgrade", "0008")
 
     assert (await schema_of(database)) == {
         "side_table": False,
@@ -102,5 +90,5 @@ async def test_0009_indexes_existing_tags_and_goes_back_to_the_gin_index(
         database, "SELECT id FROM customers WHERE tags && ARRAY['vip'] AND deleted_at IS NULL"
     )
     assert {row["id"] for row in tagged} == {ids[0], ids[2]}
-    await migrate(database, "upgrade", "head")
+    await migrate(SERVICE, database, "upgrade", "head")
     assert (await schema_of(database))["side_table"]

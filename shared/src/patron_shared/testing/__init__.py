@@ -21,11 +21,13 @@ from patron_shared.testing.infra import (
     create_service_database,
     docker_available,
     drop_database,
+    migrate,
     owner_fetch,
     read_stack_env,
     resolve_database_url,
     resolve_kafka_bootstrap,
     row_security_of,
+    throwaway_database,
 )
 from patron_shared.testing.kafka import (
     KafkaProbe,
@@ -45,6 +47,7 @@ __all__ = [
     "docker_available",
     "drop_database",
     "inbox_claims",
+    "migrate",
     "owner_fetch",
     "read_stack_env",
     "record_of",
@@ -52,6 +55,7 @@ __all__ = [
     "resolve_kafka_bootstrap",
     "row_security_of",
     "run_without_io",
+    "throwaway_database",
     "unique_tenant",
     "wait_for_assignment",
 ]

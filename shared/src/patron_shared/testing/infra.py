@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import uuid
-from contextlib import ExitStack
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,19 @@ def create_service_database(service_dir: Path, superuser_url: str, prefix: str) 
     return database
 
 
+@asynccontextmanager
+async def throwaway_database(
+    service_dir: Path, superuser_url: str, prefix: str
+) -> AsyncIterator[ServiceDatabase]:
+    """A database of its own for one test (a migration's, say), migrated to head, dropped
+    afterwards. Created in a thread: the test's event loop may be running consumers."""
+    created = await asyncio.to_thread(create_service_database, service_dir, superuser_url, prefix)
+    try:
+        yield created
+    finally:
+        await asyncio.to_thread(drop_database, superuser_url, created.name)
+
+
 def alembic(service_dir: Path, database: ServiceDatabase, *command: str) -> None:
     """Run an Alembic command (`upgrade head`, `downgrade 0006`) of the service's scripts
     on `database`, as its owner. Blocking: from async code, run it in a thread."""
@@ -130,6 +144,12 @@ def alembic(service_dir: Path, database: ServiceDatabase, *command: str) -> None
         cwd=service_dir,
         capture_output=True,
     )
+
+
+async def migrate(service_dir: Path, database: ServiceDatabase, *command: str) -> None:
+    """`alembic` from async code, in a thread: the test's event loop may be running the
+    service's consumers, whose heartbeats must not stop while a migration runs."""
+    await asyncio.to_thread(alembic, service_dir, database, *command)
 
 
 async def owner_fetch(database: ServiceDatabase, sql: str, *args: Any) -> list[asyncpg.Record]:
