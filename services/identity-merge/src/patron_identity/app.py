@@ -21,6 +21,7 @@ from patron_identity.api.sources import build_sources_router
 from patron_identity.api.unmerge import build_unmerge_router
 from patron_identity.api.webhooks import build_webhooks_router
 from patron_identity.consumers.customers import build_customer_consumer
+from patron_identity.housekeeping import keep_tables_tidy_with
 from patron_identity.settings import IdentitySettings
 from patron_shared.http import ServiceRuntime, create_service_app
 
@@ -50,4 +51,5 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         consumers=[build_customer_consumer(runtime, settings.normalization_rules())],
     )
     run_dedupe_runs_with(app, runner)
+    keep_tables_tidy_with(app, settings)
     return app

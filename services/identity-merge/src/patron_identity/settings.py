@@ -65,6 +65,14 @@ class IdentitySettings(ServiceSettings):
         validation_alias=AliasChoices("IDENTITY_REVIEW_THRESHOLD"),
     )
 
+    # How long a webhook delivery is remembered, so that its replay changes nothing (sources
+    # stop retrying within days).
+    source_delivery_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        validation_alias=AliasChoices("IDENTITY_SOURCE_DELIVERY_RETENTION_DAYS"),
+    )
     # Fernet keys that seal connector secrets at rest, comma-separated, newest first (it
     # seals; all open). Generate one with `patron identity new-secrets-key`.
     connector_secrets_keys: SecretStr = Field(

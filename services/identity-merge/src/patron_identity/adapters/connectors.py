@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from patron_identity.adapters.tables import source_connectors, source_deliveries
 from patron_identity.domain.connectors import (
@@ -157,6 +158,24 @@ class SqlSourceDeliveryRepository:
             .where(d.tenant_id == self._tenant_id, d.channel == channel, d.delivery_key == key)
             .values(outcome=outcome)
         )
+
+
+async def purge_source_deliveries(
+    engine: AsyncEngine, older_than: timedelta, *, batch: int = 10_000
+) -> int:
+    """Forget every tenant's deliveries received longer ago than `older_than`, a batch per
+    transaction; returns how many."""
+    purged = 0
+    while True:
+        async with engine.begin() as connection:
+            result = await connection.execute(
+                text("SELECT purge_source_deliveries(:older_than, :batch)"),
+                {"older_than": older_than, "batch": batch},
+            )
+            count = int(result.scalar_one())
+        purged += count
+        if count < batch:
+            return purged
 
 
 def _stored(connector: Connector, names: Sequence[str], box: SecretBox) -> dict[str, Any]:
