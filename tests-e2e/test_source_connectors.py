@@ -1,7 +1,8 @@
-"""Across the running stack: a signed Shopify webhook through the gateway becomes a customer.
+"""Across the running stack: a signed Shopify webhook through the gateway becomes a customer,
+and the shop's delete takes its Shopify id back off.
 
 gateway -> identity (signature, resolution, outbox) -> relay -> Kafka
-(`UpsertCustomerFromSource`) -> profile -> `GET /api/v1/customers/{id}`.
+(`UpsertCustomerFromSource`, `ReleaseExternalId`) -> profile -> `GET /api/v1/customers/{id}`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ pytestmark = pytest.mark.e2e
 
 def shopify_signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def shopify_headers(secret: str, body: bytes, topic: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": shopify_signature(secret, body),
+        "X-Shopify-Shop-Domain": "patron-demo.myshopify.com",
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+    }
 
 
 @pytest.fixture
@@ -70,15 +81,7 @@ async def test_a_signed_shopify_customer_appears_in_the_profile_api(
     ).encode()
 
     delivered = await gateway.post(
-        webhook_url,
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": "customers/create",
-            "X-Shopify-Hmac-Sha256": shopify_signature(secret, body),
-            "X-Shopify-Shop-Domain": "patron-demo.myshopify.com",
-            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-        },
+        webhook_url, content=body, headers=shopify_headers(secret, body, "customers/create")
     )
     forged = await gateway.post(
         webhook_url,
@@ -109,3 +112,20 @@ async def test_a_signed_shopify_customer_appears_in_the_profile_api(
     )
     assert customer["external_ids"]["shopify"] == str(shopify_id)
     assert "e2e" in customer["tags"]
+
+    deleted_body = json.dumps({"id": shopify_id}).encode()
+    deleted = await gateway.post(
+        webhook_url,
+        content=deleted_body,
+        headers=shopify_headers(secret, deleted_body, "customers/delete"),
+    )
+    assert deleted.status_code == 200, deleted.text
+
+    async def shopify_id_released() -> dict[str, Any] | None:
+        response = await gateway.get(url, headers=headers)
+        body = response.json()
+        return body if "shopify" not in body["external_ids"] else None
+
+    released = await eventually(shopify_id_released)
+    assert released is not None, "the profile kept the Shopify id the shop deleted"
+    assert released["email"] == email  # the customer stays

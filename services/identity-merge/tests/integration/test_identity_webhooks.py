@@ -77,15 +77,15 @@ def customer_of_shop(**overrides: Any) -> dict[str, Any]:
     return shopify_customer(id=number, email=f"bob-{number}@biller.com", phone=None) | overrides
 
 
-async def upserts(runtime: ServiceRuntime, tenant: str) -> list[dict[str, Any]]:
+async def upserts(
+    runtime: ServiceRuntime, tenant: str, message_type: str = "UpsertCustomerFromSource"
+) -> list[dict[str, Any]]:
+    """The data of the commands of `message_type` the tenant's deliveries left in the outbox."""
     outbox = messaging.outbox
     async with runtime.engine.connect() as connection:
         rows = await connection.execute(
             select(outbox.c.payload)
-            .where(
-                outbox.c.tenant_id == tenant,
-                outbox.c.message_type == "UpsertCustomerFromSource",
-            )
+            .where(outbox.c.tenant_id == tenant, outbox.c.message_type == message_type)
             .order_by(outbox.c.seq)
         )
         return [row.payload["data"] for row in rows]
@@ -193,6 +193,12 @@ async def test_a_deleted_shopify_customer_gives_up_only_its_shopify_id(
         ("email", customer["email"]): created["customer_id"]
     }
     assert len(await upserts(runtime, tenant)) == 1
+    [release] = await upserts(runtime, tenant, "ReleaseExternalId")
+    assert release == {
+        "customer_id": created["customer_id"],
+        "source": "shopify",
+        "external_id": str(customer["id"]),
+    }
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from patron_identity.service.source_profiles import (
     receive_webhook,
 )
 from patron_shared.errors import Conflict, Gone, InvalidInput, NotFound, Unauthorized
+from patron_shared.events import ReleaseExternalId, UpsertCustomerFromSource
 from patron_shared.events import SourceAddress as AddressCommand
-from patron_shared.events import UpsertCustomerFromSource
 from patron_shared.testing import run_without_io
 
 from .connector_fakes import FakeConnectorDirectory, FakeSourceUnitOfWork
@@ -156,7 +156,13 @@ def test_a_delete_releases_the_external_id_and_the_customer_keeps_its_other_iden
     [result] = outcome.results
     assert (result.event, result.customer_id) == ("delete", customer_id)
     assert uow.identifiers.owned == {Identifier("email", "ann.lee@example.com"): customer_id}
-    assert len(upserts(uow)) == 1  # the delete asks nothing of the profile service
+    assert len(upserts(uow)) == 1
+    [release] = [e for e in uow.published if isinstance(e, ReleaseExternalId)]
+    assert (release.customer_id, release.source, release.external_id) == (
+        customer_id,
+        "shopify",
+        profile().external_id,
+    )
 
 
 def test_after_a_delete_the_same_source_id_finds_the_customer_again_by_email() -> None:
@@ -175,6 +181,7 @@ def test_a_delete_of_an_id_nobody_holds_answers_no_customer() -> None:
     [result] = ingest(uow, batch(profile(event="delete"))).results
 
     assert (result.customer_id, result.matched_by) == (None, None)
+    assert uow.published == []
 
 
 def test_a_webhooks_unusable_phone_is_dropped_and_the_rest_is_kept() -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from patron_profile.settings import ProfileSettings
-from patron_shared.events import Topic, UpsertCustomerFromSource
+from patron_shared.events import ReleaseExternalId, Topic, UpsertCustomerFromSource
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import KafkaProbe
 
@@ -133,3 +133,37 @@ async def test_a_malformed_email_is_skipped_and_a_command_with_nothing_usable_is
     assert json.loads(record.value)["data"]["email"] == "not-an-email"
     missing = await client.get(f"/api/v1/customers/{hopeless}", headers=admin)
     assert missing.status_code == 404
+
+
+async def test_a_released_source_id_is_taken_off_the_customer_in_order_after_its_upsert(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    tenant: str,
+    probe: KafkaProbe,
+    runtime: ServiceRuntime,
+) -> None:
+    customer_id = str(uuid.uuid4())
+    # one key, one partition: the release is applied after the upsert that brought the id
+    await publish(
+        probe, tenant, upsert(customer_id, external_id="S-2002", email="ravi@example.com")
+    )
+    await publish(
+        probe,
+        tenant,
+        ReleaseExternalId(
+            customer_id=uuid.UUID(customer_id), source="shopify", external_id="S-2002"
+        ),
+    )
+
+    response = await customer_when(
+        client,
+        admin,
+        customer_id,
+        lambda r: r.status_code == 200 and r.json()["external_ids"] == {},
+    )
+
+    assert response.json()["external_ids"] == {}
+    assert response.json()["email"] == "ravi@example.com"
+    events = await emitted(runtime, tenant, customer_id)
+    assert [e["type"] for e in events] == ["CustomerCreated", "CustomerUpdated"]
+    assert events[1]["data"]["changed_fields"] == ["external_ids"]

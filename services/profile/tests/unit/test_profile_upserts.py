@@ -11,13 +11,14 @@ import pytest
 from patron_profile.domain.sources import clean_source_values, consent_source_of
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.merges import merge_customers
-from patron_profile.service.upserts import upsert_customer_from_source
+from patron_profile.service.upserts import release_external_id, upsert_customer_from_source
 from patron_shared.errors import PermanentFailure
 from patron_shared.events import (
     AddressChanged,
     CustomerCreated,
     CustomerUpdated,
     MergeCustomers,
+    ReleaseExternalId,
     TagsChanged,
     UpsertCustomerFromSource,
 )
@@ -282,3 +283,74 @@ def test_each_bad_value_is_named_with_its_reason() -> None:
 )
 def test_a_source_name_becomes_a_valid_consent_source(source: str, expected: str) -> None:
     assert consent_source_of(source) == expected
+
+
+def release(customer_id: uuid.UUID, external_id: str = "S-42") -> ReleaseExternalId:
+    return ReleaseExternalId(customer_id=customer_id, source="shopify", external_id=external_id)
+
+
+async def test_a_released_id_leaves_the_customer_and_the_rest_stays(
+    uow: MergeFakeUnitOfWork,
+) -> None:
+    customer_id = uuid.uuid4()
+    await upsert_customer_from_source(
+        uow, upsert(customer_id, external_id="S-42", email="jane@example.com"), rules=RULES
+    )
+    await upsert_customer_from_source(
+        uow,
+        UpsertCustomerFromSource(customer_id=customer_id, source="woocommerce", external_id="W-7"),
+        rules=RULES,
+    )
+    uow.published.clear()
+
+    customer = await release_external_id(uow, release(customer_id), clock=clock)
+
+    assert customer is not None
+    assert uow.customers.rows[customer_id].external_ids == {"woocommerce": "W-7"}
+    assert uow.customers.rows[customer_id].email == "jane@example.com"
+    [updated] = [e for e in uow.published if isinstance(e, CustomerUpdated)]
+    assert updated.changed_fields == ["external_ids"]
+
+
+@pytest.mark.parametrize("held", ["S-41", None])
+async def test_releasing_an_id_the_customer_does_not_hold_changes_nothing(
+    uow: MergeFakeUnitOfWork, held: str | None
+) -> None:
+    customer_id = uuid.uuid4()
+    await upsert_customer_from_source(
+        uow, upsert(customer_id, external_id=held, email="jane@example.com"), rules=RULES
+    )
+    before = dict(uow.customers.rows[customer_id].external_ids)
+    uow.published.clear()
+
+    await release_external_id(uow, release(customer_id), clock=clock)
+
+    assert uow.customers.rows[customer_id].external_ids == before
+    assert uow.published == []
+
+
+async def test_the_id_that_is_all_a_customer_has_is_kept(uow: MergeFakeUnitOfWork) -> None:
+    customer_id = uuid.uuid4()
+    await upsert_customer_from_source(uow, upsert(customer_id, external_id="S-42"), rules=RULES)
+    uow.published.clear()
+
+    await release_external_id(uow, release(customer_id), clock=clock)
+
+    assert uow.customers.rows[customer_id].external_ids == {"shopify": "S-42"}
+    assert uow.published == []
+
+
+async def test_a_release_for_a_merged_away_customer_applies_to_its_survivor(
+    uow: MergeFakeUnitOfWork,
+) -> None:
+    survivor = (await create_customer(uow, {"email": "a@example.com"}, rules=RULES)).id
+    merged = uuid.uuid4()
+    await upsert_customer_from_source(
+        uow, upsert(merged, external_id="S-42", email="b@example.com"), rules=RULES
+    )
+    await merge_customers(uow, MergeCustomers(customer_id=survivor, secondary_id=merged))
+    assert uow.customers.rows[survivor].external_ids == {"shopify": "S-42"}
+
+    await release_external_id(uow, release(merged), clock=clock)
+
+    assert uow.customers.rows[survivor].external_ids == {}

@@ -152,6 +152,16 @@ class MergeCustomers(_CustomerCommand):
     suggestion_id: uuid.UUID | None = None
 
 
+class ReleaseExternalId(_CustomerCommand):
+    """The source forgot the customer (a Shopify or WooCommerce customer deleted there): drop
+    its id for that source from the customer, who stays, since other channels may know them."""
+
+    event_type: ClassVar[str] = "ReleaseExternalId"
+
+    source: str = Field(min_length=1, max_length=50)
+    external_id: str = Field(min_length=1, max_length=200)
+
+
 class UpsertCustomerFromSource(_CustomerCommand):
     """Create (with this id) or update the customer a source connector resolved."""
 

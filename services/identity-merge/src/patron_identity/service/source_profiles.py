@@ -33,7 +33,7 @@ from patron_identity.service.ports import (
 )
 from patron_identity.service.resolve import resolve
 from patron_shared.errors import Conflict, Gone, InvalidInput, NotFound
-from patron_shared.events import Contract, Envelope, UpsertCustomerFromSource
+from patron_shared.events import Contract, Envelope, ReleaseExternalId, UpsertCustomerFromSource
 from patron_shared.events import SourceAddress as AddressCommand
 from patron_shared.logging import get_logger
 
@@ -234,13 +234,19 @@ async def _apply(
 async def _release_external_id(
     uow: SourceProfileUnitOfWork, profile: SourceProfile, rules: NormalizationRules
 ) -> ProfileResult:
-    """The source forgot this id: so does the graph. The customer stays, with whatever else
-    identifies it, because other channels may still know the person."""
+    """The source forgot this id: so do the graph and (told by `ReleaseExternalId`) the
+    profile. The customer stays, with whatever else identifies it, because other channels
+    may still know the person."""
     request = ResolveRequest(source=profile.source, external_id=profile.external_id)
     (identifier,) = request.identifiers(rules)
     owner = (await uow.identifiers.owners([identifier])).get(identifier)
     if owner is not None:
         await uow.identifiers.release(owner, [identifier])
+        uow.emit(
+            ReleaseExternalId(
+                customer_id=owner, source=profile.source, external_id=profile.external_id
+            )
+        )
     return ProfileResult(
         external_id=profile.external_key,
         event="delete",

@@ -1,16 +1,18 @@
-"""The profile's consumers of identity-merge's word: customer commands (source upserts,
-merges) and unmerges. Each group has its own name, so its offsets and inbox are its own."""
+"""The profile's consumers of identity-merge's word: customer commands (source upserts and
+released source ids, merges) and unmerges. Each group has its own name, so its offsets and
+inbox are its own."""
 
 from __future__ import annotations
 
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.service.customers import ContactRules
 from patron_profile.service.merges import merge_customers, unmerge_customers
-from patron_profile.service.upserts import upsert_customer_from_source
+from patron_profile.service.upserts import release_external_id, upsert_customer_from_source
 from patron_profile.settings import ProfileSettings
 from patron_shared.events import (
     CustomersUnmerged,
     MergeCustomers,
+    ReleaseExternalId,
     Topic,
     UpsertCustomerFromSource,
 )
@@ -31,6 +33,9 @@ def build_command_consumers(
     async def upsert(uow: ProfileUnitOfWork, command: UpsertCustomerFromSource) -> None:
         await upsert_customer_from_source(uow, command, rules=rules)
 
+    async def release(uow: ProfileUnitOfWork, command: ReleaseExternalId) -> None:
+        await release_external_id(uow, command)
+
     async def merge(uow: ProfileUnitOfWork, command: MergeCustomers) -> None:
         await merge_customers(uow, command)
 
@@ -41,6 +46,7 @@ def build_command_consumers(
         COMMAND_CONSUMER, [Topic.CUSTOMER_COMMANDS], ProfileUnitOfWork
     )
     commands.on(UpsertCustomerFromSource, upsert)
+    commands.on(ReleaseExternalId, release)
     commands.on(MergeCustomers, merge)
 
     unmerges = runtime.event_consumer(UNMERGE_CONSUMER, [Topic.IDENTITY_EVENTS], ProfileUnitOfWork)

@@ -6,7 +6,7 @@ default shipping address. Known id: the source only adds: its external id, its t
 fields the customer has no value for, and the address if the customer has none equal to
 it. A source never overwrites a value: several channels describe one person, and the first
 or the manually entered value is the one trusted. A merged id applies to its survivor; a
-deleted one is left alone.
+deleted one is left alone. `ReleaseExternalId` takes a source's id back off the customer.
 
 Bad values are dropped one by one with a warning; a command with nothing usable, or that
 would create a customer with no email, phone or external id, is dead-lettered.
@@ -32,7 +32,7 @@ from patron_profile.service.customers import ContactRules, register_customer
 from patron_profile.service.groups import sync_customer_group
 from patron_profile.service.ports import MergeUnitOfWork
 from patron_shared.errors import PermanentFailure
-from patron_shared.events import UpsertCustomerFromSource, utcnow
+from patron_shared.events import ReleaseExternalId, UpsertCustomerFromSource, utcnow
 from patron_shared.logging import get_logger
 
 Clock = Callable[[], datetime]
@@ -72,6 +72,29 @@ async def upsert_customer_from_source(
             return None
         else:
             await _update(uow, customer, values, now=now)
+        await uow.commit()
+    return customer
+
+
+async def release_external_id(
+    uow: MergeUnitOfWork, command: ReleaseExternalId, *, clock: Clock = utcnow
+) -> Customer | None:
+    """Drop the source's id from the customer (its survivor, when it was merged away) while
+    the customer still holds that very id; the customer as it now is, or None when there is
+    no live customer to change."""
+    async with uow:
+        target = await uow.customers.survivor_of(command.customer_id) or command.customer_id
+        customer = await uow.customers.get(target, for_update=True)
+        if customer is None or customer.external_ids.get(command.source) != command.external_id:
+            log.info("release ignored: the customer holds no such id", source=command.source)
+        else:
+            remaining = {k: v for k, v in customer.external_ids.items() if k != command.source}
+            if remaining or customer.email or customer.phone:
+                customer.update({"external_ids": remaining}, now=clock())
+                await uow.customers.save(customer)
+            else:
+                # the profile would be left with nothing that identifies the person
+                log.warning("external id kept: it is all the customer has", source=command.source)
         await uow.commit()
     return customer
 
