@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from patron_identity.adapters.tables import identifiers, messaging
 from patron_identity.adapters.uow import IdentityUnitOfWork
-from patron_identity.consumers.customers import CUSTOMER_CONSUMER
 from patron_shared.events import (
     Contract,
     CustomerCreated,
@@ -26,9 +25,8 @@ JOINED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 async def deliver(runtime: ServiceRuntime, tenant: str, event: Contract) -> str:
     """Hand `event` to the customer projection as Kafka would."""
-    index = next(n for n, c in enumerate(runtime.consumers) if c.name.endswith(CUSTOMER_CONSUMER))
     envelope = build_envelope(event, tenant_id=tenant, source="profile")
-    return await deliver_record(runtime, envelope, consumer=index)
+    return await deliver_record(runtime, envelope)
 
 
 async def created(

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from patron_segmentation.adapters.tables import messaging
 from patron_segmentation.api.facts import build_facts_router
 from patron_segmentation.consumers.customers import build_customer_consumer
+from patron_segmentation.consumers.orders import build_order_consumer
 from patron_segmentation.settings import SegmentationSettings
 from patron_shared.http import ServiceRuntime, create_service_app
 
@@ -20,5 +21,5 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
         runtime,
         title="Patron segmentation service",
         routers=[build_facts_router()],
-        consumers=[build_customer_consumer(runtime)],
+        consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
     )

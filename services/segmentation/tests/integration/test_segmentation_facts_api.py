@@ -51,6 +51,18 @@ async def test_a_customers_facts_are_read_through_the_api(
         "status": "disabled",
         "registered_at": "2026-03-01T09:00:00Z",
         "source_updated_at": "2026-03-01T09:00:00Z",
+        "orders": {
+            "order_count": 0,
+            "total_spent": "0.00",
+            "currency": None,
+            "average_order_value": None,
+            "order_total_max": None,
+            "order_total_min": None,
+            "first_order_at": None,
+            "last_order_at": None,
+            "last_order_month": None,
+            "categories": [],
+        },
     }
 
 

@@ -113,11 +113,17 @@ def run_without_io(coroutine: Coroutine[Any, Any, ResultT]) -> ResultT:
 
 
 async def deliver_record(
-    runtime: Any, envelope: Envelope, *, topic: str = "patron.customer.events.v1", consumer: int = 0
+    runtime: Any, envelope: Envelope, *, topic: str | None = None, consumer: int | None = None
 ) -> str:
-    """Hand `envelope` to one of the service's consumers as if Kafka had delivered it."""
+    """Hand `envelope` to one of the service's consumers as if Kafka had delivered it: by
+    default the first that handles its type, on that consumer's first topic."""
+    if consumer is None:
+        consumer = next(
+            (n for n, c in enumerate(runtime.consumers) if envelope.type in c.handled_types), 0
+        )
     event_consumer = runtime.consumers[consumer]
-    outcome: str = await event_consumer.handle_record(record_of(envelope, topic=topic))
+    record = record_of(envelope, topic=topic or event_consumer.topics[0])
+    outcome: str = await event_consumer.handle_record(record)
     return outcome
 
 

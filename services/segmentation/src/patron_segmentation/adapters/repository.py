@@ -9,6 +9,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron_segmentation.adapters.orders import order_facts_of
 from patron_segmentation.adapters.tables import customer_facts
 from patron_segmentation.domain.facts import CustomerFacts
 
@@ -57,4 +58,4 @@ class SqlFactsRepository:
 def _to_facts(row: Row[Any]) -> CustomerFacts:
     values = {name: getattr(row, name) for name in _STORED_FIELDS}
     values["tags"] = list(row.tags)
-    return CustomerFacts(customer_id=row.customer_id, **values)
+    return CustomerFacts(customer_id=row.customer_id, orders=order_facts_of(row), **values)

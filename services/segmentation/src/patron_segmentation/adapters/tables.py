@@ -6,7 +6,11 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
+    Integer,
+    Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -14,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from patron_shared.db import MessagingTables, make_metadata
 
@@ -34,5 +38,39 @@ customer_facts = Table(
     Column("deleted_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Order facts (migration 0002), folded from the customer's orders (domain.orders).
+    Column("order_count", Integer, nullable=False, server_default=text("0")),
+    Column("total_spent", Numeric(20, 4), nullable=False, server_default=text("0")),
+    Column("stats_currency", String(3)),
+    Column("average_order_value", Numeric(20, 4)),
+    Column("order_total_max", Numeric(20, 4)),
+    Column("order_total_min", Numeric(20, 4)),
+    Column("first_order_at", DateTime(timezone=True)),
+    Column("last_order_at", DateTime(timezone=True)),
+    Column("last_order_month", SmallInteger),
+    Column("categories", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     PrimaryKeyConstraint("tenant_id", "customer_id"),
+)
+
+# Every order the order events told of, folded as patron_shared.orders folds them (0002).
+orders = Table(
+    "orders",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("order_id", String(100), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    # Null until the order's OrderPlaced arrives.
+    Column("currency", String(3)),
+    Column("total", Numeric(20, 4)),
+    Column("placed_at", DateTime(timezone=True)),
+    Column("order_number", String(100)),
+    Column("channel", String(100)),
+    Column("items", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("placed_event_id", Uuid),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    # [{"refund_id", "amount", "currency", "refunded_at", "reason"}], one per refund event
+    Column("refunds", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    PrimaryKeyConstraint("tenant_id", "order_id"),
+    Index("ix_orders_customer", "tenant_id", "customer_id"),
 )

@@ -1,7 +1,8 @@
 """Customer facts: what segments are computed from, one row per customer.
 
 These facts come from the profile's customer events; order facts (counts, spend, recency)
-will join them from order events. Events about one customer may arrive late or twice, so
+join them from order events (`domain.orders`), written apart so neither kind of event
+overwrites the other's. Events about one customer may arrive late or twice, so
 each change says whether it changed anything and a stale snapshot never rolls facts back.
 Deleted is final.
 """
@@ -12,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from patron_segmentation.domain.orders import OrderFacts
 from patron_shared.events import CustomerSnapshot
 
 
@@ -26,6 +28,7 @@ class CustomerFacts:
     # When the customer registered; None while only its deletion is known.
     registered_at: datetime | None = None
     deleted_at: datetime | None = None
+    orders: OrderFacts = field(default_factory=OrderFacts)
 
     @classmethod
     def from_snapshot(cls, customer_id: uuid.UUID, customer: CustomerSnapshot) -> CustomerFacts:

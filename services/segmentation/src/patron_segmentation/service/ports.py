@@ -6,7 +6,9 @@ import uuid
 from typing import Protocol
 
 from patron_segmentation.domain.facts import CustomerFacts
+from patron_segmentation.domain.orders import OrderFacts
 from patron_shared.db.ports import UnitOfWorkProtocol
+from patron_shared.orders import OrderState
 
 
 class FactsRepository(Protocol):
@@ -21,3 +23,18 @@ class FactsUnitOfWork(UnitOfWorkProtocol, Protocol):
 
     @property
     def facts(self) -> FactsRepository: ...
+
+
+class OrderRepository(Protocol):
+    async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState: ...
+    async def save(self, order: OrderState) -> None: ...
+    async def of_customer(self, customer_id: uuid.UUID) -> list[OrderState]: ...
+    async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None: ...
+
+
+class OrdersUnitOfWork(UnitOfWorkProtocol, Protocol):
+    tenant_id: str
+    causation_id: str | None
+
+    @property
+    def orders(self) -> OrderRepository: ...

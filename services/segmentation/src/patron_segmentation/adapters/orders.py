@@ -1,0 +1,151 @@
+"""Orders and order facts in PostgreSQL: all the SQL of the order projection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron_segmentation.adapters.tables import customer_facts, orders
+from patron_segmentation.domain.orders import OrderFacts
+from patron_shared.orders import OrderState, Refund
+
+# A facts row made by an order before the customer's own events: any snapshot is newer.
+NO_SNAPSHOT_YET = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState:
+        """The order, locked for this transaction; a new one is filed under `customer_id`.
+
+        The row is made first if missing, so two first events of one order wait on each
+        other instead of both seeing nothing.
+        """
+        await self._session.execute(
+            pg_insert(orders)
+            .values(tenant_id=self._tenant_id, order_id=order_id, customer_id=customer_id)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
+        )
+        row = (
+            await self._session.execute(
+                select(orders)
+                .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id == order_id)
+                .with_for_update()
+            )
+        ).one()
+        return _to_state(row)
+
+    async def save(self, order: OrderState) -> None:
+        await self._session.execute(
+            update(orders)
+            .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id == order.order_id)
+            .values(
+                customer_id=order.customer_id,
+                currency=order.currency,
+                total=order.total,
+                placed_at=order.placed_at,
+                order_number=order.order_number,
+                channel=order.channel,
+                items=list(order.items),
+                placed_event_id=order.placed_event_id,
+                paid_at=order.paid_at,
+                cancelled_at=order.cancelled_at,
+                refunds=[_refund_json(refund) for refund in order.refunds],
+            )
+        )
+
+    async def of_customer(self, customer_id: uuid.UUID) -> list[OrderState]:
+        rows = await self._session.execute(
+            select(orders).where(
+                orders.c.tenant_id == self._tenant_id, orders.c.customer_id == customer_id
+            )
+        )
+        return [_to_state(row) for row in rows]
+
+    async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None:
+        """Write the customer's order facts, making its facts row if none is there yet."""
+        values = {
+            "order_count": facts.order_count,
+            "total_spent": facts.total_spent,
+            "stats_currency": facts.currency,
+            "average_order_value": facts.average_order_value,
+            "order_total_max": facts.order_total_max,
+            "order_total_min": facts.order_total_min,
+            "first_order_at": facts.first_order_at,
+            "last_order_at": facts.last_order_at,
+            "last_order_month": facts.last_order_month,
+            "categories": list(facts.categories),
+        }
+        insert = pg_insert(customer_facts).values(
+            tenant_id=self._tenant_id,
+            customer_id=customer_id,
+            source_updated_at=NO_SNAPSHOT_YET,
+            **values,
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id", "customer_id"],
+                set_=values | {"updated_at": func.now()},
+            )
+        )
+
+
+def order_facts_of(row: Row[Any]) -> OrderFacts:
+    """The order facts a `customer_facts` row holds."""
+    return OrderFacts(
+        order_count=row.order_count,
+        total_spent=row.total_spent,
+        currency=row.stats_currency,
+        average_order_value=row.average_order_value,
+        order_total_max=row.order_total_max,
+        order_total_min=row.order_total_min,
+        first_order_at=row.first_order_at,
+        last_order_at=row.last_order_at,
+        last_order_month=row.last_order_month,
+        categories=tuple(row.categories),
+    )
+
+
+def _refund_json(refund: Refund) -> dict[str, Any]:
+    return {
+        "refund_id": str(refund.refund_id),
+        "amount": str(refund.amount),
+        "currency": refund.currency,
+        "refunded_at": refund.refunded_at.isoformat(),
+        "reason": refund.reason,
+    }
+
+
+def _to_state(row: Row[Any]) -> OrderState:
+    return OrderState(
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        currency=row.currency,
+        total=row.total,
+        placed_at=row.placed_at,
+        order_number=row.order_number,
+        channel=row.channel,
+        items=tuple(row.items),
+        placed_event_id=row.placed_event_id,
+        paid_at=row.paid_at,
+        cancelled_at=row.cancelled_at,
+        refunds=tuple(
+            Refund(
+                refund_id=uuid.UUID(r["refund_id"]),
+                amount=Decimal(r["amount"]),
+                currency=r["currency"],
+                refunded_at=datetime.fromisoformat(r["refunded_at"]),
+                reason=r["reason"],
+            )
+            for r in row.refunds
+        ),
+    )
