@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from patron_segmentation.adapters.tables import messaging
 from patron_segmentation.api.facts import build_facts_router
+from patron_segmentation.api.segments import build_segments_router
 from patron_segmentation.consumers.customers import build_customer_consumer
 from patron_segmentation.consumers.orders import build_order_consumer
 from patron_segmentation.settings import SegmentationSettings
@@ -20,6 +21,6 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron segmentation service",
-        routers=[build_facts_router()],
+        routers=[build_facts_router(), build_segments_router()],
         consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
     )

@@ -8,6 +8,8 @@ from patron_shared.http.pagination import (
     Page,
     PageMeta,
     PageParams,
+    decode_cursor,
+    encode_cursor,
     page_params,
 )
 from patron_shared.http.problems import PROBLEM_CONTENT_TYPE, problem_response
@@ -26,6 +28,8 @@ __all__ = [
     "api_router",
     "create_service_app",
     "current_principal",
+    "decode_cursor",
+    "encode_cursor",
     "page_params",
     "problem_response",
     "require",

@@ -1,7 +1,11 @@
-"""Page-number pagination: `page`/`per_page` in, `{data, meta}` out."""
+"""Pagination: page numbers (`page`/`per_page` in, `{data, meta}` out), or keyset pages
+with an opaque cursor (`encode_cursor` / `decode_cursor`)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -9,6 +13,8 @@ from typing import Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
+
+from patron_shared.errors import InvalidInput
 
 ItemT = TypeVar("ItemT")
 
@@ -89,3 +95,25 @@ class CursorPage(BaseModel, Generic[ItemT]):
 
     data: list[ItemT]
     meta: CursorMeta
+
+
+def encode_cursor(*parts: str) -> str:
+    """An opaque cursor holding where a keyset page stopped (e.g. a sort key and an id)."""
+    raw = json.dumps(list(parts)).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, parts: int) -> list[str]:
+    """The parts `encode_cursor` put in `token`; a 422 naming `cursor` for anything else."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        decoded = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, binascii.Error):
+        decoded = None
+    if not (
+        isinstance(decoded, list)
+        and len(decoded) == parts
+        and all(isinstance(part, str) for part in decoded)
+    ):
+        raise InvalidInput("cursor", "not a cursor this API returned", location="query")
+    return decoded

@@ -18,6 +18,7 @@ _STORED_FIELDS = (
     "accepts_marketing",
     "status",
     "registered_at",
+    "date_of_birth",
     "source_updated_at",
     "deleted_at",
 )

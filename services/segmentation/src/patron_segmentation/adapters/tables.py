@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -34,6 +35,7 @@ customer_facts = Table(
     Column("accepts_marketing", Boolean, nullable=False, server_default=text("false")),
     Column("status", String(20), nullable=False, server_default="active"),
     Column("registered_at", DateTime(timezone=True)),
+    Column("date_of_birth", Date),  # migration 0003
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -73,4 +75,21 @@ orders = Table(
     Column("refunds", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     PrimaryKeyConstraint("tenant_id", "order_id"),
     Index("ix_orders_customer", "tenant_id", "customer_id"),
+)
+
+# Custom segments (migration 0003): a name and a rule in its JSON form.
+segments = Table(
+    "segments",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("rule", JSONB, nullable=False),
+    Column("created_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index("uq_segments_tenant_name", "tenant_id", text("lower(name)"), unique=True),
+    Index("ix_segments_tenant_created", "tenant_id", "created_at", "id"),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from patron_segmentation.domain.orders import OrderFacts
 from patron_shared.events import CustomerSnapshot
@@ -27,6 +27,7 @@ class CustomerFacts:
     status: str = "active"
     # When the customer registered; None while only its deletion is known.
     registered_at: datetime | None = None
+    date_of_birth: date | None = None
     deleted_at: datetime | None = None
     orders: OrderFacts = field(default_factory=OrderFacts)
 
@@ -61,3 +62,4 @@ class CustomerFacts:
         self.accepts_marketing = customer.accepts_marketing
         self.status = customer.status
         self.registered_at = customer.created_at
+        self.date_of_birth = customer.date_of_birth

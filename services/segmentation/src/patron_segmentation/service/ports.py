@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Protocol
 
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
+from patron_segmentation.domain.rules import Rule
+from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
 from patron_shared.db.ports import UnitOfWorkProtocol
 from patron_shared.orders import OrderState
 
@@ -38,3 +41,28 @@ class OrdersUnitOfWork(UnitOfWorkProtocol, Protocol):
 
     @property
     def orders(self) -> OrderRepository: ...
+
+
+class SegmentRepository(Protocol):
+    async def add(self, segment: Segment) -> None: ...
+    async def save(self, segment: Segment) -> None: ...
+    async def remove(self, segment_id: uuid.UUID) -> bool: ...
+    async def get(self, segment_id: uuid.UUID) -> Segment | None: ...
+    async def page(self, *, after: SegmentCursor | None, limit: int) -> list[Segment]: ...
+
+
+class MemberQueries(Protocol):
+    def uncollected(self, rule: Rule) -> frozenset[str]: ...
+    async def count(self, rule: Rule, now: datetime) -> int: ...
+    async def page(
+        self, rule: Rule, now: datetime, *, after: uuid.UUID | None, limit: int
+    ) -> list[Member]: ...
+
+
+class SegmentsUnitOfWork(UnitOfWorkProtocol, Protocol):
+    tenant_id: str
+
+    @property
+    def segments(self) -> SegmentRepository: ...
+    @property
+    def members(self) -> MemberQueries: ...
