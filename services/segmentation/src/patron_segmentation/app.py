@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from patron_segmentation.adapters.tables import messaging
+from patron_segmentation.api.builtins import build_builtin_router
 from patron_segmentation.api.facts import build_facts_router
 from patron_segmentation.api.segments import build_segments_router
 from patron_segmentation.consumers.customers import build_customer_consumer
@@ -21,6 +22,10 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron segmentation service",
-        routers=[build_facts_router(), build_segments_router()],
+        routers=[
+            build_facts_router(),
+            build_segments_router(),
+            build_builtin_router(settings),
+        ],
         consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -125,6 +126,17 @@ class SqlMemberQueries:
     async def count(self, rule: Rule, now: datetime) -> int:
         query = select(func.count()).select_from(customer_facts).where(self._members(rule, now))
         return int((await self._session.execute(query)).scalar_one())
+
+    async def count_each(self, rules: Sequence[Rule], now: datetime) -> tuple[int, list[int]]:
+        """The live customers, and how many each rule selects: one scan for all of them."""
+        live = (_FACTS.tenant_id == self._tenant_id) & _FACTS.deleted_at.is_(None)
+        columns = fact_columns(now)
+        query = select(
+            func.count(),
+            *(func.count().filter(compile_rule(rule, columns, now)) for rule in rules),
+        ).where(live)
+        total, *counts = (await self._session.execute(query)).one()
+        return int(total), [int(count) for count in counts]
 
     async def page(
         self, rule: Rule, now: datetime, *, after: uuid.UUID | None, limit: int

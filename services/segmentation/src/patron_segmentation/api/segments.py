@@ -122,7 +122,7 @@ def _segment_cursor(token: str | None) -> SegmentCursor | None:
         raise InvalidInput("cursor", NOT_A_CURSOR, location="query") from None
 
 
-def _member_cursor(token: str | None) -> uuid.UUID | None:
+def member_cursor(token: str | None) -> uuid.UUID | None:
     if token is None:
         return None
     (customer_id,) = decode_cursor(token, 1)
@@ -225,7 +225,7 @@ def build_segments_router() -> APIRouter:
                 headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'},
             )
         found, after = await use_cases.segment_members(
-            uow, segment_id, after=_member_cursor(cursor), limit=per_page
+            uow, segment_id, after=member_cursor(cursor), limit=per_page
         )
         return CursorPage[MemberOut](
             data=[MemberOut.of(m) for m in found],

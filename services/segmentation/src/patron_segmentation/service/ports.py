@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -54,6 +55,7 @@ class SegmentRepository(Protocol):
 class MemberQueries(Protocol):
     def uncollected(self, rule: Rule) -> frozenset[str]: ...
     async def count(self, rule: Rule, now: datetime) -> int: ...
+    async def count_each(self, rules: Sequence[Rule], now: datetime) -> tuple[int, list[int]]: ...
     async def page(
         self, rule: Rule, now: datetime, *, after: uuid.UUID | None, limit: int
     ) -> list[Member]: ...

@@ -12,6 +12,11 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from patron_segmentation.domain.builtin_segments import (
+    BuiltinSegment,
+    BuiltinThresholds,
+    builtin_segments,
+)
 from patron_segmentation.domain.rules import Rule, RuleError, read_rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
 from patron_segmentation.service.ports import SegmentsUnitOfWork
@@ -121,6 +126,34 @@ async def segment_members(
     async with uow:
         segment = await _existing(uow, segment_id)
         found = await uow.members.page(segment.rule, now or utcnow(), after=after, limit=limit + 1)
+    return _paged(found, limit)
+
+
+async def rule_members(
+    uow: SegmentsUnitOfWork,
+    rule: Rule,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+    now: datetime | None = None,
+) -> tuple[list[Member], uuid.UUID | None]:
+    """As `segment_members`, for a rule the product ships (a built-in segment)."""
+    async with uow:
+        found = await uow.members.page(rule, now or utcnow(), after=after, limit=limit + 1)
+    return _paged(found, limit)
+
+
+async def builtin_counts(
+    uow: SegmentsUnitOfWork, thresholds: BuiltinThresholds, *, now: datetime | None = None
+) -> tuple[int, list[tuple[BuiltinSegment, int]]]:
+    """The live customers, and each built-in segment with its member count now."""
+    shipped = builtin_segments(thresholds)
+    async with uow:
+        total, counts = await uow.members.count_each([s.rule for s in shipped], now or utcnow())
+    return total, list(zip(shipped, counts, strict=True))
+
+
+def _paged(found: list[Member], limit: int) -> tuple[list[Member], uuid.UUID | None]:
     if len(found) > limit:
         return found[:limit], found[limit - 1].customer_id
     return found, None
