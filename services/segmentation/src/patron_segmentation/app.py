@@ -11,6 +11,7 @@ from patron_segmentation.api.segments import build_segments_router
 from patron_segmentation.consumers.customers import build_customer_consumer
 from patron_segmentation.consumers.orders import build_order_consumer
 from patron_segmentation.settings import SegmentationSettings
+from patron_segmentation.sweeper import sweep_segments_with
 from patron_shared.http import ServiceRuntime, create_service_app
 
 SERVICE_NAME = "segmentation"
@@ -19,7 +20,7 @@ SERVICE_NAME = "segmentation"
 def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
     settings = settings or SegmentationSettings()
     runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Patron segmentation service",
         routers=[
@@ -29,3 +30,5 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
         ],
         consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
     )
+    sweep_segments_with(app, settings)
+    return app

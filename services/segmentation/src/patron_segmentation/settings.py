@@ -49,6 +49,14 @@ class SegmentationSettings(ServiceSettings):
     active_days: int = _days("CUSTOMERS_ACTIVE_DAYS", _DEFAULTS.active_days)
     dormant_days: int = _days("CUSTOMERS_DORMANT_DAYS", _DEFAULTS.dormant_days)
 
+    # How often segments that time alone can change are recomputed; 0 turns the sweep off.
+    sweep_interval_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        validation_alias=AliasChoices("SEGMENTS_SWEEP_INTERVAL_SECONDS"),
+    )
+
     def builtin_thresholds(self) -> BuiltinThresholds:
         return BuiltinThresholds(
             vip_order_threshold=self.vip_order_threshold,

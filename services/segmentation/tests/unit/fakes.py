@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from patron_segmentation.adapters.orders import NO_SNAPSHOT_YET
+from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
+from patron_segmentation.domain.segments import Segment
 from patron_shared.orders import OrderState
 from patron_shared.testing import InMemoryUnitOfWork
 
@@ -29,6 +34,7 @@ class FakeFactsRepository:
 
 @dataclass
 class FakeOrderRepository:
+    customer_facts: FakeFactsRepository
     rows: dict[str, OrderState] = field(default_factory=dict)
     facts: dict[uuid.UUID, OrderFacts] = field(default_factory=dict)
 
@@ -43,12 +49,49 @@ class FakeOrderRepository:
 
     async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None:
         self.facts[customer_id] = facts
+        # as the real row: order facts beside the customer's own, made if missing
+        known = self.customer_facts.rows.get(customer_id) or CustomerFacts(
+            customer_id, NO_SNAPSHOT_YET
+        )
+        self.customer_facts.rows[customer_id] = replace(known, orders=facts)
+
+
+@dataclass
+class FakeSegmentRepository:
+    rows: dict[uuid.UUID, Segment] = field(default_factory=dict)
+
+    async def all(self) -> list[Segment]:
+        return sorted(self.rows.values(), key=lambda s: (s.created_at, s.id))
+
+
+@dataclass
+class FakeMembershipRepository:
+    rows: dict[tuple[str, uuid.UUID], datetime] = field(default_factory=dict)
+
+    async def of_customer(self, customer_id: uuid.UUID) -> set[str]:
+        return {key for key, customer in self.rows if customer == customer_id}
+
+    async def enter(self, customer_id: uuid.UUID, keys: Collection[str], at: datetime) -> None:
+        for key in keys:
+            self.rows.setdefault((key, customer_id), at)
+
+    async def leave(self, customer_id: uuid.UUID, keys: Collection[str]) -> None:
+        for key in keys:
+            self.rows.pop((key, customer_id), None)
+
+    def members(self, key: str) -> set[uuid.UUID]:
+        return {customer for k, customer in self.rows if k == key}
 
 
 class FakeSegmentationUnitOfWork(InMemoryUnitOfWork):
-    repositories = ("facts", "orders")
+    repositories = ("facts", "orders", "segments", "memberships")
 
-    def __init__(self, causation_id: str | None = None) -> None:
+    def __init__(
+        self, causation_id: str | None = None, thresholds: BuiltinThresholds | None = None
+    ) -> None:
         super().__init__(source="segmentation", causation_id=causation_id)
+        self.builtin_thresholds = thresholds or BuiltinThresholds()
         self.facts = FakeFactsRepository()
-        self.orders = FakeOrderRepository()
+        self.orders = FakeOrderRepository(self.facts)
+        self.segments = FakeSegmentRepository()
+        self.memberships = FakeMembershipRepository()

@@ -43,7 +43,10 @@ async def test_a_created_customer_becomes_facts_registered_at_its_creation() -> 
     facts = await get_facts(uow, customer_id)
     assert (facts.tags, facts.accepts_marketing, facts.status) == (["vip"], True, "active")
     assert facts.registered_at == REGISTERED
-    assert uow.published == []
+    # registered long ago and never ordered: dormant, and told so
+    assert [(type(e).__name__, e.segment_key) for e in uow.published] == [
+        ("SegmentEntered", "engagement_dormant")
+    ]
 
 
 async def test_a_newer_update_replaces_the_tags() -> None:

@@ -5,8 +5,9 @@ A service's unit-of-work protocol adds its repositories to one of these.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from patron_shared.events import Contract, Envelope
 
@@ -29,3 +30,6 @@ class EmittingUnitOfWorkProtocol(UnitOfWorkProtocol, Protocol):
     """A unit of work whose events leave through the outbox on commit."""
 
     def emit(self, *events: Contract) -> None: ...
+    def emit_in_bulk(
+        self, contract: type[Contract], events: Iterable[Mapping[str, Any]]
+    ) -> None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -58,11 +58,13 @@ class InMemoryUnitOfWork:
         self.published: list[Contract] = []
         self.commits = 0
         self._pending: list[Contract] = []
+        self._pending_in_bulk: list[Contract] = []
         self._saved: dict[str, Any] | None = None
 
     async def __aenter__(self) -> Self:
         self._saved = {name: copy.deepcopy(getattr(self, name)) for name in self.repositories}
         self._pending = []
+        self._pending_in_bulk = []
         return self
 
     async def __aexit__(
@@ -79,13 +81,19 @@ class InMemoryUnitOfWork:
     def emit(self, *events: Contract) -> None:
         self._pending.extend(events)
 
+    def emit_in_bulk(self, contract: type[Contract], events: Iterable[Mapping[str, Any]]) -> None:
+        """As `UnitOfWork.emit_in_bulk`: written after the events from `emit()`; each item is
+        validated here (the real one trusts all but the first)."""
+        self._pending_in_bulk.extend(contract.model_validate(dict(item)) for item in events)
+
     def collect_new_events(self) -> list[Contract]:
         """Hook, as on `UnitOfWork`: events recorded by aggregates the repositories saw."""
         return []
 
     async def commit(self) -> list[Envelope]:
-        events = [*self._pending, *self.collect_new_events()]
+        events = [*self._pending, *self.collect_new_events(), *self._pending_in_bulk]
         self._pending = []
+        self._pending_in_bulk = []
         self.published.extend(events)
         self.commits += 1
         self._saved = None

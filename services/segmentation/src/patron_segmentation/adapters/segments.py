@@ -90,6 +90,14 @@ class SqlSegmentRepository:
         ).first()
         return None if row is None else _to_segment(row)
 
+    async def all(self) -> list[Segment]:
+        rows = await self._session.execute(
+            select(segments)
+            .where(segments.c.tenant_id == self._tenant_id)
+            .order_by(segments.c.created_at, segments.c.id)
+        )
+        return [_to_segment(row) for row in rows]
+
     async def page(self, *, after: SegmentCursor | None, limit: int) -> list[Segment]:
         """Oldest first, by (created_at, id)."""
         query = select(segments).where(segments.c.tenant_id == self._tenant_id)

@@ -93,3 +93,15 @@ segments = Table(
     Index("uq_segments_tenant_name", "tenant_id", text("lower(name)"), unique=True),
     Index("ix_segments_tenant_created", "tenant_id", "created_at", "id"),
 )
+
+# Who is in which segment now (migration 0004): built-in keys and custom segment ids.
+segment_memberships = Table(
+    "segment_memberships",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("segment_key", String(100), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "segment_key", "customer_id"),
+    Index("ix_segment_memberships_customer", "tenant_id", "customer_id"),
+)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from patron_segmentation.adapters.memberships import SqlMembershipRepository
 from patron_segmentation.adapters.orders import SqlOrderRepository
 from patron_segmentation.adapters.repository import SqlFactsRepository
 from patron_segmentation.adapters.segments import SqlMemberQueries, SqlSegmentRepository
+from patron_segmentation.domain.builtin_segments import BuiltinThresholds
+from patron_segmentation.settings import SegmentationSettings
 from patron_shared.db import UnitOfWork
 
 
@@ -13,9 +16,18 @@ class SegmentationUnitOfWork(UnitOfWork):
     orders: SqlOrderRepository
     segments: SqlSegmentRepository
     members: SqlMemberQueries
+    memberships: SqlMembershipRepository
+
+    @property
+    def builtin_thresholds(self) -> BuiltinThresholds:
+        """The built-in segments' thresholds, from the service's settings."""
+        if isinstance(self.settings, SegmentationSettings):
+            return self.settings.builtin_thresholds()
+        return BuiltinThresholds()
 
     def _open_repositories(self) -> None:
         self.facts = SqlFactsRepository(self.session, self.tenant_id)
         self.orders = SqlOrderRepository(self.session, self.tenant_id)
         self.segments = SqlSegmentRepository(self.session, self.tenant_id)
         self.members = SqlMemberQueries(self.session, self.tenant_id)
+        self.memberships = SqlMembershipRepository(self.session, self.tenant_id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 
 from patron_segmentation.domain.facts import CustomerFacts
+from patron_segmentation.service.membership import refresh_customer
 from patron_segmentation.service.ports import FactsUnitOfWork
 from patron_shared.errors import NotFound
-from patron_shared.events import CustomerCreated, CustomerDeleted, CustomerUpdated
+from patron_shared.events import CustomerCreated, CustomerDeleted, CustomerUpdated, utcnow
 
 
 async def record_facts(uow: FactsUnitOfWork, event: CustomerCreated | CustomerUpdated) -> None:
@@ -21,6 +22,10 @@ async def record_facts(uow: FactsUnitOfWork, event: CustomerCreated | CustomerUp
             await uow.facts.save(CustomerFacts.from_snapshot(event.customer_id, event.customer))
         elif facts.apply(event.customer):
             await uow.facts.save(facts)
+        else:
+            await uow.commit()  # stale: the inbox keeps the event as handled
+            return
+        await refresh_customer(uow, event.customer_id, utcnow())
         await uow.commit()
 
 
@@ -31,6 +36,7 @@ async def delete_facts(uow: FactsUnitOfWork, event: CustomerDeleted) -> None:
             await uow.facts.save(CustomerFacts.tombstone(event.customer_id, event.deleted_at))
         elif facts.delete(at=event.deleted_at):
             await uow.facts.save(facts)
+        await refresh_customer(uow, event.customer_id, utcnow())
         await uow.commit()
 
 

@@ -11,8 +11,15 @@ import uuid
 from collections.abc import Callable
 
 from patron_segmentation.domain.orders import OrderFacts
+from patron_segmentation.service.membership import refresh_customer
 from patron_segmentation.service.ports import OrdersUnitOfWork
-from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRefunded
+from patron_shared.events import (
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    OrderRefunded,
+    utcnow,
+)
 from patron_shared.orders import OrderState, Refund
 
 OrderChange = Callable[[OrderState, uuid.UUID], OrderState]
@@ -75,4 +82,5 @@ async def _change_order(
             for owner in dict.fromkeys((after.customer_id, before.customer_id)):
                 facts = OrderFacts.from_orders(await uow.orders.of_customer(owner))
                 await uow.orders.save_facts(owner, facts)
+                await refresh_customer(uow, owner, utcnow())
         await uow.commit()

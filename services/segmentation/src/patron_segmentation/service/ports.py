@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
 from patron_segmentation.domain.rules import Rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
-from patron_shared.db.ports import UnitOfWorkProtocol
+from patron_shared.db.ports import EmittingUnitOfWorkProtocol
 from patron_shared.orders import OrderState
 
 
@@ -22,13 +23,6 @@ class FactsRepository(Protocol):
     async def save(self, facts: CustomerFacts) -> None: ...
 
 
-class FactsUnitOfWork(UnitOfWorkProtocol, Protocol):
-    tenant_id: str
-
-    @property
-    def facts(self) -> FactsRepository: ...
-
-
 class OrderRepository(Protocol):
     async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState: ...
     async def save(self, order: OrderState) -> None: ...
@@ -36,15 +30,8 @@ class OrderRepository(Protocol):
     async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None: ...
 
 
-class OrdersUnitOfWork(UnitOfWorkProtocol, Protocol):
-    tenant_id: str
-    causation_id: str | None
-
-    @property
-    def orders(self) -> OrderRepository: ...
-
-
 class SegmentRepository(Protocol):
+    async def all(self) -> list[Segment]: ...
     async def add(self, segment: Segment) -> None: ...
     async def save(self, segment: Segment) -> None: ...
     async def remove(self, segment_id: uuid.UUID) -> bool: ...
@@ -61,10 +48,42 @@ class MemberQueries(Protocol):
     ) -> list[Member]: ...
 
 
-class SegmentsUnitOfWork(UnitOfWorkProtocol, Protocol):
+class MembershipRepository(Protocol):
+    async def of_customer(self, customer_id: uuid.UUID) -> set[str]: ...
+    async def enter(self, customer_id: uuid.UUID, keys: Collection[str], at: datetime) -> None: ...
+    async def leave(self, customer_id: uuid.UUID, keys: Collection[str]) -> None: ...
+    async def recompute(
+        self, key: str, rule: Rule, now: datetime
+    ) -> tuple[list[uuid.UUID], list[uuid.UUID]]: ...
+    async def drop_segment(self, key: str) -> list[uuid.UUID]: ...
+
+
+class MembershipUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
+    """What keeping memberships live needs: the facts, the segments, who is in which."""
+
     tenant_id: str
 
     @property
+    def builtin_thresholds(self) -> BuiltinThresholds: ...
+    @property
+    def facts(self) -> FactsRepository: ...
+    @property
     def segments(self) -> SegmentRepository: ...
+    @property
+    def memberships(self) -> MembershipRepository: ...
+
+
+class FactsUnitOfWork(MembershipUnitOfWork, Protocol):
+    """Customer events: their facts, and the memberships those facts decide."""
+
+
+class OrdersUnitOfWork(MembershipUnitOfWork, Protocol):
+    causation_id: str | None
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+
+class SegmentsUnitOfWork(MembershipUnitOfWork, Protocol):
     @property
     def members(self) -> MemberQueries: ...

@@ -17,8 +17,10 @@ from patron_segmentation.domain.builtin_segments import (
     BuiltinThresholds,
     builtin_segments,
 )
+from patron_segmentation.domain.membership import SegmentDefinition
 from patron_segmentation.domain.rules import Rule, RuleError, read_rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
+from patron_segmentation.service.membership import drop_segment, recompute_segment
 from patron_segmentation.service.ports import SegmentsUnitOfWork
 from patron_shared.errors import InvalidInput, NotFound
 from patron_shared.events import utcnow
@@ -68,6 +70,7 @@ async def create_segment(
             name=name, rule=rule, description=description, created_by=created_by, now=utcnow()
         )
         await uow.segments.add(segment)
+        await recompute_segment(uow, _definition(segment), segment.created_at)
         await uow.commit()
     return segment
 
@@ -103,14 +106,16 @@ async def update_segment(
             name=name, rule=rule, description=description, now=utcnow()
         )
         await uow.segments.save(segment)
+        await recompute_segment(uow, _definition(segment), segment.updated_at)
         await uow.commit()
     return segment
 
 
 async def delete_segment(uow: SegmentsUnitOfWork, segment_id: uuid.UUID) -> None:
     async with uow:
-        if not await uow.segments.remove(segment_id):
-            raise NotFound(f"no segment {segment_id}")
+        segment = await _existing(uow, segment_id)
+        await uow.segments.remove(segment_id)
+        await drop_segment(uow, str(segment.id), segment.name, utcnow())
         await uow.commit()
 
 
@@ -151,6 +156,10 @@ async def builtin_counts(
     async with uow:
         total, counts = await uow.members.count_each([s.rule for s in shipped], now or utcnow())
     return total, list(zip(shipped, counts, strict=True))
+
+
+def _definition(segment: Segment) -> SegmentDefinition:
+    return SegmentDefinition(str(segment.id), segment.name, segment.rule)
 
 
 def _paged(found: list[Member], limit: int) -> tuple[list[Member], uuid.UUID | None]:

@@ -1,0 +1,75 @@
+"""The periodic sweep beside the service: segments that time alone can change, every tenant.
+
+A customer becomes "at risk" on the 91st quiet day without any event of its own; the sweep
+recomputes every segment whose rule names a relative time, tenant by tenant, each in its
+own transaction, and announces who moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from patron_segmentation.adapters.memberships import tenants
+from patron_segmentation.adapters.uow import SegmentationUnitOfWork
+from patron_segmentation.service.membership import sweep_time_relative_segments
+from patron_segmentation.settings import SegmentationSettings
+from patron_shared.events import utcnow
+from patron_shared.http import ServiceRuntime
+from patron_shared.logging import get_logger
+
+log = get_logger("patron.segmentation.sweep")
+
+
+async def sweep_all_tenants(runtime: ServiceRuntime) -> int:
+    """One sweep over every tenant; returns how many customers moved in all."""
+    moved = 0
+    for tenant in await tenants(runtime.engine):
+        try:
+            changes = await sweep_time_relative_segments(
+                runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant), utcnow()
+            )
+        except Exception:
+            log.exception(
+                "segment sweep failed for a tenant; the next sweep retries", tenant=tenant
+            )
+            continue
+        moved += sum(entered + exited for entered, exited in changes.values())
+    return moved
+
+
+async def sweep_forever(runtime: ServiceRuntime, interval_s: float) -> None:
+    while True:
+        try:
+            moved = await sweep_all_tenants(runtime)
+            if moved:
+                log.info("time-relative segments swept", moved=moved)
+        except Exception:
+            log.exception("segment sweep failed; will try again")
+        await asyncio.sleep(interval_s)
+
+
+def sweep_segments_with(app: FastAPI, settings: SegmentationSettings) -> None:
+    """Run the sweep beside the service (unless the interval is 0), stopping with it."""
+    if settings.sweep_interval_seconds == 0:
+        return
+    service_lifespan = app.router.lifespan_context
+    runtime: ServiceRuntime = app.state.runtime
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        async with service_lifespan(application):
+            task = asyncio.create_task(
+                sweep_forever(runtime, settings.sweep_interval_seconds), name="segment-sweep"
+            )
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
