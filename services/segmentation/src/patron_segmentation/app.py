@@ -8,7 +8,10 @@ from patron_segmentation.adapters.tables import messaging
 from patron_segmentation.api.builtins import build_builtin_router
 from patron_segmentation.api.facts import build_facts_router
 from patron_segmentation.api.segments import build_segments_router
-from patron_segmentation.consumers.customers import build_customer_consumer
+from patron_segmentation.consumers.customers import (
+    build_customer_consumer,
+    build_unmerge_consumer,
+)
 from patron_segmentation.consumers.orders import build_order_consumer
 from patron_segmentation.settings import SegmentationSettings
 from patron_segmentation.sweeper import sweep_segments_with
@@ -28,7 +31,11 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
             build_segments_router(),
             build_builtin_router(settings),
         ],
-        consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
+        consumers=[
+            build_customer_consumer(runtime),
+            build_order_consumer(runtime),
+            build_unmerge_consumer(runtime),
+        ],
     )
     sweep_segments_with(app, settings)
     return app

@@ -31,12 +31,26 @@ class FakeFactsRepository:
         self.rows[facts.customer_id] = copy.deepcopy(facts)
         self.writes += 1
 
+    async def mark_merged(self, customer_id: uuid.UUID, into: uuid.UUID | None) -> None:
+        known = self.rows.get(customer_id) or CustomerFacts(customer_id, NO_SNAPSHOT_YET)
+        self.rows[customer_id] = replace(known, merged_into=into)
+
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        survivor = None
+        while (facts := self.rows.get(customer_id)) is not None and facts.merged_into:
+            survivor = customer_id = facts.merged_into
+        return survivor
+
+    async def erase(self, customer_id: uuid.UUID) -> None:
+        self.rows.pop(customer_id, None)
+
 
 @dataclass
 class FakeOrderRepository:
     customer_facts: FakeFactsRepository
     rows: dict[str, OrderState] = field(default_factory=dict)
     facts: dict[uuid.UUID, OrderFacts] = field(default_factory=dict)
+    merged_from: dict[str, uuid.UUID] = field(default_factory=dict)
 
     async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState:
         return self.rows.setdefault(order_id, OrderState(order_id, customer_id))
@@ -46,6 +60,21 @@ class FakeOrderRepository:
 
     async def of_customer(self, customer_id: uuid.UUID) -> list[OrderState]:
         return [order for order in self.rows.values() if order.customer_id == customer_id]
+
+    async def move(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
+        for order_id, order in list(self.rows.items()):
+            if order.customer_id == from_id:
+                self.merged_from.setdefault(order_id, from_id)
+                self.rows[order_id] = replace(order, customer_id=to_id)
+
+    async def move_back(self, restored_id: uuid.UUID) -> None:
+        for order_id, first_owner in list(self.merged_from.items()):
+            if first_owner == restored_id:
+                del self.merged_from[order_id]
+                self.rows[order_id] = replace(self.rows[order_id], customer_id=restored_id)
+
+    async def erase(self, customer_id: uuid.UUID) -> None:
+        self.rows = {k: o for k, o in self.rows.items() if o.customer_id != customer_id}
 
     async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None:
         self.facts[customer_id] = facts

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from patron_segmentation.adapters.rule_sql import compile_rule
-from patron_segmentation.adapters.segments import fact_columns
+from patron_segmentation.adapters.segments import fact_columns, live_facts
 from patron_segmentation.adapters.tables import customer_facts, segment_memberships
 from patron_segmentation.domain.rules import Rule
 
@@ -64,11 +64,7 @@ class SqlMembershipRepository:
         self, key: str, rule: Rule, now: datetime
     ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         """Bring the segment's members in line with its rule now: (entered, exited)."""
-        selects = and_(
-            _F.tenant_id == self._tenant_id,
-            _F.deleted_at.is_(None),
-            compile_rule(rule, fact_columns(now), now),
-        )
+        selects = and_(live_facts(self._tenant_id), compile_rule(rule, fact_columns(now), now))
         member = exists().where(
             _M.tenant_id == self._tenant_id, _M.segment_key == key, _M.customer_id == _F.customer_id
         )

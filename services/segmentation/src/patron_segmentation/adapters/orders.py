@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,6 +70,30 @@ class SqlOrderRepository:
             )
         )
         return [_to_state(row) for row in rows]
+
+    async def move(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
+        """A merge: the orders of `from_id` become `to_id`'s, each remembering whose it was
+        first (an order moved twice keeps its first owner)."""
+        await self._session.execute(
+            update(orders)
+            .where(orders.c.tenant_id == self._tenant_id, orders.c.customer_id == from_id)
+            .values(customer_id=to_id, merged_from=func.coalesce(orders.c.merged_from, from_id))
+        )
+
+    async def move_back(self, restored_id: uuid.UUID) -> None:
+        """An unmerge: the orders a merge took from `restored_id` are its own again."""
+        await self._session.execute(
+            update(orders)
+            .where(orders.c.tenant_id == self._tenant_id, orders.c.merged_from == restored_id)
+            .values(customer_id=restored_id, merged_from=None)
+        )
+
+    async def erase(self, customer_id: uuid.UUID) -> None:
+        await self._session.execute(
+            delete(orders).where(
+                orders.c.tenant_id == self._tenant_id, orders.c.customer_id == customer_id
+            )
+        )
 
     async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None:
         """Write the customer's order facts, making its facts row if none is there yet."""

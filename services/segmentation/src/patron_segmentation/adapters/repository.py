@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_segmentation.adapters.orders import order_facts_of
+from patron_segmentation.adapters.orders import NO_SNAPSHOT_YET, order_facts_of
 from patron_segmentation.adapters.tables import customer_facts
 from patron_segmentation.domain.facts import CustomerFacts
 
+# a chain of merges longer than this is a data error, not a customer's history
+_MAX_MERGE_CHAIN = 100
 _STORED_FIELDS = (
     "tags",
     "accepts_marketing",
@@ -55,8 +57,53 @@ class SqlFactsRepository:
             )
         )
 
+    async def mark_merged(self, customer_id: uuid.UUID, into: uuid.UUID | None) -> None:
+        """Set (or, with None, clear) the customer this one is merged into, making its facts
+        row if none is there yet."""
+        insert = pg_insert(customer_facts).values(
+            tenant_id=self._tenant_id,
+            customer_id=customer_id,
+            source_updated_at=NO_SNAPSHOT_YET,
+            merged_into=into,
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id", "customer_id"],
+                set_={"merged_into": into, "updated_at": func.now()},
+            )
+        )
+
+    async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
+        """The end of the customer's chain of merges; None when it is not merged away."""
+        chain = select(customer_facts.c.customer_id, customer_facts.c.merged_into).where(
+            customer_facts.c.tenant_id == self._tenant_id
+        )
+        survivor: uuid.UUID | None = None
+        current = customer_id
+        for _ in range(_MAX_MERGE_CHAIN):
+            row = (
+                await self._session.execute(chain.where(customer_facts.c.customer_id == current))
+            ).first()
+            if row is None or row.merged_into is None:
+                return survivor
+            survivor = current = row.merged_into
+        return survivor
+
+    async def erase(self, customer_id: uuid.UUID) -> None:
+        await self._session.execute(
+            delete(customer_facts).where(
+                customer_facts.c.tenant_id == self._tenant_id,
+                customer_facts.c.customer_id == customer_id,
+            )
+        )
+
 
 def _to_facts(row: Row[Any]) -> CustomerFacts:
     values = {name: getattr(row, name) for name in _STORED_FIELDS}
     values["tags"] = list(row.tags)
-    return CustomerFacts(customer_id=row.customer_id, orders=order_facts_of(row), **values)
+    return CustomerFacts(
+        customer_id=row.customer_id,
+        merged_into=row.merged_into,
+        orders=order_facts_of(row),
+        **values,
+    )

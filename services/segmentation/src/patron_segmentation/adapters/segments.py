@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Row,
+    and_,
     cast,
     delete,
     func,
@@ -53,6 +54,14 @@ def fact_columns(now: datetime) -> dict[str, ColumnElement[Any]]:
 
 
 COLLECTED_FACTS = frozenset(fact_columns(datetime(2000, 1, 1)))
+
+
+def live_facts(tenant_id: str) -> ColumnElement[bool]:
+    """The tenant's customers a segment can hold: neither deleted nor merged away."""
+    live: ColumnElement[bool] = and_(
+        _FACTS.tenant_id == tenant_id, _FACTS.deleted_at.is_(None), _FACTS.merged_into.is_(None)
+    )
+    return live
 
 
 class SqlSegmentRepository:
@@ -137,7 +146,7 @@ class SqlMemberQueries:
 
     async def count_each(self, rules: Sequence[Rule], now: datetime) -> tuple[int, list[int]]:
         """The live customers, and how many each rule selects: one scan for all of them."""
-        live = (_FACTS.tenant_id == self._tenant_id) & _FACTS.deleted_at.is_(None)
+        live = live_facts(self._tenant_id)
         columns = fact_columns(now)
         query = select(
             func.count(),
@@ -173,10 +182,8 @@ class SqlMemberQueries:
         ]
 
     def _members(self, rule: Rule, now: datetime) -> ColumnElement[bool]:
-        where: ColumnElement[bool] = (
-            (_FACTS.tenant_id == self._tenant_id)
-            & _FACTS.deleted_at.is_(None)
-            & compile_rule(rule, fact_columns(now), now)
+        where: ColumnElement[bool] = live_facts(self._tenant_id) & compile_rule(
+            rule, fact_columns(now), now
         )
         return where
 

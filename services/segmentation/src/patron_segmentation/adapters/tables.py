@@ -36,6 +36,7 @@ customer_facts = Table(
     Column("status", String(20), nullable=False, server_default="active"),
     Column("registered_at", DateTime(timezone=True)),
     Column("date_of_birth", Date),  # migration 0003
+    Column("merged_into", Uuid),  # migration 0005: merged into this customer
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -73,6 +74,8 @@ orders = Table(
     Column("cancelled_at", DateTime(timezone=True)),
     # [{"refund_id", "amount", "currency", "refunded_at", "reason"}], one per refund event
     Column("refunds", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # migration 0005: the customer the order belonged to before a merge moved it
+    Column("merged_from", Uuid),
     PrimaryKeyConstraint("tenant_id", "order_id"),
     Index("ix_orders_customer", "tenant_id", "customer_id"),
 )

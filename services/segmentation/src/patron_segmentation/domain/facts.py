@@ -29,7 +29,14 @@ class CustomerFacts:
     registered_at: datetime | None = None
     date_of_birth: date | None = None
     deleted_at: datetime | None = None
+    # merged into this customer: its snapshots are still taken (an unmerge brings it back
+    # as it is then), but no segment holds it meanwhile
+    merged_into: uuid.UUID | None = None
     orders: OrderFacts = field(default_factory=OrderFacts)
+
+    @property
+    def is_live(self) -> bool:
+        return self.deleted_at is None and self.merged_into is None
 
     @classmethod
     def from_snapshot(cls, customer_id: uuid.UUID, customer: CustomerSnapshot) -> CustomerFacts:

@@ -70,8 +70,8 @@ def rule_facts(facts: CustomerFacts, now: datetime) -> dict[str, Any]:
 def segments_holding(
     segments: Iterable[SegmentDefinition], facts: CustomerFacts | None, now: datetime
 ) -> set[str]:
-    """The keys of the segments the customer is in now (none once it is deleted)."""
-    if facts is None or facts.deleted_at is not None:
+    """The keys of the segments the customer is in now (none once deleted or merged away)."""
+    if facts is None or not facts.is_live:
         return set()
     seen: Mapping[str, Any] = rule_facts(facts, now)
     return {segment.key for segment in segments if matches(segment.rule, seen, now)}

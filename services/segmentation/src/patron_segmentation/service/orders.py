@@ -22,15 +22,16 @@ from patron_shared.events import (
 )
 from patron_shared.orders import OrderState, Refund
 
-OrderChange = Callable[[OrderState, uuid.UUID], OrderState]
+# (the order, the id of the message that changes it, the customer it belongs to) -> the order
+OrderChange = Callable[[OrderState, uuid.UUID, uuid.UUID], OrderState]
 
 
 async def record_order_placed(uow: OrdersUnitOfWork, event: OrderPlaced) -> None:
     items = [item.model_dump(mode="json") for item in event.items]
 
-    def place(order: OrderState, event_id: uuid.UUID) -> OrderState:
+    def place(order: OrderState, event_id: uuid.UUID, owner: uuid.UUID) -> OrderState:
         return order.place(
-            customer_id=event.customer_id,
+            customer_id=owner,
             currency=event.currency,
             total=event.total,
             placed_at=event.placed_at,
@@ -44,11 +45,13 @@ async def record_order_placed(uow: OrdersUnitOfWork, event: OrderPlaced) -> None
 
 
 async def record_order_paid(uow: OrdersUnitOfWork, event: OrderPaid) -> None:
-    await _change_order(uow, event.order_id, event.customer_id, lambda o, _: o.pay(event.paid_at))
+    await _change_order(
+        uow, event.order_id, event.customer_id, lambda o, _, __: o.pay(event.paid_at)
+    )
 
 
 async def record_order_refunded(uow: OrdersUnitOfWork, event: OrderRefunded) -> None:
-    def refund(order: OrderState, event_id: uuid.UUID) -> OrderState:
+    def refund(order: OrderState, event_id: uuid.UUID, _: uuid.UUID) -> OrderState:
         return order.refund(
             Refund(
                 refund_id=event_id,
@@ -64,7 +67,7 @@ async def record_order_refunded(uow: OrdersUnitOfWork, event: OrderRefunded) -> 
 
 async def record_order_cancelled(uow: OrdersUnitOfWork, event: OrderCancelled) -> None:
     await _change_order(
-        uow, event.order_id, event.customer_id, lambda o, _: o.cancel(event.cancelled_at)
+        uow, event.order_id, event.customer_id, lambda o, _, __: o.cancel(event.cancelled_at)
     )
 
 
@@ -74,8 +77,10 @@ async def _change_order(
     async with uow:
         # the message's id identifies the event: a refund, the placing message
         event_id = uuid.UUID(uow.causation_id) if uow.causation_id else uuid.uuid4()
+        # an event still naming a merged-away customer belongs to its survivor
+        customer_id = await uow.facts.survivor_of(customer_id) or customer_id
         before = await uow.orders.lock(order_id, customer_id=customer_id)
-        after = change(before, event_id)
+        after = change(before, event_id, customer_id)
         if after != before:
             await uow.orders.save(after)
             # OrderPlaced may move an order that early events filed under another customer
