@@ -5,6 +5,7 @@ from __future__ import annotations
 from patron_segmentation.adapters.memberships import SqlMembershipRepository
 from patron_segmentation.adapters.orders import SqlOrderRepository
 from patron_segmentation.adapters.repository import SqlFactsRepository
+from patron_segmentation.adapters.rfm import SqlRfmQueries
 from patron_segmentation.adapters.segments import SqlMemberQueries, SqlSegmentRepository
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.settings import SegmentationSettings
@@ -17,6 +18,7 @@ class SegmentationUnitOfWork(UnitOfWork):
     segments: SqlSegmentRepository
     members: SqlMemberQueries
     memberships: SqlMembershipRepository
+    rfm: SqlRfmQueries
 
     @property
     def builtin_thresholds(self) -> BuiltinThresholds:
@@ -31,3 +33,4 @@ class SegmentationUnitOfWork(UnitOfWork):
         self.segments = SqlSegmentRepository(self.session, self.tenant_id)
         self.members = SqlMemberQueries(self.session, self.tenant_id)
         self.memberships = SqlMembershipRepository(self.session, self.tenant_id)
+        self.rfm = SqlRfmQueries(self.session, self.tenant_id)

@@ -10,9 +10,10 @@ from typing import Protocol
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
+from patron_segmentation.domain.rfm import RfmScore
 from patron_segmentation.domain.rules import Rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
-from patron_shared.db.ports import EmittingUnitOfWorkProtocol
+from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
 from patron_shared.orders import OrderState
 
 
@@ -93,3 +94,13 @@ class OrdersUnitOfWork(MembershipUnitOfWork, Protocol):
 class SegmentsUnitOfWork(MembershipUnitOfWork, Protocol):
     @property
     def members(self) -> MemberQueries: ...
+
+
+class RfmQueries(Protocol):
+    async def distribution(self) -> list[tuple[RfmScore, int]]: ...
+    async def of_customer(self, customer_id: uuid.UUID) -> RfmScore | None: ...
+
+
+class RfmUnitOfWork(UnitOfWorkProtocol, Protocol):
+    @property
+    def rfm(self) -> RfmQueries: ...
