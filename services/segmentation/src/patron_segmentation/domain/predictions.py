@@ -1,0 +1,152 @@
+"""Customer-base models: BG/NBD for purchase frequency and Gamma-Gamma for order value.
+
+Each customer is summarised as in the models' papers (Fader, Hardie & Lee 2005): `frequency`
+x = repeat purchases, `recency` t_x = time from the first to the last purchase, `age` T =
+time from the first purchase to the end of the observation, and `monetary` m = the average
+value of the repeat purchases, all in one time unit (days or weeks).
+
+- BG/NBD: purchases follow a Poisson process with rate ~ Gamma(r, alpha) while the customer
+  is alive; after each purchase it drops out with probability p ~ Beta(a, b).
+- Gamma-Gamma: a customer's order values are Gamma(p, nu) with nu ~ Gamma(q, gamma), fitted
+  on customers with at least one repeat purchase.
+
+Parameters are maximum-likelihood estimates (log-parameters, L-BFGS-B, then Nelder-Mead to
+settle), so they agree with other implementations that find the same maximum, such as the
+`lifetimes` package (a test holds them within 1%).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import gammaln, hyp2f1
+
+Floats = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    frequency: float  # repeat purchases
+    recency: float  # first to last purchase, in time units
+    age: float  # first purchase to the end of observation, in time units
+    monetary: float = 0.0  # average value of the repeat purchases
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def probability_alive(self, x: float, t_x: float, age: float) -> float:
+        if x == 0:
+            return 1.0
+        log_ratio = (self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + t_x))
+        odds = self.a / (self.b + x - 1) * np.exp(log_ratio)
+        return float(1.0 / (1.0 + odds))
+
+    def expected_purchases(self, t: float, x: float, t_x: float, age: float) -> float:
+        """Expected purchases in the next `t` time units, given the customer's history."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        z = t / (alpha + age + t)
+        hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
+        numerator = (
+            (a + b + x - 1) / (a - 1) * (1 - ((alpha + age) / (alpha + age + t)) ** (r + x) * hyp)
+        )
+        if x == 0:
+            return float(numerator)
+        odds = a / (b + x - 1) * ((alpha + age) / (alpha + t_x)) ** (r + x)
+        return float(numerator / (1 + odds))
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    v: float
+
+    def expected_order_value(self, x: float, monetary: float) -> float:
+        """The customer's expected average order value, shrunk towards the population's."""
+        return (self.p * (self.v + x * monetary)) / (self.p * x + self.q - 1)
+
+
+def _arrays(customers: Sequence[CustomerSummary]) -> tuple[Floats, Floats, Floats, Floats]:
+    x = np.array([c.frequency for c in customers], dtype=np.float64)
+    t_x = np.array([c.recency for c in customers], dtype=np.float64)
+    age = np.array([c.age for c in customers], dtype=np.float64)
+    m = np.array([c.monetary for c in customers], dtype=np.float64)
+    return x, t_x, age, m
+
+
+def bgnbd_negative_log_likelihood(params: Floats, x: Floats, t_x: Floats, age: Floats) -> float:
+    """Mean negative log-likelihood of BG/NBD (r, alpha, a, b) over the customers."""
+    r, alpha, a, b = params
+    a_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a_2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a_3 = -(r + x) * np.log(alpha + age)
+    a_4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(t_x + alpha)
+    top = np.maximum(a_3, a_4)
+    repeat = np.where(x > 0, np.exp(a_4 - top), 0.0)
+    log_likelihood = a_1 + a_2 + np.log(np.exp(a_3 - top) + repeat) + top
+    return float(-np.mean(log_likelihood))
+
+
+def gamma_gamma_negative_log_likelihood(params: Floats, x: Floats, m: Floats) -> float:
+    """Mean negative log-likelihood of Gamma-Gamma (p, q, v) over repeat customers."""
+    p, q, v = params
+    log_likelihood = (
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + (p * x) * np.log(x)
+        - (p * x + q) * np.log(x * m + v)
+    )
+    return float(-np.mean(log_likelihood))
+
+
+def _maximise(objective: Callable[[Floats], float], start: Floats) -> Floats:
+    """Parameters maximising the likelihood, searched on their logarithms (all positive)."""
+
+    def on_logs(log_params: Floats) -> float:
+        value = objective(np.exp(log_params))
+        return value if np.isfinite(value) else 1e300
+
+    first = minimize(on_logs, np.log(start), method="L-BFGS-B")
+    settled = minimize(
+        on_logs,
+        first.x,
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000, "maxfev": 40_000},
+    )
+    best = settled.x if settled.fun <= first.fun else first.x
+    return np.exp(best)
+
+
+def fit_bgnbd(customers: Sequence[CustomerSummary]) -> BgNbd:
+    if not customers:
+        raise ValueError("no customers to fit")
+    x, t_x, age, _ = _arrays(customers)
+    r, alpha, a, b = _maximise(
+        lambda params: bgnbd_negative_log_likelihood(params, x, t_x, age),
+        np.array([1.0, float(np.mean(age)) or 1.0, 1.0, 1.0]),
+    )
+    return BgNbd(r=float(r), alpha=float(alpha), a=float(a), b=float(b))
+
+
+def fit_gamma_gamma(customers: Sequence[CustomerSummary]) -> GammaGamma:
+    repeat = [c for c in customers if c.frequency > 0 and c.monetary > 0]
+    if not repeat:
+        raise ValueError("no repeat customers with a value to fit")
+    x, _, _, m = _arrays(repeat)
+    p, q, v = _maximise(
+        lambda params: gamma_gamma_negative_log_likelihood(params, x, m),
+        np.array([1.0, 1.0, float(np.mean(m)) or 1.0]),
+    )
+    return GammaGamma(p=float(p), q=float(q), v=float(v))
