@@ -57,6 +57,11 @@ class SegmentationSettings(ServiceSettings):
         validation_alias=AliasChoices("SEGMENTS_SWEEP_INTERVAL_SECONDS"),
     )
 
+    # A fitted customer-base model is reused this long before a request fits it again.
+    insights_model_max_age_hours: int = Field(
+        default=24, ge=0, le=8_760, validation_alias=AliasChoices("INSIGHTS_MODEL_MAX_AGE_HOURS")
+    )
+
     def builtin_thresholds(self) -> BuiltinThresholds:
         return BuiltinThresholds(
             vip_order_threshold=self.vip_order_threshold,

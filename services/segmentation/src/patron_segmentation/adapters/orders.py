@@ -42,7 +42,7 @@ class SqlOrderRepository:
                 .with_for_update()
             )
         ).one()
-        return _to_state(row)
+        return order_state_of(row)
 
     async def save(self, order: OrderState) -> None:
         await self._session.execute(
@@ -69,7 +69,7 @@ class SqlOrderRepository:
                 orders.c.tenant_id == self._tenant_id, orders.c.customer_id == customer_id
             )
         )
-        return [_to_state(row) for row in rows]
+        return [order_state_of(row) for row in rows]
 
     async def move(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         """A merge: the orders of `from_id` become `to_id`'s, each remembering whose it was
@@ -149,7 +149,8 @@ def _refund_json(refund: Refund) -> dict[str, Any]:
     }
 
 
-def _to_state(row: Row[Any]) -> OrderState:
+def order_state_of(row: Row[Any]) -> OrderState:
+    """An order as stored (a row of `orders`) in the shared fold's form."""
     return OrderState(
         order_id=row.order_id,
         customer_id=row.customer_id,

@@ -108,3 +108,15 @@ segment_memberships = Table(
     PrimaryKeyConstraint("tenant_id", "segment_key", "customer_id"),
     Index("ix_segment_memberships_customer", "tenant_id", "customer_id"),
 )
+
+# Fitted customer-base models (migration 0006): BG/NBD and Gamma-Gamma per cut-off and unit.
+insight_models = Table(
+    "insight_models",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("time_unit", String(10), nullable=False),
+    Column("model", JSONB, nullable=False),
+    Column("fitted_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "as_of", "time_unit"),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from patron_segmentation.adapters.insights import SqlInsightRepository
 from patron_segmentation.adapters.memberships import SqlMembershipRepository
 from patron_segmentation.adapters.orders import SqlOrderRepository
 from patron_segmentation.adapters.repository import SqlFactsRepository
@@ -19,6 +20,7 @@ class SegmentationUnitOfWork(UnitOfWork):
     members: SqlMemberQueries
     memberships: SqlMembershipRepository
     rfm: SqlRfmQueries
+    insights: SqlInsightRepository
 
     @property
     def builtin_thresholds(self) -> BuiltinThresholds:
@@ -34,3 +36,4 @@ class SegmentationUnitOfWork(UnitOfWork):
         self.members = SqlMemberQueries(self.session, self.tenant_id)
         self.memberships = SqlMembershipRepository(self.session, self.tenant_id)
         self.rfm = SqlRfmQueries(self.session, self.tenant_id)
+        self.insights = SqlInsightRepository(self.session, self.tenant_id)

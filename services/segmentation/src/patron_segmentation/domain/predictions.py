@@ -18,7 +18,10 @@ settle), so they agree with other implementations that find the same maximum, su
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -150,3 +153,130 @@ def fit_gamma_gamma(customers: Sequence[CustomerSummary]) -> GammaGamma:
         np.array([1.0, 1.0, float(np.mean(m)) or 1.0]),
     )
     return GammaGamma(p=float(p), q=float(q), v=float(v))
+
+
+# --------------------------------------------------------------------------- per tenant
+
+TimeUnit = Literal["day", "week"]
+UNIT_DAYS: dict[str, int] = {"day": 1, "week": 7}
+_EPOCH = date(1970, 1, 5)  # a Monday: weeks run Monday to Sunday
+
+
+def summarize(
+    orders: Sequence[tuple[datetime, Decimal]], as_of: date, unit: TimeUnit
+) -> CustomerSummary | None:
+    """A customer's summary from its counted orders (time placed, net value) up to `as_of`
+    (inclusive): purchases in one period count as one, as the models' papers count them;
+    None without a purchase by then."""
+    step = UNIT_DAYS[unit]
+    periods: dict[int, Decimal] = {}
+    for placed_at, value in orders:
+        day = placed_at.astimezone(UTC).date()
+        if day <= as_of:
+            period = (day - _EPOCH).days // step
+            periods[period] = periods.get(period, Decimal(0)) + value
+    if not periods:
+        return None
+    first, last = min(periods), max(periods)
+    now = (as_of - _EPOCH).days // step
+    repeat = [value for period, value in periods.items() if period != first]
+    return CustomerSummary(
+        frequency=float(len(periods) - 1),
+        recency=float(last - first),
+        age=float(now - first),
+        monetary=float(sum(repeat, Decimal(0)) / len(repeat)) if repeat else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class InsightModel:
+    as_of: date
+    time_unit: TimeUnit
+    customers: int  # customers with a purchase by `as_of`
+    repeat_customers: int
+    bgnbd: BgNbd
+    gamma_gamma: GammaGamma | None  # None while no customer has bought twice
+    average_lifespan_days: float  # first to last purchase, over repeat customers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "time_unit": self.time_unit,
+            "customers": self.customers,
+            "repeat_customers": self.repeat_customers,
+            "bgnbd": asdict(self.bgnbd),
+            "gamma_gamma": asdict(self.gamma_gamma) if self.gamma_gamma else None,
+            "average_lifespan_days": self.average_lifespan_days,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InsightModel:
+        gamma = data.get("gamma_gamma")
+        return cls(
+            as_of=date.fromisoformat(data["as_of"]),
+            time_unit=data["time_unit"],
+            customers=int(data["customers"]),
+            repeat_customers=int(data["repeat_customers"]),
+            bgnbd=BgNbd(**data["bgnbd"]),
+            gamma_gamma=GammaGamma(**gamma) if gamma else None,
+            average_lifespan_days=float(data["average_lifespan_days"]),
+        )
+
+
+def fit_insight_model(
+    summaries: Sequence[CustomerSummary], as_of: date, unit: TimeUnit
+) -> InsightModel:
+    """Both models on a tenant's customers; ValueError with none to fit."""
+    repeat = [s for s in summaries if s.frequency > 0]
+    return InsightModel(
+        as_of=as_of,
+        time_unit=unit,
+        customers=len(summaries),
+        repeat_customers=len(repeat),
+        bgnbd=fit_bgnbd(summaries),
+        gamma_gamma=fit_gamma_gamma(summaries) if any(s.monetary > 0 for s in repeat) else None,
+        average_lifespan_days=float(np.mean([s.recency for s in repeat])) * UNIT_DAYS[unit]
+        if repeat
+        else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class CustomerInsights:
+    probability_alive: float
+    churn_risk: float
+    expected_purchases_30d: float
+    expected_purchases_90d: float
+    expected_purchases_365d: float
+    expected_order_value: float | None
+    predicted_lifetime_value_365d: float | None
+    simple_lifetime_value: float  # AOV x purchases per year x the tenant's average lifespan
+
+
+def customer_insights(
+    model: InsightModel, summary: CustomerSummary, average_order_value: float
+) -> CustomerInsights:
+    step = UNIT_DAYS[model.time_unit]
+    x, t_x, age = summary.frequency, summary.recency, summary.age
+    alive = model.bgnbd.probability_alive(x, t_x, age)
+    expected = {
+        days: model.bgnbd.expected_purchases(days / step, x, t_x, age) for days in (30, 90, 365)
+    }
+    order_value = (
+        model.gamma_gamma.expected_order_value(x, summary.monetary)
+        if model.gamma_gamma is not None and (x == 0 or summary.monetary > 0)
+        else None
+    )
+    years_known = max(age * step / 365.0, 1 / 12)  # at least a month, for brand-new customers
+    purchases_per_year = (x + 1) / years_known
+    lifespan_years = max(model.average_lifespan_days / 365.0, years_known)
+    return CustomerInsights(
+        probability_alive=alive,
+        churn_risk=1.0 - alive,
+        expected_purchases_30d=expected[30],
+        expected_purchases_90d=expected[90],
+        expected_purchases_365d=expected[365],
+        expected_order_value=order_value,
+        predicted_lifetime_value_365d=None if order_value is None else expected[365] * order_value,
+        simple_lifetime_value=average_order_value * purchases_per_year * lifespan_years,
+    )

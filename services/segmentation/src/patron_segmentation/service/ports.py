@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
+from patron_segmentation.domain.predictions import InsightModel, TimeUnit
 from patron_segmentation.domain.rfm import RfmScore
 from patron_segmentation.domain.rules import Rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
@@ -104,3 +106,19 @@ class RfmQueries(Protocol):
 class RfmUnitOfWork(UnitOfWorkProtocol, Protocol):
     @property
     def rfm(self) -> RfmQueries: ...
+
+
+class InsightRepository(Protocol):
+    async def histories(self, as_of: date) -> dict[uuid.UUID, list[tuple[datetime, Decimal]]]: ...
+    async def history(
+        self, customer_id: uuid.UUID, as_of: date
+    ) -> list[tuple[datetime, Decimal]]: ...
+    async def save(self, model: InsightModel, fitted_at: datetime) -> None: ...
+    async def get(self, as_of: date, unit: TimeUnit) -> tuple[InsightModel, datetime] | None: ...
+
+
+class InsightsUnitOfWork(UnitOfWorkProtocol, Protocol):
+    @property
+    def insights(self) -> InsightRepository: ...
+    @property
+    def facts(self) -> FactsRepository: ...
