@@ -12,6 +12,8 @@ from patron_segmentation.api.rfm import build_rfm_router
 from patron_segmentation.api.segments import build_segments_router
 from patron_segmentation.consumers.customers import (
     build_customer_consumer,
+    build_loyalty_consumer,
+    build_notification_consumer,
     build_unmerge_consumer,
 )
 from patron_segmentation.consumers.orders import build_order_consumer
@@ -39,6 +41,8 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
             build_customer_consumer(runtime),
             build_order_consumer(runtime),
             build_unmerge_consumer(runtime),
+            build_loyalty_consumer(runtime),
+            build_notification_consumer(runtime),
         ],
     )
     sweep_segments_with(app, settings)

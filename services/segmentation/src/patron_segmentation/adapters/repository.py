@@ -21,6 +21,7 @@ _STORED_FIELDS = (
     "status",
     "registered_at",
     "date_of_birth",
+    "group_id",
     "source_updated_at",
     "deleted_at",
 )
@@ -105,5 +106,11 @@ def _to_facts(row: Row[Any]) -> CustomerFacts:
         customer_id=row.customer_id,
         merged_into=row.merged_into,
         orders=order_facts_of(row),
+        country=row.country,
+        state=row.state,
+        city=row.city,
+        loyalty_tier=row.loyalty_tier,
+        messages_sent=row.messages_sent,
+        messages_opened=row.messages_opened,
         **values,
     )

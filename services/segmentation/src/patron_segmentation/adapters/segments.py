@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Row,
+    Text,
     and_,
     cast,
     delete,
@@ -50,6 +51,13 @@ def fact_columns(now: datetime) -> dict[str, ColumnElement[Any]]:
         "tags": _FACTS.tags,
         "categories": _FACTS.categories,
         "accepts_marketing": _FACTS.accepts_marketing,
+        "country": _FACTS.country,
+        "state": _FACTS.state,
+        "city": _FACTS.city,
+        "group": cast(_FACTS.group_id, Text),
+        "loyalty_tier": _FACTS.loyalty_tier,
+        "messages_sent": _FACTS.messages_sent,
+        "messages_opened": _FACTS.messages_opened,
     }
 
 

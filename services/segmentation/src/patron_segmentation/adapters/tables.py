@@ -37,6 +37,17 @@ customer_facts = Table(
     Column("registered_at", DateTime(timezone=True)),
     Column("date_of_birth", Date),  # migration 0003
     Column("merged_into", Uuid),  # migration 0005: merged into this customer
+    # migration 0007: address id -> {type, is_default, city, state, country}; the default
+    # address gives the location
+    Column("addresses", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("country", String(2)),
+    Column("state", String(200)),
+    Column("city", String(200)),
+    Column("group_id", Uuid),
+    Column("loyalty_tier", String(100)),
+    Column("loyalty_tier_at", DateTime(timezone=True)),
+    Column("messages_sent", Integer, nullable=False, server_default=text("0")),
+    Column("messages_opened", Integer, nullable=False, server_default=text("0")),
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -119,4 +130,14 @@ insight_models = Table(
     Column("model", JSONB, nullable=False),
     Column("fitted_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("tenant_id", "as_of", "time_unit"),
+)
+
+# Notifications a customer opened (migration 0007): each counts once.
+message_opens = Table(
+    "message_opens",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("notification_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "notification_id"),
 )

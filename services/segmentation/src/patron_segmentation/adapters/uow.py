@@ -8,6 +8,7 @@ from patron_segmentation.adapters.orders import SqlOrderRepository
 from patron_segmentation.adapters.repository import SqlFactsRepository
 from patron_segmentation.adapters.rfm import SqlRfmQueries
 from patron_segmentation.adapters.segments import SqlMemberQueries, SqlSegmentRepository
+from patron_segmentation.adapters.side_facts import SqlSideFactsRepository
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.settings import SegmentationSettings
 from patron_shared.db import UnitOfWork
@@ -21,6 +22,7 @@ class SegmentationUnitOfWork(UnitOfWork):
     memberships: SqlMembershipRepository
     rfm: SqlRfmQueries
     insights: SqlInsightRepository
+    side_facts: SqlSideFactsRepository
 
     @property
     def builtin_thresholds(self) -> BuiltinThresholds:
@@ -37,3 +39,4 @@ class SegmentationUnitOfWork(UnitOfWork):
         self.memberships = SqlMembershipRepository(self.session, self.tenant_id)
         self.rfm = SqlRfmQueries(self.session, self.tenant_id)
         self.insights = SqlInsightRepository(self.session, self.tenant_id)
+        self.side_facts = SqlSideFactsRepository(self.session, self.tenant_id)

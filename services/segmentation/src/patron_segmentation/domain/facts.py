@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from patron_segmentation.domain.orders import OrderFacts
 from patron_shared.events import CustomerSnapshot
@@ -32,7 +33,15 @@ class CustomerFacts:
     # merged into this customer: its snapshots are still taken (an unmerge brings it back
     # as it is then), but no segment holds it meanwhile
     merged_into: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
     orders: OrderFacts = field(default_factory=OrderFacts)
+    # from address, loyalty and notification events, written apart (`adapters.more_facts`)
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    loyalty_tier: str | None = None
+    messages_sent: int = 0
+    messages_opened: int = 0
 
     @property
     def is_live(self) -> bool:
@@ -70,3 +79,23 @@ class CustomerFacts:
         self.status = customer.status
         self.registered_at = customer.created_at
         self.date_of_birth = customer.date_of_birth
+        self.group_id = customer.group_id
+
+
+def location_of(addresses: dict[str, dict[str, Any]]) -> tuple[str | None, str | None, str | None]:
+    """(country, state, city) of the customer's address that says where it is: the default
+    shipping address, else the default billing one, else the first by id."""
+
+    def rank(item: tuple[str, dict[str, Any]]) -> tuple[int, str]:
+        address_id, address = item
+        if address.get("is_default") and address.get("type") == "shipping":
+            return 0, address_id
+        if address.get("is_default"):
+            return 1, address_id
+        return 2, address_id
+
+    if not addresses:
+        return None, None, None
+    _, chosen = min(addresses.items(), key=rank)
+    country = chosen.get("country")
+    return (country.upper() if country else None), chosen.get("state"), chosen.get("city")

@@ -50,7 +50,7 @@ FIELDS: dict[str, Field] = {
         Field("city", Kind.TEXT, "city of the default address"),
         Field("tags", Kind.TEXT_LIST, "the customer's tags (lower case)"),
         Field("categories", Kind.TEXT_LIST, "categories of the products bought"),
-        Field("group", Kind.TEXT, "the customer group's name"),
+        Field("group", Kind.TEXT, "the customer group's id"),
         Field("accepts_marketing", Kind.BOOLEAN, "marketing consent given"),
         Field("loyalty_tier", Kind.TEXT, "the loyalty tier's name"),
         Field("messages_sent", Kind.INTEGER, "messages sent to the customer"),

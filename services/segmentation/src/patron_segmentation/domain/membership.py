@@ -64,6 +64,13 @@ def rule_facts(facts: CustomerFacts, now: datetime) -> dict[str, Any]:
         "tags": list(facts.tags),
         "categories": list(orders.categories),
         "accepts_marketing": facts.accepts_marketing,
+        "country": facts.country,
+        "state": facts.state,
+        "city": facts.city,
+        "group": str(facts.group_id) if facts.group_id else None,
+        "loyalty_tier": facts.loyalty_tier,
+        "messages_sent": facts.messages_sent,
+        "messages_opened": facts.messages_opened,
     }
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
@@ -122,3 +122,19 @@ class InsightsUnitOfWork(UnitOfWorkProtocol, Protocol):
     def insights(self) -> InsightRepository: ...
     @property
     def facts(self) -> FactsRepository: ...
+
+
+class SideFactsRepository(Protocol):
+    async def apply_address(
+        self, customer_id: uuid.UUID, address_id: uuid.UUID, address: dict[str, Any] | None
+    ) -> None: ...
+    async def set_loyalty_tier(self, customer_id: uuid.UUID, tier: str, at: datetime) -> None: ...
+    async def count_message_sent(self, customer_id: uuid.UUID) -> None: ...
+    async def count_message_opened(
+        self, customer_id: uuid.UUID, notification_id: uuid.UUID
+    ) -> None: ...
+
+
+class SideFactsUnitOfWork(MembershipUnitOfWork, Protocol):
+    @property
+    def side_facts(self) -> SideFactsRepository: ...
