@@ -65,6 +65,7 @@ bench: install
 	$(UV) run --frozen --group bench python bench/identity_quality.py
 	$(UV) run --frozen python bench/identity_resolve.py
 	$(UV) run --frozen python bench/identity_dedupe.py
+	$(UV) run --frozen python bench/segmentation.py
 
 contracts: install
 	$(UV) run --frozen python -m patron_shared.contracts_doc
