@@ -25,6 +25,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal, Protocol
 
+from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRefunded
+
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0")
 
@@ -228,3 +230,38 @@ class OrderStats:
 
 def _earliest(current: datetime | None, new: datetime) -> datetime:
     return new if current is None else min(current, new)
+
+
+OrderEvent = OrderPlaced | OrderPaid | OrderRefunded | OrderCancelled
+
+
+def apply_order_event(
+    order: OrderState, event: OrderEvent, *, event_id: uuid.UUID, owner: uuid.UUID
+) -> OrderState:
+    """The order after one of its events: `event_id` is the id of the message that carried it
+    (a refund's identity), `owner` the customer the order belongs to (the event's customer,
+    or its survivor when that one was merged away)."""
+    if isinstance(event, OrderPlaced):
+        return order.place(
+            customer_id=owner,
+            currency=event.currency,
+            total=event.total,
+            placed_at=event.placed_at,
+            event_id=event_id,
+            order_number=event.order_number,
+            channel=event.channel,
+            items=[item.model_dump(mode="json") for item in event.items],
+        )
+    if isinstance(event, OrderPaid):
+        return order.pay(event.paid_at)
+    if isinstance(event, OrderRefunded):
+        return order.refund(
+            Refund(
+                refund_id=event_id,
+                amount=event.amount,
+                currency=event.currency,
+                refunded_at=event.refunded_at,
+                reason=event.reason,
+            )
+        )
+    return order.cancel(event.cancelled_at)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from patron_profile.adapters.uow import ProfileUnitOfWork
-from patron_profile.service.orders import record_order_placed
+from patron_profile.service.orders import record_order_event
 from patron_shared.events import OrderItem, OrderPlaced
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import bearer_headers
@@ -31,7 +31,7 @@ async def place(
     )
     uow = runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant)
     uow.causation_id = str(uuid.uuid4())
-    await record_order_placed(uow, order)
+    await record_order_event(uow, order)
 
 
 async def test_the_detail_view_includes_addresses_and_recent_orders_on_request(

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from patron_profile.adapters.groups import customer_groups
 from patron_profile.adapters.tables import messaging
 from patron_profile.adapters.uow import ProfileUnitOfWork
-from patron_profile.service.orders import record_order_placed
+from patron_profile.service.orders import record_order_event
 from patron_shared.events import OrderPlaced
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import bearer_headers
@@ -53,7 +53,7 @@ async def place(
     )
     uow = runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant)
     uow.causation_id = str(uuid.uuid4())
-    await record_order_placed(uow, order)
+    await record_order_event(uow, order)
 
 
 async def group_updates(runtime: ServiceRuntime, tenant: str, customer_id: str) -> list[Any]:

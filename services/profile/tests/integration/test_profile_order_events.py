@@ -17,10 +17,7 @@ from sqlalchemy import text
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.orders import (
-    record_order_cancelled,
-    record_order_paid,
-    record_order_placed,
-    record_order_refunded,
+    record_order_event,
 )
 from patron_shared.events import (
     Contract,
@@ -39,10 +36,10 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 HANDLERS: dict[type[Contract], Callable[[Any, Any], Awaitable[None]]] = {
-    OrderPlaced: record_order_placed,
-    OrderPaid: record_order_paid,
-    OrderRefunded: record_order_refunded,
-    OrderCancelled: record_order_cancelled,
+    OrderPlaced: record_order_event,
+    OrderPaid: record_order_event,
+    OrderRefunded: record_order_event,
+    OrderCancelled: record_order_event,
 }
 
 
@@ -291,7 +288,7 @@ async def test_refunds_are_hidden_from_other_tenants_by_row_level_security(
         order_id="RLS-1", customer_id=customer_id, amount=Decimal(1), currency="USD", refunded_at=T0
     )
     writer = runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant)
-    await record_order_refunded(writer, refund)
+    await record_order_event(writer, refund)
 
     counts = {}
     for who in (tenant, "nobody-else"):

@@ -11,7 +11,7 @@ from patron_profile.service.customers import (
     update_customer,
     view_customer,
 )
-from patron_profile.service.orders import record_order_placed
+from patron_profile.service.orders import record_order_event
 from patron_shared.errors import Conflict, NotFound
 from patron_shared.events import CustomerCreated, CustomerDeleted, OrderPlaced
 
@@ -68,9 +68,9 @@ async def test_a_deleted_customer_is_gone_and_announced(uow: FakeUnitOfWork) -> 
 async def test_the_same_order_counts_once_even_under_a_new_message_id(uow: FakeUnitOfWork) -> None:
     customer = await create_customer(uow, {"email": "jane@example.com"}, rules=RULES)
 
-    await record_order_placed(uow, placed(customer.id, "A-1", "40.00"))
-    await record_order_placed(uow, placed(customer.id, "A-1", "40.00"))
-    await record_order_placed(uow, placed(customer.id, "A-2", "60.00"))
+    await record_order_event(uow, placed(customer.id, "A-1", "40.00"))
+    await record_order_event(uow, placed(customer.id, "A-1", "40.00"))
+    await record_order_event(uow, placed(customer.id, "A-2", "60.00"))
 
     stats = uow.customers.rows[customer.id].stats
     assert stats.total_orders == 2
@@ -82,7 +82,7 @@ async def test_orders_that_arrive_before_their_customer_are_counted_when_it_is_c
     uow: FakeUnitOfWork,
 ) -> None:
     customer_id = uuid.uuid4()
-    await record_order_placed(uow, placed(customer_id, "EARLY-1", "25.00"))
+    await record_order_event(uow, placed(customer_id, "EARLY-1", "25.00"))
 
     customer = await create_customer(
         uow, {"email": "early@example.com"}, rules=RULES, customer_id=customer_id

@@ -34,7 +34,7 @@ from patron_profile.service.groups import (
     list_groups,
     reevaluate_customers,
 )
-from patron_profile.service.orders import record_order_placed
+from patron_profile.service.orders import record_order_event
 from patron_shared.errors import Conflict, InvalidInput
 from patron_shared.events import CustomerUpdated, OrderPlaced
 
@@ -344,10 +344,10 @@ async def test_a_customer_moves_to_vip_by_rule_when_its_spend_crosses_the_thresh
     customer = await create_customer(guow, {"email": "big@spender.io"}, rules=RULES)
 
     guow.causation_id = str(uuid.uuid4())
-    await record_order_placed(guow, placed(customer.id, "A-1", "4000"))
+    await record_order_event(guow, placed(customer.id, "A-1", "4000"))
     assert guow.customers.rows[customer.id].group_id is None
     guow.causation_id = str(uuid.uuid4())
-    await record_order_placed(guow, placed(customer.id, "A-2", "1000.01"))
+    await record_order_event(guow, placed(customer.id, "A-2", "1000.01"))
 
     assert guow.customers.rows[customer.id].group_id == vip.id
     assert guow.groups.assignments[customer.id] == Assignment(vip.id, "rule")

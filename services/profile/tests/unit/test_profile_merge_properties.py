@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from patron_profile.service.addresses import AddressRules, add_address
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.merges import merge_customers, unmerge_customers
-from patron_profile.service.orders import record_order_placed
+from patron_profile.service.orders import record_order_event
 from patron_shared.events import CustomersUnmerged, MergeCustomers, OrderPlaced
 from patron_shared.testing import run_without_io
 
@@ -81,7 +81,7 @@ async def scenario(first: dict[str, Any], second: dict[str, Any]) -> None:
             await add_address(uow, customer.id, values, rules=AddressRules())
         for total in holding["orders"]:
             order_number += 1
-            await record_order_placed(
+            await record_order_event(
                 uow,
                 OrderPlaced(
                     order_id=f"O-{order_number}",

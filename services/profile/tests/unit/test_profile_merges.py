@@ -18,7 +18,7 @@ from patron_profile.service.customers import (
     view_customer,
 )
 from patron_profile.service.merges import merge_customers, unmerge_customers
-from patron_profile.service.orders import record_order_placed
+from patron_profile.service.orders import record_order_event
 from patron_shared.errors import Conflict, NotFound
 from patron_shared.events import (
     AddressChanged,
@@ -55,7 +55,7 @@ async def customer(uow: MergeFakeUnitOfWork, **values: Any) -> uuid.UUID:
 async def place(
     uow: MergeFakeUnitOfWork, customer_id: uuid.UUID, order_id: str, total: str
 ) -> None:
-    await record_order_placed(
+    await record_order_event(
         uow,
         OrderPlaced(
             order_id=order_id,

@@ -15,10 +15,7 @@ from hypothesis import strategies as st
 
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.orders import (
-    record_order_cancelled,
-    record_order_paid,
-    record_order_placed,
-    record_order_refunded,
+    record_order_event,
 )
 from patron_shared.events import (
     Contract,
@@ -35,10 +32,10 @@ from .conftest import FakeUnitOfWork
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RULES = ContactRules(phone_default_region="US")
 HANDLERS: dict[type[Contract], Callable[[Any, Any], Coroutine[Any, Any, None]]] = {
-    OrderPlaced: record_order_placed,
-    OrderPaid: record_order_paid,
-    OrderRefunded: record_order_refunded,
-    OrderCancelled: record_order_cancelled,
+    OrderPlaced: record_order_event,
+    OrderPaid: record_order_event,
+    OrderRefunded: record_order_event,
+    OrderCancelled: record_order_event,
 }
 
 

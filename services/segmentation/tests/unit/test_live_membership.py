@@ -10,7 +10,7 @@ from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.rules import parse
 from patron_segmentation.domain.segments import Segment
 from patron_segmentation.service.facts import delete_facts, record_facts
-from patron_segmentation.service.orders import record_order_cancelled, record_order_placed
+from patron_segmentation.service.orders import record_order_event
 from patron_shared.events import (
     CustomerCreated,
     CustomerDeleted,
@@ -52,17 +52,17 @@ def moves(uow: FakeSegmentationUnitOfWork) -> list[tuple[str, str]]:
 
 def test_the_order_that_makes_a_customer_vip_moves_it_into_vip_and_a_cancellation_out() -> None:
     uow, customer_id = FakeSegmentationUnitOfWork(thresholds=THRESHOLDS), uuid.uuid4()
-    run_without_io(record_order_placed(uow, order(customer_id, "A")))
+    run_without_io(record_order_event(uow, order(customer_id, "A")))
     assert moves(uow) == [("Entered", "engagement_active"), ("Entered", "new")]
-    run_without_io(record_order_placed(uow, order(customer_id, "B")))
+    run_without_io(record_order_event(uow, order(customer_id, "B")))
     assert moves(uow) == [("Entered", "returning"), ("Exited", "new")]
 
-    run_without_io(record_order_placed(uow, order(customer_id, "C")))
+    run_without_io(record_order_event(uow, order(customer_id, "C")))
 
     assert moves(uow) == [("Entered", "vip"), ("Vip", "True")]
     assert uow.memberships.members("vip") == {customer_id}
     run_without_io(
-        record_order_cancelled(
+        record_order_event(
             uow, OrderCancelled(order_id="C", customer_id=customer_id, cancelled_at=utcnow())
         )
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.service.merges import erase_facts, merge_facts, unmerge_facts
-from patron_segmentation.service.orders import record_order_placed
+from patron_segmentation.service.orders import record_order_event
 from patron_shared.events import (
     CustomerErased,
     CustomersMerged,
@@ -26,7 +26,7 @@ THRESHOLDS = BuiltinThresholds(vip_order_threshold=3)
 
 def place(uow: FakeSegmentationUnitOfWork, customer_id: uuid.UUID, order_id: str) -> None:
     run_without_io(
-        record_order_placed(
+        record_order_event(
             uow,
             OrderPlaced(
                 order_id=order_id,

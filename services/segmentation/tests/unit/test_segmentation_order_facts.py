@@ -11,10 +11,7 @@ from hypothesis import strategies as st
 
 from patron_segmentation.domain.orders import OrderFacts
 from patron_segmentation.service.orders import (
-    record_order_cancelled,
-    record_order_paid,
-    record_order_placed,
-    record_order_refunded,
+    record_order_event,
 )
 from patron_shared.events import (
     Contract,
@@ -31,10 +28,10 @@ from .fakes import FakeSegmentationUnitOfWork
 CUSTOMER = uuid.UUID(int=7)
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 HANDLERS = {
-    OrderPlaced: record_order_placed,
-    OrderPaid: record_order_paid,
-    OrderRefunded: record_order_refunded,
-    OrderCancelled: record_order_cancelled,
+    OrderPlaced: record_order_event,
+    OrderPaid: record_order_event,
+    OrderRefunded: record_order_event,
+    OrderCancelled: record_order_event,
 }
 
 

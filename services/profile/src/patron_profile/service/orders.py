@@ -12,83 +12,17 @@ customer merged into another is filed under the survivor.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 from patron_profile.domain.customer import Customer
 from patron_profile.service.groups import apply_group_rules
 from patron_profile.service.ports import CustomerUnitOfWork
-from patron_shared.events import OrderCancelled, OrderPaid, OrderPlaced, OrderRefunded
-from patron_shared.orders import OrderState, Refund
+from patron_shared.orders import OrderEvent, apply_order_event
 
 
-async def record_order_placed(uow: CustomerUnitOfWork, event: OrderPlaced) -> None:
-    items = [item.model_dump(mode="json") for item in event.items]
-
-    def place(order: OrderState, event_id: uuid.UUID, owner: uuid.UUID) -> OrderState:
-        return order.place(
-            customer_id=owner,
-            currency=event.currency,
-            total=event.total,
-            placed_at=event.placed_at,
-            event_id=event_id,
-            order_number=event.order_number,
-            channel=event.channel,
-            items=items,
-        )
-
-    await _change_order(uow, event.order_id, event.customer_id, place)
-
-
-async def record_order_paid(uow: CustomerUnitOfWork, event: OrderPaid) -> None:
-    await _change_order(
-        uow, event.order_id, event.customer_id, lambda order, _, __: order.pay(event.paid_at)
-    )
-
-
-async def record_order_refunded(uow: CustomerUnitOfWork, event: OrderRefunded) -> None:
-    def refund(order: OrderState, event_id: uuid.UUID, _: uuid.UUID) -> OrderState:
-        return order.refund(
-            Refund(
-                refund_id=event_id,
-                amount=event.amount,
-                currency=event.currency,
-                refunded_at=event.refunded_at,
-                reason=event.reason,
-            )
-        )
-
-    await _change_order(uow, event.order_id, event.customer_id, refund)
-
-
-async def record_order_cancelled(uow: CustomerUnitOfWork, event: OrderCancelled) -> None:
-    await _change_order(
-        uow,
-        event.order_id,
-        event.customer_id,
-        lambda order, _, __: order.cancel(event.cancelled_at),
-    )
-
-
-async def count_uncounted_orders(uow: CustomerUnitOfWork, customer: Customer) -> None:
-    """Bring the customer's statistics in line with its stored orders (inside a unit of work).
-
-    A new customer may already have orders: their events can come before it is created here.
-    """
-    stats = await uow.orders.stats_for(customer.id)
-    if stats != customer.stats:
-        customer.stats = stats
-        await uow.customers.save(customer)
-        await apply_group_rules(uow, customer)
-
-
-async def _change_order(
-    uow: CustomerUnitOfWork,
-    order_id: str,
-    customer_id: uuid.UUID,
-    change: Callable[[OrderState, uuid.UUID, uuid.UUID], OrderState],
-) -> None:
-    """Apply `change(order, event id, owner)` to the stored order; `owner` is the customer
-    the event names, or its survivor when that one was merged away."""
+async def record_order_event(uow: CustomerUnitOfWork, event: OrderEvent) -> None:
+    """Merge a placed, paid, refunded or cancelled event into its stored order; the order
+    belongs to the customer the event names, or its survivor when that one was merged away."""
+    customer_id = event.customer_id
     async with uow:
         # The message id identifies the event (a refund, the placing message).
         event_id = uuid.UUID(uow.causation_id) if uow.causation_id else uuid.uuid4()
@@ -101,8 +35,8 @@ async def _change_order(
                 customer_id = survivor
                 customer = await uow.customers.get(customer_id, for_update=True)
         customers = {customer_id: customer}
-        before = await uow.orders.lock(order_id, customer_id=customer_id)
-        after = change(before, event_id, customer_id)
+        before = await uow.orders.lock(event.order_id, customer_id=customer_id)
+        after = apply_order_event(before, event, event_id=event_id, owner=customer_id)
         if after != before:
             await uow.orders.save(after)
             # OrderPlaced may move an order that early events filed under another customer.
@@ -113,3 +47,15 @@ async def _change_order(
                 if customer is not None:
                     await count_uncounted_orders(uow, customer)
         await uow.commit()
+
+
+async def count_uncounted_orders(uow: CustomerUnitOfWork, customer: Customer) -> None:
+    """Bring the customer's statistics in line with its stored orders (inside a unit of work).
+
+    A new customer may already have orders: their events can come before it is created here.
+    """
+    stats = await uow.orders.stats_for(customer.id)
+    if stats != customer.stats:
+        customer.stats = stats
+        await uow.customers.save(customer)
+        await apply_group_rules(uow, customer)
