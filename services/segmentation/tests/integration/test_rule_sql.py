@@ -84,6 +84,9 @@ def check_rules_against_sql(owner_url: str) -> None:
         loop.close()
 
 
+# the session's event loop goes on meanwhile, and its consumers' retry jitter uses the global
+# random module, which Hypothesis (drawing in the worker thread) takes for its own strategies'
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 async def test_compiled_rules_select_exactly_the_customers_python_accepts(
     service_database: ServiceDatabase,
 ) -> None:
