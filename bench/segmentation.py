@@ -17,7 +17,7 @@
 The event -> membership latency at 1,000 order events/s (target p99 <= 1 s) needs the
 service's consumer and relay on Kafka and is not measured here yet.
 
-    uv run python bench/segmentation.py [--customers N] [--orders N] [--keep-db]
+    uv run python bench/segmentation.py [--customers N] [--orders N] [--phases P,Q] [--keep-db]
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ async def seed(owner_url: str, customers: int, orders: int) -> dict[str, float]:
     return {k: round(v, 2) for k, v in timings.items()}
 
 
-async def measure(app_url: str) -> dict[str, Any]:
+async def measure(app_url: str, phases: set[str]) -> dict[str, Any]:
     settings = SegmentationSettings()
     engine = create_engine(app_url, pool_size=4, application_name="bench-segmentation")
     sessions = create_session_factory(engine)
@@ -161,6 +161,8 @@ async def measure(app_url: str) -> dict[str, Any]:
         now = utcnow()
         segments = [*definitions(settings.builtin_thresholds(), []), *custom]
         per_segment: dict[str, dict[str, float]] = {}
+        if "recompute" not in phases:
+            segments = []
         began = time.perf_counter()
         async with uow() as unit:
             for segment in segments:
@@ -175,19 +177,21 @@ async def measure(app_url: str) -> dict[str, Any]:
         print(f"full recompute of {len(segments)} segments: {recompute_seconds:.1f} s", flush=True)
 
         previews: list[float] = []
-        for segment in custom:
+        for segment in custom if "preview" in phases else []:
             start = time.perf_counter()
             async with uow() as unit:
                 await unit.members.count(segment.rule, now)
             previews.append(time.perf_counter() - start)
-        print(f"previews: max {max(previews):.2f} s", flush=True)
+        print(f"previews: max {max(previews, default=0):.2f} s", flush=True)
 
-        began = time.perf_counter()
-        model, _ = await tenant_model(
-            uow(), as_of=now.date(), unit="week", max_age=timedelta(0), now=now
-        )
-        fit_seconds = time.perf_counter() - began
-        print(f"model fit: {fit_seconds:.1f} s on {model.customers:,} buyers", flush=True)
+        fit_seconds, fitted = 0.0, None
+        if "fit" in phases:
+            began = time.perf_counter()
+            model, _ = await tenant_model(
+                uow(), as_of=now.date(), unit="week", max_age=timedelta(0), now=now
+            )
+            fit_seconds, fitted = time.perf_counter() - began, model.to_dict()
+            print(f"model fit: {fit_seconds:.1f} s on {model.customers:,} buyers", flush=True)
     finally:
         await engine.dispose()
     return {
@@ -196,11 +200,12 @@ async def measure(app_url: str) -> dict[str, Any]:
         "memberships_written": sum(int(s["entered"]) for s in per_segment.values()),
         "per_segment": per_segment,
         "preview_seconds": {
-            "max": round(max(previews), 3),
-            "median": round(sorted(previews)[len(previews) // 2], 3),
+            "max": round(max(previews, default=0), 3),
+            "median": round(sorted(previews)[len(previews) // 2], 3) if previews else 0,
         },
         "fit_seconds": round(fit_seconds, 2),
-        "model": model.to_dict(),
+        "model": fitted,
+        "phases": sorted(phases),
     }
 
 
@@ -214,7 +219,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(
             f"seeded {args.customers:,} customers and {args.orders:,} orders: {seeded}", flush=True
         )
-        figures = await measure(database.app_url)
+        figures = await measure(database.app_url, set(args.phases.split(",")))
     finally:
         if not args.keep_db:
             await asyncio.to_thread(drop_database, superuser, database.name)
@@ -246,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--phases", default="recompute,preview,fit", help="which of recompute,preview,fit to run"
+    )
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     RESULTS.mkdir(parents=True, exist_ok=True)

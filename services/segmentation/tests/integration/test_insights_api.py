@@ -9,7 +9,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from patron_shared.events import OrderPlaced, build_envelope, utcnow
+from patron_segmentation.adapters.uow import SegmentationUnitOfWork
+from patron_segmentation.domain.predictions import TimeUnit, summarize
+from patron_shared.events import OrderPlaced, OrderRefunded, build_envelope, utcnow
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import bearer_headers, deliver_record
 
@@ -103,3 +105,39 @@ async def test_a_tenant_without_orders_has_no_model(client: httpx.AsyncClient, t
 
     assert response.status_code == 404
     assert "no orders" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("unit", ["day", "week"])
+async def test_summaries_aggregated_in_sql_are_the_ones_the_domain_makes(
+    runtime: ServiceRuntime, tenant: str, unit: TimeUnit
+) -> None:
+    buyers = [
+        await buyer(runtime, tenant, orders=orders, every_days=every, last_days_ago=last)
+        for orders, every, last in ((5, 3, 2), (3, 9, 40), (1, 1, 7), (6, 1, 0), (4, 13, 100))
+    ]
+    refunded = OrderRefunded(
+        order_id=f"{buyers[1].hex[:10]}-1",
+        customer_id=buyers[1],
+        amount=Decimal("7.50"),
+        currency="USD",
+        refunded_at=utcnow(),
+    )
+    await deliver_record(runtime, build_envelope(refunded, tenant_id=tenant, source="t"))
+    as_of = utcnow().date()
+
+    async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
+        in_sql = await uow.insights.summaries(as_of, unit)
+        in_python = {
+            c: summarize(await uow.insights.history(c, as_of), as_of, unit) for c in buyers
+        }
+
+    assert set(in_sql) == set(buyers)
+    for customer_id in buyers:
+        sql, python = in_sql[customer_id], in_python[customer_id]
+        assert python is not None
+        assert (sql.frequency, sql.recency, sql.age) == (
+            python.frequency,
+            python.recency,
+            python.age,
+        )
+        assert sql.monetary == pytest.approx(python.monetary, rel=1e-12)

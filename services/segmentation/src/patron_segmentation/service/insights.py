@@ -39,8 +39,7 @@ async def tenant_model(
         stored = await uow.insights.get(day, unit)
         if stored is not None and (as_of is not None or now - stored[1] <= max_age):
             return stored
-        histories = await uow.insights.histories(day)
-    summaries = [s for h in histories.values() if (s := summarize(h, day, unit)) is not None]
+        summaries = list((await uow.insights.summaries(day, unit)).values())
     if not summaries:
         raise NotFound(f"no orders by {day.isoformat()} to fit a model on")
     model = await asyncio.to_thread(fit_insight_model, summaries, day, unit)

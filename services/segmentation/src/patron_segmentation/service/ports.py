@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
-from patron_segmentation.domain.predictions import InsightModel, TimeUnit
+from patron_segmentation.domain.predictions import CustomerSummary, InsightModel, TimeUnit
 from patron_segmentation.domain.rfm import RfmScore
 from patron_segmentation.domain.rules import Rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
@@ -109,7 +109,7 @@ class RfmUnitOfWork(UnitOfWorkProtocol, Protocol):
 
 
 class InsightRepository(Protocol):
-    async def histories(self, as_of: date) -> dict[uuid.UUID, list[tuple[datetime, Decimal]]]: ...
+    async def summaries(self, as_of: date, unit: TimeUnit) -> dict[uuid.UUID, CustomerSummary]: ...
     async def history(
         self, customer_id: uuid.UUID, as_of: date
     ) -> list[tuple[datetime, Decimal]]: ...
