@@ -32,10 +32,11 @@ _SUMMARIES = """
 WITH net AS (
     SELECT o.customer_id,
            ((timezone('UTC', o.placed_at))::date - CAST(:epoch AS date)) / :step AS period,
-           o.total - LEAST(o.total, COALESCE((
-               SELECT sum((r ->> 'amount')::numeric)
-               FROM jsonb_array_elements(o.refunds) AS r
-               WHERE r ->> 'currency' = o.currency), 0)) AS value
+           CASE WHEN o.refunds = '[]'::jsonb THEN o.total  -- most orders: no refund to read
+                ELSE o.total - LEAST(o.total, COALESCE((
+                    SELECT sum((r ->> 'amount')::numeric)
+                    FROM jsonb_array_elements(o.refunds) AS r
+                    WHERE r ->> 'currency' = o.currency), 0)) END AS value
     FROM orders AS o
     JOIN customer_facts AS f ON f.tenant_id = o.tenant_id AND f.customer_id = o.customer_id
     WHERE o.tenant_id = :tenant AND f.tenant_id = :tenant
