@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from patron_segmentation.adapters.orders import NO_SNAPSHOT_YET
+from patron_segmentation.adapters.fact_rows import NO_SNAPSHOT_YET
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,12 +11,10 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_segmentation.adapters.tables import customer_facts, orders
+from patron_segmentation.adapters.fact_rows import write_fact_columns
+from patron_segmentation.adapters.tables import orders
 from patron_segmentation.domain.orders import OrderFacts
 from patron_shared.orders import OrderState, Refund
-
-# A facts row made by an order before the customer's own events: any snapshot is newer.
-NO_SNAPSHOT_YET = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SqlOrderRepository:
@@ -109,18 +107,7 @@ class SqlOrderRepository:
             "last_order_month": facts.last_order_month,
             "categories": list(facts.categories),
         }
-        insert = pg_insert(customer_facts).values(
-            tenant_id=self._tenant_id,
-            customer_id=customer_id,
-            source_updated_at=NO_SNAPSHOT_YET,
-            **values,
-        )
-        await self._session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["tenant_id", "customer_id"],
-                set_=values | {"updated_at": func.now()},
-            )
-        )
+        await write_fact_columns(self._session, self._tenant_id, customer_id, values)
 
 
 def order_facts_of(row: Row[Any]) -> OrderFacts:

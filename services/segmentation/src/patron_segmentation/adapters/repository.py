@@ -9,7 +9,8 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_segmentation.adapters.orders import NO_SNAPSHOT_YET, order_facts_of
+from patron_segmentation.adapters.fact_rows import write_fact_columns
+from patron_segmentation.adapters.orders import order_facts_of
 from patron_segmentation.adapters.tables import customer_facts
 from patron_segmentation.domain.facts import CustomerFacts
 
@@ -61,18 +62,7 @@ class SqlFactsRepository:
     async def mark_merged(self, customer_id: uuid.UUID, into: uuid.UUID | None) -> None:
         """Set (or, with None, clear) the customer this one is merged into, making its facts
         row if none is there yet."""
-        insert = pg_insert(customer_facts).values(
-            tenant_id=self._tenant_id,
-            customer_id=customer_id,
-            source_updated_at=NO_SNAPSHOT_YET,
-            merged_into=into,
-        )
-        await self._session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["tenant_id", "customer_id"],
-                set_={"merged_into": into, "updated_at": func.now()},
-            )
-        )
+        await write_fact_columns(self._session, self._tenant_id, customer_id, {"merged_into": into})
 
     async def survivor_of(self, customer_id: uuid.UUID) -> uuid.UUID | None:
         """The end of the customer's chain of merges; None when it is not merged away."""

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_segmentation.adapters.orders import NO_SNAPSHOT_YET
+from patron_segmentation.adapters.fact_rows import write_fact_columns
 from patron_segmentation.adapters.tables import customer_facts, message_opens
 from patron_segmentation.domain.facts import location_of
 
@@ -92,15 +92,7 @@ class SqlSideFactsRepository:
         )
 
     async def _ensure(self, customer_id: uuid.UUID) -> None:
-        await self._session.execute(
-            pg_insert(customer_facts)
-            .values(
-                tenant_id=self._tenant_id,
-                customer_id=customer_id,
-                source_updated_at=NO_SNAPSHOT_YET,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "customer_id"])
-        )
+        await write_fact_columns(self._session, self._tenant_id, customer_id, {})
 
     def _row(self, customer_id: uuid.UUID) -> Any:
         return (_F.tenant_id == self._tenant_id) & (_F.customer_id == customer_id)

@@ -1,0 +1,36 @@
+"""Writing some columns of a customer's facts row, making the row if there is none yet.
+
+Events about a customer (an order, an address, a merge) can come before its creation does;
+each kind of event writes only its own columns, so none overwrites another's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron_segmentation.adapters.tables import customer_facts
+
+# The snapshot time of a row no customer event has written yet: any snapshot is newer.
+NO_SNAPSHOT_YET = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def write_fact_columns(
+    session: AsyncSession, tenant_id: str, customer_id: uuid.UUID, values: Mapping[str, Any]
+) -> None:
+    """Set `values` on the customer's facts row (none: only make sure the row exists)."""
+    insert = pg_insert(customer_facts).values(
+        tenant_id=tenant_id, customer_id=customer_id, source_updated_at=NO_SNAPSHOT_YET, **values
+    )
+    keys = ["tenant_id", "customer_id"]
+    await session.execute(
+        insert.on_conflict_do_update(index_elements=keys, set_={**values, "updated_at": func.now()})
+        if values
+        else insert.on_conflict_do_nothing(index_elements=keys)
+    )
