@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from patron_segmentation.domain.rules import Rule, parse
 
@@ -45,8 +46,10 @@ class BuiltinSegment:
     rule: Rule
 
 
+@cache
 def builtin_segments(t: BuiltinThresholds) -> tuple[BuiltinSegment, ...]:
-    """Every built-in segment, in the order reports list them."""
+    """Every built-in segment, in the order reports list them (parsed once per thresholds:
+    every customer event asks for them)."""
     definitions = (
         ("new", "New", f"order_count = 1 AND first_order_at >= -{t.new_days}d"),
         ("returning", "Returning", "order_count >= 2"),
