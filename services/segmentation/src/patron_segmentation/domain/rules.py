@@ -22,7 +22,7 @@ offset in the text form) or JSON path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -697,14 +697,3 @@ def read_rule(rule: str | Mapping[str, Any] | Sequence[Any]) -> Rule:
     if isinstance(rule, str):
         return parse(rule)
     return from_json(rule)
-
-
-def conditions(rule: Rule) -> Iterator[Condition]:
-    """Every condition of the rule, left to right."""
-    if isinstance(rule, And | Or):
-        for item in rule.items:
-            yield from conditions(item)
-    elif isinstance(rule, Not):
-        yield from conditions(rule.item)
-    else:
-        yield rule
