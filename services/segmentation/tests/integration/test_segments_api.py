@@ -40,6 +40,8 @@ async def customer(
     spent: list[str],
     days_ago: int = 10,
     born: date | None = None,
+    gender: str | None = None,
+    source: str | None = None,
 ) -> uuid.UUID:
     customer_id = uuid.uuid4()
     now = utcnow()
@@ -47,6 +49,8 @@ async def customer(
         email=f"{customer_id.hex[:8]}@example.com",
         tags=tags,
         date_of_birth=born,
+        gender=gender,
+        source=source,
         created_at=now - timedelta(days=400),
         updated_at=now - timedelta(days=400),
     )
@@ -190,15 +194,23 @@ async def test_a_bad_rule_is_a_422_problem_pointing_at_the_problem(
     assert "rule" in problem["detail"]
 
 
-async def test_a_rule_on_a_fact_not_collected_yet_is_refused_by_name(
-    client: httpx.AsyncClient, marketing: dict[str, str]
+async def test_rules_select_by_the_gender_and_source_the_profile_gave(
+    runtime: ServiceRuntime, client: httpx.AsyncClient, tenant: str, marketing: dict[str, str]
 ) -> None:
-    response = await client.post(
-        f"{URL}/preview", json={"rule": "gender = 'female' AND city = 'Pune'"}, headers=marketing
-    )
+    await customer(runtime, tenant, tags=[], spent=["10"], gender="female", source="shopify")
+    await customer(runtime, tenant, tags=[], spent=["10"], gender="female", source="whatsapp")
+    await customer(runtime, tenant, tags=[], spent=["10"], gender="male", source="shopify")
+    await customer(runtime, tenant, tags=[], spent=["10"])
 
-    assert response.status_code == 422
-    assert "not collected yet: gender" in response.json()["detail"]
+    async def count(rule: str) -> int:
+        response = await client.post(f"{URL}/preview", json={"rule": rule}, headers=marketing)
+        assert response.status_code == 200, response.text
+        return int(response.json()["count"])
+
+    assert await count("gender = 'female'") == 2
+    assert await count("gender = 'female' AND source = 'shopify'") == 1
+    assert await count("source IN ('shopify', 'whatsapp')") == 3
+    assert await count("gender IS NULL") == 1
 
 
 async def test_reading_needs_segments_read_and_saving_segments_write(

@@ -31,6 +31,7 @@ class CustomerSnapshot(Contract):
     source: str | None = None
     status: Literal["active", "disabled"] = "active"
     date_of_birth: date | None = None
+    gender: str | None = None
     locale: str | None = None
     group_id: uuid.UUID | None = None
     created_at: UtcDatetime

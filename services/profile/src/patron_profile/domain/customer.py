@@ -174,6 +174,7 @@ class Customer:
             source=self.source,
             status=self.status,
             date_of_birth=self.date_of_birth,
+            gender=self.gender,
             locale=self.locale,
             group_id=self.group_id,
             created_at=self.created_at,

@@ -22,6 +22,8 @@ _STORED_FIELDS = (
     "status",
     "registered_at",
     "date_of_birth",
+    "gender",
+    "source",
     "group_id",
     "source_updated_at",
     "deleted_at",

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_segmentation.adapters.rule_sql import compile_rule
 from patron_segmentation.adapters.tables import customer_facts, segments
-from patron_segmentation.domain.rules import Rule, fields_of, from_json, to_json
+from patron_segmentation.domain.rules import Rule, from_json, to_json
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
 from patron_shared.errors import Conflict
 
@@ -47,6 +47,8 @@ def fact_columns(now: datetime) -> dict[str, ColumnElement[Any]]:
         "last_order_month": _FACTS.last_order_month,
         "registered_at": _FACTS.registered_at,
         # whole years, as the domain counts them (a 29 February birthday turns on 1 March)
+        "gender": _FACTS.gender,
+        "source": _FACTS.source,
         "age": cast(func.date_part("year", func.age(today, _FACTS.date_of_birth)), Integer),
         "tags": _FACTS.tags,
         "categories": _FACTS.categories,
@@ -60,8 +62,6 @@ def fact_columns(now: datetime) -> dict[str, ColumnElement[Any]]:
         "messages_opened": _FACTS.messages_opened,
     }
 
-
-COLLECTED_FACTS = frozenset(fact_columns(datetime(2000, 1, 1)))
 
 
 def live_facts(tenant_id: str) -> ColumnElement[bool]:
@@ -144,9 +144,6 @@ class SqlMemberQueries:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self._session = session
         self._tenant_id = tenant_id
-
-    def uncollected(self, rule: Rule) -> frozenset[str]:
-        return fields_of(rule) - COLLECTED_FACTS
 
     async def count(self, rule: Rule, now: datetime) -> int:
         query = select(func.count()).select_from(customer_facts).where(self._members(rule, now))

@@ -36,6 +36,8 @@ customer_facts = Table(
     Column("status", String(20), nullable=False, server_default="active"),
     Column("registered_at", DateTime(timezone=True)),
     Column("date_of_birth", Date),  # migration 0003
+    Column("gender", String(20)),  # migration 0008
+    Column("source", String(50)),  # migration 0008
     Column("merged_into", Uuid),  # migration 0005: merged into this customer
     # migration 0007: address id -> {type, is_default, city, state, country}; the default
     # address gives the location

@@ -29,6 +29,9 @@ class CustomerFacts:
     # When the customer registered; None while only its deletion is known.
     registered_at: datetime | None = None
     date_of_birth: date | None = None
+    gender: str | None = None
+    # where the customer came from (shopify, woocommerce, whatsapp, ...): acquisition reports
+    source: str | None = None
     deleted_at: datetime | None = None
     # merged into this customer: its snapshots are still taken (an unmerge brings it back
     # as it is then), but no segment holds it meanwhile
@@ -79,6 +82,8 @@ class CustomerFacts:
         self.status = customer.status
         self.registered_at = customer.created_at
         self.date_of_birth = customer.date_of_birth
+        self.gender = customer.gender
+        self.source = customer.source
         self.group_id = customer.group_id
 
 

@@ -60,6 +60,8 @@ def rule_facts(facts: CustomerFacts, now: datetime) -> dict[str, Any]:
         "last_order_at": orders.last_order_at,
         "last_order_month": orders.last_order_month,
         "registered_at": facts.registered_at,
+        "gender": facts.gender,
+        "source": facts.source,
         "age": age_on(facts.date_of_birth, now),
         "tags": list(facts.tags),
         "categories": list(orders.categories),

@@ -1,8 +1,8 @@
 """Custom-segment use cases: preview, create, read, change, delete, and list members.
 
-A rule comes in either form (text or JSON); a rule that cannot be read, or that names a fact
-not collected yet, is refused with a 422 naming the rule and, where known, the position or
-JSON path. Members are the live customers the rule selects at the moment of asking.
+A rule comes in either form (text or JSON); a rule that cannot be read is refused with a
+422 naming the rule and, where known, the position or JSON path. Members are the live
+customers the rule selects at the moment of asking.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ RawRule = str | Mapping[str, Any]
 EXPORT_BATCH = 5_000
 
 
-def readable_rule(uow: SegmentsUnitOfWork, raw: RawRule) -> Rule:
-    """The rule, or a 422 on the `rule` field saying what and where (inside `async with uow`:
-    which facts are collected is the storage's to say)."""
+def readable_rule(raw: RawRule) -> Rule:
+    """The rule, or a 422 on the `rule` field saying what and where."""
     try:
         rule = read_rule(raw)
     except RuleError as error:
@@ -41,9 +40,6 @@ def readable_rule(uow: SegmentsUnitOfWork, raw: RawRule) -> Rule:
         if error.path is not None:
             where["path"] = error.path
         raise InvalidInput("rule", str(error), **where) from None
-    missing = uow.members.uncollected(rule)
-    if missing:
-        raise InvalidInput("rule", f"not collected yet: {', '.join(sorted(missing))}")
     return rule
 
 
@@ -52,7 +48,7 @@ async def preview_segment(
 ) -> tuple[Rule, int]:
     """The rule as read and how many customers it selects now."""
     async with uow:
-        rule = readable_rule(uow, raw)
+        rule = readable_rule(raw)
         return rule, await uow.members.count(rule, now or utcnow())
 
 
@@ -65,7 +61,7 @@ async def create_segment(
     created_by: str | None,
 ) -> Segment:
     async with uow:
-        rule = readable_rule(uow, raw_rule)
+        rule = readable_rule(raw_rule)
         segment = Segment.new(
             name=name, rule=rule, description=description, created_by=created_by, now=utcnow()
         )
@@ -101,7 +97,7 @@ async def update_segment(
     description: str | None,
 ) -> Segment:
     async with uow:
-        rule = readable_rule(uow, raw_rule)
+        rule = readable_rule(raw_rule)
         segment = (await _existing(uow, segment_id)).changed(
             name=name, rule=rule, description=description, now=utcnow()
         )
