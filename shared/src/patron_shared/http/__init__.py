@@ -2,6 +2,15 @@
 
 from patron_shared.http.app import ServiceRuntime, create_service_app
 from patron_shared.http.dependencies import unit_of_work
+from patron_shared.http.negotiation import (
+    CSV_CONTENT_TYPE,
+    CSV_TYPE,
+    PDF_TYPE,
+    attachment,
+    csv_line,
+    csv_text,
+    prefers,
+)
 from patron_shared.http.pagination import (
     CursorMeta,
     CursorPage,
@@ -17,6 +26,9 @@ from patron_shared.http.query import StrictQueryRoute, api_router
 from patron_shared.http.security import current_principal, require
 
 __all__ = [
+    "CSV_CONTENT_TYPE",
+    "CSV_TYPE",
+    "PDF_TYPE",
     "PROBLEM_CONTENT_TYPE",
     "CursorMeta",
     "CursorPage",
@@ -26,11 +38,15 @@ __all__ = [
     "ServiceRuntime",
     "StrictQueryRoute",
     "api_router",
+    "attachment",
     "create_service_app",
+    "csv_line",
+    "csv_text",
     "current_principal",
     "decode_cursor",
     "encode_cursor",
     "page_params",
+    "prefers",
     "problem_response",
     "require",
     "unit_of_work",

@@ -5,7 +5,6 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 
 import asyncio
 import contextlib
-import csv
 import email.parser
 import email.policy
 import io
@@ -27,17 +26,20 @@ from patron_identity.settings import IdentitySettings
 from patron_shared.auth import Principal, Scope
 from patron_shared.errors import InvalidInput, PatronError
 from patron_shared.http import (
+    CSV_CONTENT_TYPE,
+    CSV_TYPE,
     CursorMeta,
     CursorPage,
     ServiceRuntime,
     api_router,
+    csv_text,
+    prefers,
     require,
     unit_of_work,
 )
 from patron_shared.logging import get_logger
 
 log = get_logger("patron.identity.dedupe")
-CSV_TYPE = "text/csv"
 RUNS_PER_PAGE = 20
 RUNS_MAX_PER_PAGE = 100
 
@@ -98,20 +100,15 @@ def _text(data: bytes) -> str:
         raise InvalidInput("file", f"not UTF-8 text (byte {exc.start})") from None
 
 
-def _wants_csv(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return CSV_TYPE in accept and "application/json" not in accept.split(CSV_TYPE)[0]
-
-
 def _csv_response(result: FileDedupeResult, output: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     if output == "pairs":
-        writer.writerow(file_dedupe.PAIR_COLUMNS)
-        writer.writerows(file_dedupe.pair_csv_row(pair) for pair in result.pairs)
+        body = csv_text(
+            [file_dedupe.PAIR_COLUMNS, *(file_dedupe.pair_csv_row(p) for p in result.pairs)]
+        )
     else:
-        writer.writerow(file_dedupe.CLUSTER_COLUMNS)
-        writer.writerows(file_dedupe.cluster_csv_row(row) for row in result.rows)
+        body = csv_text(
+            [file_dedupe.CLUSTER_COLUMNS, *(file_dedupe.cluster_csv_row(r) for r in result.rows)]
+        )
     summary = result.summary
     headers = {
         "X-Dedupe-Records": str(summary.records),
@@ -120,7 +117,7 @@ def _csv_response(result: FileDedupeResult, output: str) -> Response:
         "X-Dedupe-Reviews": str(summary.reviews),
         "X-Dedupe-Ignored-Values": str(summary.ignored_values),
     }
-    return Response(buffer.getvalue(), media_type=f"{CSV_TYPE}; charset=utf-8", headers=headers)
+    return Response(body, media_type=CSV_CONTENT_TYPE, headers=headers)
 
 
 def build_dedupe_file_router(settings: IdentitySettings) -> APIRouter:
@@ -185,7 +182,7 @@ def build_dedupe_file_router(settings: IdentitySettings) -> APIRouter:
         summary = result.summary.as_dict()
         del summary["ignored_examples"]
         log.info("file deduplicated", tenant=caller.tenant_id, **summary)
-        if _wants_csv(request):
+        if prefers(request, CSV_TYPE):
             return _csv_response(result, output)
         return Response(FileDedupeOut.of(result).model_dump_json(), media_type="application/json")
 

@@ -3,8 +3,6 @@
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
 """
 
-import csv
-import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -23,11 +21,16 @@ from patron_shared.auth import Scope
 from patron_shared.errors import InvalidInput
 from patron_shared.events import Money, round_money
 from patron_shared.http import (
+    CSV_CONTENT_TYPE,
+    CSV_TYPE,
     CursorMeta,
     CursorPage,
     api_router,
+    attachment,
+    csv_line,
     decode_cursor,
     encode_cursor,
+    prefers,
     unit_of_work,
 )
 
@@ -37,7 +40,6 @@ Reader = Annotated[
 Writer = Annotated[
     SegmentationUnitOfWork, Depends(unit_of_work(SegmentationUnitOfWork, Scope.SEGMENTS_WRITE))
 ]
-CSV_TYPE = "text/csv"
 MEMBER_COLUMNS = ("customer_id", "order_count", "total_spent", "currency", "last_order_at", "tags")
 RULE_DESCRIPTION = (
     "The rule: its text form "
@@ -132,16 +134,6 @@ def member_cursor(token: str | None) -> uuid.UUID | None:
         raise InvalidInput("cursor", NOT_A_CURSOR, location="query") from None
 
 
-def _wants_csv(request: Request) -> bool:
-    return CSV_TYPE in request.headers.get("accept", "")
-
-
-def _csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
-
-
 def build_segments_router() -> APIRouter:
     router = api_router(prefix="/api/v1/segments", tags=["segments"])
     cursor_query = Query(max_length=500, description="`meta.next_cursor` of the last page")
@@ -217,12 +209,12 @@ def build_segments_router() -> APIRouter:
         cursor: Annotated[str | None, cursor_query] = None,
         per_page: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Any:
-        if _wants_csv(request):
+        if prefers(request, CSV_TYPE):
             await use_cases.get_segment(uow, segment_id)  # a 404 before streaming starts
             return StreamingResponse(
                 _member_csv(uow, segment_id),
-                media_type=f"{CSV_TYPE}; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'},
+                media_type=CSV_CONTENT_TYPE,
+                headers=attachment(f"segment-{segment_id}.csv"),
             )
         found, after = await use_cases.segment_members(
             uow, segment_id, after=member_cursor(cursor), limit=per_page
@@ -238,11 +230,11 @@ def build_segments_router() -> APIRouter:
 
 
 async def _member_csv(uow: SegmentationUnitOfWork, segment_id: uuid.UUID) -> AsyncIterator[str]:
-    yield _csv_line(list(MEMBER_COLUMNS))
+    yield csv_line(list(MEMBER_COLUMNS))
     async for batch in use_cases.all_segment_members(uow, segment_id):
         for member in batch:
             spent: Decimal = round_money(member.total_spent, member.currency)
-            yield _csv_line(
+            yield csv_line(
                 [
                     member.customer_id,
                     member.order_count,
