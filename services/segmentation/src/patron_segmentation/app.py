@@ -8,6 +8,7 @@ from patron_segmentation.adapters.tables import messaging
 from patron_segmentation.api.builtins import build_builtin_router
 from patron_segmentation.api.facts import build_facts_router
 from patron_segmentation.api.insights import build_insights_router
+from patron_segmentation.api.reports import build_reports_router
 from patron_segmentation.api.rfm import build_rfm_router
 from patron_segmentation.api.segments import build_segments_router
 from patron_segmentation.consumers.customers import (
@@ -36,6 +37,7 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
             build_builtin_router(settings),
             build_rfm_router(),
             build_insights_router(settings),
+            build_reports_router(settings),
         ],
         consumers=[
             build_customer_consumer(runtime),

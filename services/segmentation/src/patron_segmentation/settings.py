@@ -62,6 +62,9 @@ class SegmentationSettings(ServiceSettings):
         default=24, ge=0, le=8_760, validation_alias=AliasChoices("INSIGHTS_MODEL_MAX_AGE_HOURS")
     )
 
+    # Reports count a buyer as churned with no order in this many days.
+    reports_churn_days: int = _days("REPORTS_CHURN_DAYS", 180)
+
     def builtin_thresholds(self) -> BuiltinThresholds:
         return BuiltinThresholds(
             vip_order_threshold=self.vip_order_threshold,

@@ -63,7 +63,6 @@ def fact_columns(now: datetime) -> dict[str, ColumnElement[Any]]:
     }
 
 
-
 def live_facts(tenant_id: str) -> ColumnElement[bool]:
     """The tenant's customers a segment can hold: neither deleted nor merged away."""
     live: ColumnElement[bool] = and_(

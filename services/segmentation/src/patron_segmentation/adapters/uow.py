@@ -5,6 +5,7 @@ from __future__ import annotations
 from patron_segmentation.adapters.insights import SqlInsightRepository
 from patron_segmentation.adapters.memberships import SqlMembershipRepository
 from patron_segmentation.adapters.orders import SqlOrderRepository
+from patron_segmentation.adapters.reports import SqlReportQueries
 from patron_segmentation.adapters.repository import SqlFactsRepository
 from patron_segmentation.adapters.rfm import SqlRfmQueries
 from patron_segmentation.adapters.segments import SqlMemberQueries, SqlSegmentRepository
@@ -23,6 +24,7 @@ class SegmentationUnitOfWork(UnitOfWork):
     rfm: SqlRfmQueries
     insights: SqlInsightRepository
     side_facts: SqlSideFactsRepository
+    reports: SqlReportQueries
 
     @property
     def builtin_thresholds(self) -> BuiltinThresholds:
@@ -40,3 +42,4 @@ class SegmentationUnitOfWork(UnitOfWork):
         self.rfm = SqlRfmQueries(self.session, self.tenant_id)
         self.insights = SqlInsightRepository(self.session, self.tenant_id)
         self.side_facts = SqlSideFactsRepository(self.session, self.tenant_id)
+        self.reports = SqlReportQueries(self.session, self.tenant_id)

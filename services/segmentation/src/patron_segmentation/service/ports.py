@@ -12,6 +12,13 @@ from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
 from patron_segmentation.domain.predictions import CustomerSummary, InsightModel, TimeUnit
+from patron_segmentation.domain.reports import (
+    AcquisitionReport,
+    Interval,
+    PatternsReport,
+    RetentionReport,
+    ValueReport,
+)
 from patron_segmentation.domain.rfm import RfmScore
 from patron_segmentation.domain.rules import Rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
@@ -137,3 +144,20 @@ class SideFactsRepository(Protocol):
 class SideFactsUnitOfWork(MembershipUnitOfWork, Protocol):
     @property
     def side_facts(self) -> SideFactsRepository: ...
+
+
+class ReportQueries(Protocol):
+    async def acquisition(
+        self, start: date, end: date, interval: Interval
+    ) -> AcquisitionReport: ...
+    async def retention(self, today: date, months: int, churn_days: int) -> RetentionReport: ...
+    async def currencies(self) -> list[str]: ...
+    async def value(self, currency: str | None) -> ValueReport: ...
+    async def patterns(self, currency: str | None, top: int) -> PatternsReport: ...
+
+
+class ReportsUnitOfWork(UnitOfWorkProtocol, Protocol):
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def reports(self) -> ReportQueries: ...
