@@ -12,8 +12,12 @@ from sqlalchemy import select
 
 from patron_segmentation.adapters.tables import messaging, segment_memberships
 from patron_segmentation.adapters.uow import SegmentationUnitOfWork
-from patron_segmentation.domain.membership import definitions
-from patron_segmentation.service.membership import sweep_time_relative_segments
+from patron_segmentation.domain.membership import SegmentDefinition, definitions
+from patron_segmentation.domain.rules import parse
+from patron_segmentation.service.membership import (
+    recompute_segments,
+    sweep_time_relative_segments,
+)
 from patron_segmentation.sweeper import sweep_all_tenants
 from patron_shared.events import utcnow
 from patron_shared.http import ServiceRuntime
@@ -108,10 +112,43 @@ async def test_recomputing_in_sql_finds_nothing_the_live_updates_missed(
 
     async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
         segments = definitions(uow.builtin_thresholds, await uow.segments.all())
-        drift = {s.key: await uow.memberships.recompute(s.key, s.rule, utcnow()) for s in segments}
+        drift = await uow.memberships.recompute({s.key: s.rule for s in segments}, utcnow())
 
+    assert set(drift) == {s.key for s in segments}
     assert all(moved == ([], []) for moved in drift.values()), drift
     assert await members(runtime, tenant, "at_risk")
+
+
+async def test_one_recompute_repairs_every_segment_it_is_given_and_announces_each_move(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    gifter = await customer(runtime, tenant, tags=["gift"], spent=["30"], days_ago=5)
+    spender = await customer(runtime, tenant, tags=[], spent=["900", "800"], days_ago=5)
+    rules = {"gifts": parse('tags CONTAINS "gift"'), "big": parse("total_spent > 1000")}
+    now = utcnow()
+    async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
+        # drifted: the spender wrongly in "gifts", and the gifter in a segment not recomputed
+        for key, who in (("gifts", spender), ("other", gifter)):
+            await uow.memberships.enter(who, [key], now)
+        moved = await recompute_segments(
+            uow, [SegmentDefinition(key, key.title(), rule) for key, rule in rules.items()], now
+        )
+        await uow.commit()
+
+    assert moved == {"gifts": (1, 1), "big": (1, 0)}
+    assert await members(runtime, tenant, "gifts") == {gifter}
+    assert await members(runtime, tenant, "big") == {spender}
+    assert await members(runtime, tenant, "other") == {gifter}  # not among those recomputed
+    moves = {
+        (e["type"], e["data"]["segment_key"], e["subject"])
+        for e in await announced(runtime, tenant, "SegmentEntered", "SegmentExited")
+        if e["data"]["segment_key"] in rules
+    }
+    assert moves == {
+        ("SegmentEntered", "gifts", str(gifter)),
+        ("SegmentExited", "gifts", str(spender)),
+        ("SegmentEntered", "big", str(spender)),
+    }
 
 
 async def test_the_sweep_moves_customers_that_time_alone_moved(

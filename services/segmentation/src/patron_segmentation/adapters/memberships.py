@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import DateTime, and_, bindparam, delete, exists, insert, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -61,38 +76,92 @@ class SqlMembershipRepository:
             )
 
     async def recompute(
-        self, key: str, rule: Rule, now: datetime
-    ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-        """Bring the segment's members in line with its rule now: (entered, exited)."""
-        selects = and_(live_facts(self._tenant_id), compile_rule(rule, fact_columns(now), now))
-        member = exists().where(
-            _M.tenant_id == self._tenant_id, _M.segment_key == key, _M.customer_id == _F.customer_id
+        self, rules: Mapping[str, Rule], now: datetime
+    ) -> dict[str, tuple[list[uuid.UUID], list[uuid.UUID]]]:
+        """Bring each segment's members in line with its rule now: (entered, exited) per key.
+
+        One statement for all of them: a single scan of the facts says which segments hold
+        each live customer, compared with the memberships those segments have; the missing
+        are inserted and the extra deleted, in one snapshot.
+        """
+        moved: dict[str, tuple[list[uuid.UUID], list[uuid.UUID]]] = {key: ([], []) for key in rules}
+        if not rules:
+            return moved
+        columns = fact_columns(now)
+        # per customer, an array of each segment's key where its rule holds, else null
+        holds: list[ColumnElement[str]] = [
+            case((compile_rule(rule, columns, now), literal(key)), else_=null())
+            for key, rule in rules.items()
+        ]
+        pairs = (
+            select(_F.customer_id, func.unnest(postgresql.array(holds)).label("segment_key"))
+            .where(live_facts(self._tenant_id))
+            .subquery("pairs")
         )
-        entered = await self._session.execute(
+        should = (
+            select(pairs.c.customer_id, pairs.c.segment_key)
+            .where(pairs.c.segment_key.is_not(None))
+            .cte("should")
+        )
+        current = (
+            select(_M.customer_id, _M.segment_key)
+            .where(_M.tenant_id == self._tenant_id, _M.segment_key.in_(list(rules)))
+            .cte("current")
+        )
+        # Who should be in which segment against who is: a full join is hashed or merged,
+        # never a nested loop, whatever the planner believes of memberships just written.
+        diff = (
+            select(
+                func.coalesce(should.c.customer_id, current.c.customer_id).label("customer_id"),
+                func.coalesce(should.c.segment_key, current.c.segment_key).label("segment_key"),
+                should.c.customer_id.is_not(None).label("enters"),
+            )
+            .select_from(
+                should.join(
+                    current,
+                    and_(
+                        current.c.customer_id == should.c.customer_id,
+                        current.c.segment_key == should.c.segment_key,
+                    ),
+                    full=True,
+                )
+            )
+            .where(or_(should.c.customer_id.is_(None), current.c.customer_id.is_(None)))
+            .cte("diff")
+        )
+        entered = (
             insert(segment_memberships)
             .from_select(
                 ["tenant_id", "segment_key", "customer_id", "entered_at"],
                 select(
                     literal(self._tenant_id),
-                    literal(key),
-                    _F.customer_id,
+                    diff.c.segment_key,
+                    diff.c.customer_id,
                     bindparam(None, now, type_=DateTime(timezone=True)),
-                ).where(selects, ~member),
+                ).where(diff.c.enters),
             )
-            .returning(_M.customer_id)
+            .returning(_M.segment_key, _M.customer_id)
+            .cte("entered")
         )
-        entered_ids = [customer_id for (customer_id,) in entered]
-        still_selected = exists().where(selects, _F.customer_id == _M.customer_id)
-        exited = await self._session.execute(
+        exited = (
             delete(segment_memberships)
             .where(
                 _M.tenant_id == self._tenant_id,
-                _M.segment_key == key,
-                ~still_selected,
+                _M.segment_key == diff.c.segment_key,
+                _M.customer_id == diff.c.customer_id,
+                ~diff.c.enters,
             )
-            .returning(_M.customer_id)
+            .returning(_M.segment_key, _M.customer_id)
+            .cte("exited")
         )
-        return entered_ids, [customer_id for (customer_id,) in exited]
+        rows = await self._session.execute(
+            select(literal(True), entered.c.segment_key, entered.c.customer_id).union_all(
+                select(literal(False), exited.c.segment_key, exited.c.customer_id)
+            )
+        )
+        for is_entry, key, customer_id in rows:
+            moved[key][0 if is_entry else 1].append(customer_id)
+        return moved
 
     async def drop_segment(self, key: str) -> list[uuid.UUID]:
         """Everyone leaves the segment (it is gone): who was in it."""

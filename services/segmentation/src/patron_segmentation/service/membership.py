@@ -3,8 +3,9 @@
 - `refresh_customer`: in the transaction that changed a customer's facts, its memberships of
   every segment are re-evaluated (in Python, on its facts), so a customer enters "vip" with
   the order that makes it one.
-- `recompute_segment`: one segment for all customers at once (in SQL): a new or changed rule,
-  or a sweep for the segments that time alone can change (at risk after 90 quiet days).
+- `recompute_segments`: segments for all customers at once (in SQL, one pass): a new or
+  changed rule, or a sweep for the segments that time alone can change (at risk after 90
+  quiet days).
 - `drop_segment`: a deleted segment's members all leave it.
 
 Every entry and exit is a `SegmentEntered` / `SegmentExited` through the outbox; entering or
@@ -14,7 +15,7 @@ leaving "vip" is also a `VipStatusChanged`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -64,14 +65,24 @@ async def refresh_customer(
         )
 
 
+async def recompute_segments(
+    uow: MembershipUnitOfWork, segments: Sequence[SegmentDefinition], now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Inside an open unit of work: every segment's members made to match its rule now, all
+    in one pass over the facts; (entered, exited) per segment key."""
+    moved = await uow.memberships.recompute({s.key: s.rule for s in segments}, now)
+    for segment in segments:
+        entered, exited = moved[segment.key]
+        _announce(uow, segment.key, segment.name, entered, exited, now)
+    return {key: (len(entered), len(exited)) for key, (entered, exited) in moved.items()}
+
+
 async def recompute_segment(
     uow: MembershipUnitOfWork, segment: SegmentDefinition, now: datetime
 ) -> tuple[int, int]:
-    """Inside an open unit of work: the segment's members made to match its rule now;
-    returns (entered, exited)."""
-    entered, exited = await uow.memberships.recompute(segment.key, segment.rule, now)
-    _announce(uow, segment.key, segment.name, entered, exited, now)
-    return len(entered), len(exited)
+    """Inside an open unit of work: one segment (new, or its rule changed); (entered,
+    exited)."""
+    return (await recompute_segments(uow, [segment], now))[segment.key]
 
 
 async def drop_segment(uow: MembershipUnitOfWork, key: str, name: str, now: datetime) -> int:
@@ -86,11 +97,11 @@ async def sweep_time_relative_segments(
 ) -> dict[str, tuple[int, int]]:
     """One tenant's segments whose rules name a relative time, recomputed in one transaction;
     (entered, exited) per segment key."""
-    moved: dict[str, tuple[int, int]] = {}
     async with uow:
-        for segment in definitions(uow.builtin_thresholds, await uow.segments.all()):
-            if is_time_relative(segment.rule):
-                moved[segment.key] = await recompute_segment(uow, segment, now)
+        segments = definitions(uow.builtin_thresholds, await uow.segments.all())
+        moved = await recompute_segments(
+            uow, [segment for segment in segments if is_time_relative(segment.rule)], now
+        )
         await uow.commit()
     return moved
 

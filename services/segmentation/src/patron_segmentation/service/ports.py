@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -68,8 +68,8 @@ class MembershipRepository(Protocol):
     async def enter(self, customer_id: uuid.UUID, keys: Collection[str], at: datetime) -> None: ...
     async def leave(self, customer_id: uuid.UUID, keys: Collection[str]) -> None: ...
     async def recompute(
-        self, key: str, rule: Rule, now: datetime
-    ) -> tuple[list[uuid.UUID], list[uuid.UUID]]: ...
+        self, rules: Mapping[str, Rule], now: datetime
+    ) -> dict[str, tuple[list[uuid.UUID], list[uuid.UUID]]]: ...
     async def drop_segment(self, key: str) -> list[uuid.UUID]: ...
 
 
