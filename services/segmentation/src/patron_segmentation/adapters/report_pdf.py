@@ -360,8 +360,12 @@ def _acquisition(report: AcquisitionReport) -> list[Flowable]:
     ]
 
 
+# how the sources Patron connects to spell their own names
+_SOURCE_NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce", "whatsapp": "WhatsApp"}
+
+
 def _source(source: str) -> str:
-    return source.replace("_", " ").capitalize()
+    return _SOURCE_NAMES.get(source.lower()) or source.replace("_", " ").capitalize()
 
 
 def _row_count(by_key: dict[tuple[date, str], AcquisitionRow], period: date, source: str) -> int:

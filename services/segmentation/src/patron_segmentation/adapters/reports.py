@@ -33,6 +33,7 @@ from patron_segmentation.domain.reports import (
     periods_between,
     value_bands,
 )
+from patron_shared.events import round_money
 
 _LIVE = "f.tenant_id = :tenant AND f.deleted_at IS NULL AND f.merged_into IS NULL"
 _BUYERS = f"{_LIVE} AND f.order_count > 0"
@@ -44,7 +45,6 @@ _COUNTED_ORDERS = f"""
       AND o.placed_at IS NOT NULL AND o.cancelled_at IS NULL
 """
 _PERCENTILES = (25, 50, 75, 90, 99)
-_CENT = Decimal("0.01")
 
 
 class SqlReportQueries:
@@ -163,7 +163,7 @@ class SqlReportQueries:
         count = int(count)
         if not count:
             return ValueReport(currency, 0, 0, Decimal(0), 0, Decimal(0), {}, [], [], others)
-        low, *at = (_money(cut) for cut in cuts)
+        low, *at = (_money(cut, currency) for cut in cuts)
         top = math.ceil(count / 10)
         (top_revenue,), *_ = await self._rows(
             f"""
@@ -192,13 +192,15 @@ class SqlReportQueries:
             currency=currency,
             buyers=count,
             orders=int(orders),
-            revenue=Decimal(revenue),
+            revenue=_money(revenue, currency),
             top_customers=top,
-            top_revenue=Decimal(top_revenue),
+            top_revenue=_money(top_revenue, currency),
             percentiles=dict(zip(_PERCENTILES, at, strict=True)),
             distribution=distribution,
             groups=[
-                GroupValue(group, int(customers), int(group_orders), Decimal(group_revenue))
+                GroupValue(
+                    group, int(customers), int(group_orders), _money(group_revenue, currency)
+                )
                 for group, customers, group_orders, group_revenue in groups
             ],
             other_currencies=others,
@@ -218,7 +220,7 @@ class SqlReportQueries:
         )
         if not int(count):
             return PatternsReport(currency, 0, None, None, None, None, None, [], [], [0] * 7)
-        low, p25, median, p75, high = (_money(cut) for cut in cuts)
+        low, p25, median, p75, high = (_money(cut, currency) for cut in cuts)
         (mean_gap, median_gap), *_ = await self._rows(
             f"""
             SELECT avg(gap), percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) FROM (
@@ -240,19 +242,19 @@ class SqlReportQueries:
         )
         categories = await self._rows(
             f"""
-            SELECT category, count(DISTINCT order_id), count(DISTINCT customer_id),
-                   sum(quantity), sum(quantity * unit_price)
+            SELECT mode() WITHIN GROUP (ORDER BY label), count(DISTINCT order_id),
+                   count(DISTINCT customer_id), sum(quantity), sum(quantity * unit_price)
             FROM (
-                SELECT lower(regexp_replace(btrim(item ->> 'category'), '\\s+', ' ', 'g'))
-                           AS category,
+                SELECT regexp_replace(btrim(item ->> 'category'), '\\s+', ' ', 'g') AS label,
                        o.order_id, o.customer_id,
                        CAST(item ->> 'quantity' AS int) AS quantity,
                        CAST(item ->> 'unit_price' AS numeric) AS unit_price
                 FROM (SELECT o.order_id, o.customer_id, o.items FROM {orders}) AS o
                 CROSS JOIN LATERAL jsonb_array_elements(o.items) AS item
             ) AS items
-            WHERE category <> ''
-            GROUP BY 1 ORDER BY 2 DESC, 5 DESC, 1 LIMIT :top
+            WHERE label <> ''
+            -- one category however it is cased; shown as most of its items spell it
+            GROUP BY lower(label) ORDER BY 2 DESC, 5 DESC, lower(label) LIMIT :top
             """,
             currency=currency,
             top=top,
@@ -269,13 +271,17 @@ class SqlReportQueries:
                 f"SELECT o.total AS v FROM {orders}", value_bands(low, high), currency=currency
             ),
             top_categories=[
-                CategoryFigures(name, int(n_orders), int(n_customers), int(units), Decimal(rev))
+                CategoryFigures(
+                    name, int(n_orders), int(n_customers), int(units), _money(rev, currency)
+                )
                 for name, n_orders, n_customers, units, rev in categories
             ],
             orders_by_weekday=[int(weekdays.get(day, 0)) for day in range(1, 8)],
         )
 
-    async def _bands(self, values_sql: str, edges: list[Decimal], **params: Any) -> list[Band]:
+    async def _bands(
+        self, values_sql: str, edges: list[Decimal], currency: str | None, **params: Any
+    ) -> list[Band]:
         """How many of the values (and their sum) fall in each band between `edges`; below
         the first edge counts in the first band, from the last edge up in an open band."""
         rows = await self._rows(
@@ -284,9 +290,10 @@ class SqlReportQueries:
             FROM ({values_sql}) AS amounts GROUP BY 1
             """,
             edges=edges,
+            currency=currency,
             **params,
         )
-        found = {int(bucket): (int(n), Decimal(total)) for bucket, n, total in rows}
+        found = {int(b): (int(n), _money(total, currency)) for b, n, total in rows}
         return [
             Band(
                 low=edges[i - 1],
@@ -302,8 +309,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _money(value: float | None) -> Decimal:
-    return Decimal(0) if value is None else Decimal(str(value)).quantize(_CENT)
+def _money(value: Any, currency: str | None) -> Decimal:
+    """An amount from the database (numeric, or float from a percentile) in the currency's
+    precision."""
+    return round_money(Decimal(0 if value is None else str(value)), currency)
 
 
 def _days(value: Any) -> float | None:

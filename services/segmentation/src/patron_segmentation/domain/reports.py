@@ -293,7 +293,7 @@ class ValueReport:
 
 @dataclass(frozen=True)
 class CategoryFigures:
-    category: str
+    category: str  # as most of its items spell it; categories differing in case are one
     orders: int
     customers: int
     units: int
