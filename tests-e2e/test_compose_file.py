@@ -316,6 +316,7 @@ def test_the_gateway_routes_like_the_local_gateway() -> None:
         ("/api/v1/customers/0b8f/insights", "segmentation"),
         ("/api/v1/insights/model", "segmentation"),
         ("/api/v1/customers/rfm", "segmentation"),
+        ("/api/v1/reports/summary", "segmentation"),
         ("/api/v1/loyalty/tiers", "loyalty"),
         ("/api/v1/customers/0b8f/points", "loyalty"),
         ("/api/v1/templates", "notifications"),

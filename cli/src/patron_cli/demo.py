@@ -26,12 +26,12 @@ from patron_shared.events import (
 DEMO_TENANT = "demo"
 _NAMESPACE = uuid.UUID("6f1d8c2e-3b7a-4e59-9c1d-2a8f5e0b7c31")
 CUSTOMERS = [
-    ("ava.patel@example.com", "+14155550101", "Ava", "Patel", ["vip"], True),
-    ("liam.chen@example.com", "+14155550102", "Liam", "Chen", [], True),
-    ("sofia.garcia@example.com", None, "Sofia", "Garcia", ["wholesale"], False),
-    ("noah.kim@example.com", "+14155550104", "Noah", "Kim", [], False),
-    ("mia.rossi@example.com", None, "Mia", "Rossi", ["gift"], True),
-    (None, "+919876543210", "Arjun", "Mehta", ["whatsapp"], False),
+    ("ava.patel@example.com", "+14155550101", "Ava", "Patel", ["vip"], True, "shopify"),
+    ("liam.chen@example.com", "+14155550102", "Liam", "Chen", [], True, "shopify"),
+    ("sofia.garcia@example.com", None, "Sofia", "Garcia", ["wholesale"], False, "woocommerce"),
+    ("noah.kim@example.com", "+14155550104", "Noah", "Kim", [], False, "shopify"),
+    ("mia.rossi@example.com", None, "Mia", "Rossi", ["gift"], True, "woocommerce"),
+    (None, "+919876543210", "Arjun", "Mehta", ["whatsapp"], False, "whatsapp"),
 ]
 CATALOGUE = [
     ("TS-BLUE-M", "Blue T-Shirt", "Clothing", Decimal("25.00")),
@@ -51,7 +51,7 @@ def _ensure_customers(gateway_url: str, token: str) -> list[uuid.UUID]:
     ids: list[uuid.UUID] = []
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=gateway_url, headers=headers, timeout=10) as client:
-        for email, phone, first, last, tags, marketing in CUSTOMERS:
+        for email, phone, first, last, tags, marketing, source in CUSTOMERS:
             body = {
                 "email": email,
                 "phone": phone,
@@ -59,7 +59,7 @@ def _ensure_customers(gateway_url: str, token: str) -> list[uuid.UUID]:
                 "last_name": last,
                 "tags": tags,
                 "accepts_marketing": marketing,
-                "source": "demo",
+                "source": source,
             }
             response = client.post("/api/v1/customers", json=body)
             if response.status_code == 409 and email:

@@ -44,6 +44,11 @@ def stack_up(
         '  Try:        curl -H "Authorization: Bearer $PATRON_DEV_TOKEN" '
         "$PATRON_GATEWAY_URL/api/v1/customers"
     )
+    if not infra:
+        typer.echo(
+            '  Report:     curl -H "Authorization: Bearer $PATRON_DEV_TOKEN" '
+            '-H "Accept: application/pdf" -o report.pdf $PATRON_GATEWAY_URL/api/v1/reports/summary'
+        )
 
 
 @stack_app.command("restart")
