@@ -15,7 +15,7 @@
    segmentation-latest.json; drops the database unless `--keep-db`.
 
 The event -> membership latency at 1,000 order events/s (target p99 <= 1 s) needs the
-service's consumer and relay on Kafka and is not measured here yet.
+service's consumer and relay on Kafka: `bench/segmentation_latency.py` measures it.
 
     uv run python bench/segmentation.py [--customers N] [--orders N] [--phases P,Q] [--keep-db]
 """
@@ -84,7 +84,9 @@ def plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-async def seed(owner_url: str, customers: int, orders: int) -> dict[str, float]:
+async def seed(
+    owner_url: str, customers: int, orders: int, tenant: str = TENANT
+) -> dict[str, float]:
     timings: dict[str, float] = {}
     connection = await asyncpg.connect(plain(owner_url))
     try:
@@ -99,7 +101,7 @@ async def seed(owner_url: str, customers: int, orders: int) -> dict[str, float]:
                    now() - (random() * 730) * interval '1 day', '[]', '[]'
             FROM generate_series(1, $3) AS g
             """,
-            TENANT,
+            tenant,
             customers,
             orders,
         )
@@ -131,7 +133,7 @@ async def seed(owner_url: str, customers: int, orders: int) -> dict[str, float]:
                 FROM orders WHERE tenant_id = $1 GROUP BY customer_id
             ) AS o ON o.customer_id = c.id
             """,
-            TENANT,
+            tenant,
             customers,
         )
         timings["facts"] = time.perf_counter() - began
