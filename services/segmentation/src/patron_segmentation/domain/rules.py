@@ -157,15 +157,6 @@ def any_of(*rules: Rule) -> Rule:
     return items[0] if len(items) == 1 else Or(items)
 
 
-def fields_of(rule: Rule) -> frozenset[str]:
-    """The facts a rule reads: a change to any other leaves its result as it was."""
-    if isinstance(rule, And | Or):
-        return frozenset().union(*(fields_of(item) for item in rule.items))
-    if isinstance(rule, Not):
-        return fields_of(rule.item)
-    return frozenset({rule.field})
-
-
 def is_time_relative(rule: Rule) -> bool:
     """Whether the rule's result can change with time alone (it names a relative time)."""
     if isinstance(rule, And | Or):
