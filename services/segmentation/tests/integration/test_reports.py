@@ -403,7 +403,8 @@ async def test_each_report_table_comes_as_csv(
     summary = {r["metric"]: r["value"] for r in await table("retention", table="summary")}
     assert summary["repeat_purchase_rate"] == "1.0000"
     cohorts = await table("retention")
-    assert cohorts[-1]["customers"] == "3"
+    # the orders may fall either side of a month's start: in one cohort or two
+    assert sum(int(cohort["customers"]) for cohort in cohorts) == 3
     groups = await table("value", table="groups")
     assert groups == [
         {

@@ -16,24 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron_profile.adapters.tables import customer_tags
 from patron_profile.domain.contact import MAX_TAGS
 from patron_profile.domain.customer import TagChange, full_name_of
+from patron_shared.events import CustomerSnapshot
 
-# The stored fields a tag change announces (`CustomerSnapshot`'s, but the derived full name).
-_SNAPSHOT_COLUMNS = (
-    "tags",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "accepts_marketing",
-    "external_ids",
-    "source",
-    "status",
-    "date_of_birth",
-    "locale",
-    "group_id",
-    "created_at",
-    "updated_at",
-)
+# The stored fields a tag change announces: `CustomerSnapshot`'s, but the derived full name
+# (taken from the contract, so a field added there is never missing here).
+_SNAPSHOT_COLUMNS = tuple(name for name in CustomerSnapshot.model_fields if name != "full_name")
 
 # One statement: lock the targets, compute each one's new tags (order kept, no duplicates),
 # write only real changes, and return every target found, with the stored row of each one
