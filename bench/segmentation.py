@@ -13,7 +13,8 @@
      memberships in place and the clock a day later, so what a day changes moves and is
      announced (target <= 30 s);
    - custom segment preview: the count of each of the 20 rules (target <= 2 s each);
-   - fit of the BG/NBD and Gamma-Gamma models on the whole order history (target <= 60 s).
+   - fit of the BG/NBD and Gamma-Gamma models on the whole order history (target <= 60 s);
+   - each report (acquisition, retention, value, purchase patterns) once, as a request would.
 4. Prints the figures and writes JSON to bench/results/segmentation-<UTC time>.json and
    segmentation-latest.json; drops the database unless `--keep-db`.
 
@@ -32,6 +33,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,12 @@ from patron_segmentation.domain.membership import SegmentDefinition, definitions
 from patron_segmentation.domain.rules import parse  # noqa: E402
 from patron_segmentation.service.insights import tenant_model  # noqa: E402
 from patron_segmentation.service.membership import recompute_segments  # noqa: E402
+from patron_segmentation.service.reports import (  # noqa: E402
+    acquisition_report,
+    patterns_report,
+    retention_report,
+    value_report,
+)
 from patron_segmentation.settings import SegmentationSettings  # noqa: E402
 from patron_shared.db import create_engine, create_session_factory  # noqa: E402
 from patron_shared.events import utcnow  # noqa: E402
@@ -216,6 +224,21 @@ async def measure(app_url: str, phases: set[str]) -> dict[str, Any]:
             )
             fit_seconds, fitted = time.perf_counter() - began, model.to_dict()
             print(f"model fit: {fit_seconds:.1f} s on {model.customers:,} buyers", flush=True)
+
+        # Each report as a request would read it (no target: figures for the roadmap).
+        report_seconds: dict[str, float] = {}
+        reports: dict[str, Callable[[], Awaitable[object]]] = {
+            "acquisition": lambda: acquisition_report(uow(), "month", now=now),
+            "retention": lambda: retention_report(uow(), churn_days=180, now=now),
+            "value": lambda: value_report(uow()),
+            "purchase_patterns": lambda: patterns_report(uow()),
+        }
+        for name, read in reports.items() if "reports" in phases else ():
+            began = time.perf_counter()
+            await read()
+            report_seconds[name] = round(time.perf_counter() - began, 2)
+        if report_seconds:
+            print(f"reports: {report_seconds}", flush=True)
     finally:
         await engine.dispose()
     return {
@@ -232,6 +255,7 @@ async def measure(app_url: str, phases: set[str]) -> dict[str, Any]:
         },
         "fit_seconds": round(fit_seconds, 2),
         "model": fitted,
+        "report_seconds": report_seconds,
         "phases": sorted(phases),
     }
 
@@ -279,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
-        "--phases", default="recompute,preview,fit", help="which of recompute,preview,fit to run"
+        "--phases",
+        default="recompute,preview,fit,reports",
+        help="which of recompute,preview,fit,reports to run",
     )
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
