@@ -576,8 +576,7 @@ def _patterns(report: PatternsReport) -> list[Flowable]:
     story.append(
         _p(
             f"{_count(report.orders)} orders; a customer orders again after "
-            f"{_days(report.average_days_between_orders)} on average "
-            f"(median {_days(report.median_days_between_orders)}). A typical order is worth "
+            f"{_days(report.average_days_between_orders)} on average. A typical order is worth "
             f"{_money(report.order_value_p25, currency)} to "
             f"{_money(report.order_value_p75, currency)} "
             f"(median {_money(report.order_value_median, currency)}).",

@@ -45,14 +45,21 @@ _COUNTED_ORDERS = f"""
       AND o.placed_at IS NOT NULL AND o.cancelled_at IS NULL
 """
 _PERCENTILES = (25, 50, 75, 90, 99)
+_REPORT_WORK_MEM = "128MB"  # per sort or hash of one report transaction
 
 
 class SqlReportQueries:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self._session = session
         self._tenant_id = tenant_id
+        self._memory_set = False
 
     async def _rows(self, sql: str, **params: Any) -> list[Any]:
+        if not self._memory_set:
+            # Reports sort and group a tenant's whole order history; in the server's default
+            # few megabytes that spills to disk (20 s instead of 8 s over 5 M orders).
+            await self._session.execute(text(f"SET LOCAL work_mem = '{_REPORT_WORK_MEM}'"))
+            self._memory_set = True
         result = await self._session.execute(text(sql), {"tenant": self._tenant_id, **params})
         return list(result)
 
@@ -219,15 +226,17 @@ class SqlReportQueries:
             fractions=[0.01, 0.25, 0.5, 0.75, 0.99],
         )
         if not int(count):
-            return PatternsReport(currency, 0, None, None, None, None, None, [], [], [0] * 7)
+            return PatternsReport(currency, 0, None, None, None, None, [], [], [0] * 7)
         low, p25, median, p75, high = (_money(cut, currency) for cut in cuts)
-        (mean_gap, median_gap), *_ = await self._rows(
+        # The mean of every gap between a customer's consecutive orders, without sorting
+        # them: a customer's gaps add up to its last order less its first (n - 1 of them).
+        (mean_gap,), *_ = await self._rows(
             f"""
-            SELECT avg(gap), percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) FROM (
-                SELECT extract(epoch FROM o.placed_at - lag(o.placed_at)
-                    OVER (PARTITION BY o.customer_id ORDER BY o.placed_at)) / 86400 AS gap
-                FROM {orders}
-            ) AS gaps
+            SELECT sum(extract(epoch FROM last - first)) / 86400 / nullif(sum(n - 1), 0)
+            FROM (
+                SELECT min(o.placed_at) AS first, max(o.placed_at) AS last, count(*) AS n
+                FROM {orders} GROUP BY o.customer_id
+            ) AS spans
             """,
             currency=currency,
         )
@@ -263,7 +272,6 @@ class SqlReportQueries:
             currency=currency,
             orders=int(count),
             average_days_between_orders=_days(mean_gap),
-            median_days_between_orders=_days(median_gap),
             order_value_p25=p25,
             order_value_median=median,
             order_value_p75=p75,

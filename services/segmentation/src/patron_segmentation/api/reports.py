@@ -206,7 +206,6 @@ class PatternsOut(BaseModel):
     currency: str | None
     orders: int
     average_days_between_orders: float | None
-    median_days_between_orders: float | None
     order_value_p25: Decimal | None
     order_value_median: Decimal | None
     order_value_p75: Decimal | None
@@ -220,7 +219,6 @@ class PatternsOut(BaseModel):
             currency=report.currency,
             orders=report.orders,
             average_days_between_orders=report.average_days_between_orders,
-            median_days_between_orders=report.median_days_between_orders,
             order_value_p25=report.order_value_p25,
             order_value_median=report.order_value_median,
             order_value_p75=report.order_value_p75,

@@ -305,7 +305,6 @@ class PatternsReport:
     currency: str | None
     orders: int
     average_days_between_orders: float | None  # over consecutive orders of one customer
-    median_days_between_orders: float | None
     # order totals (before refunds) at the 25th, 50th and 75th percentile: the typical range
     order_value_p25: Decimal | None
     order_value_median: Decimal | None
@@ -335,7 +334,6 @@ class PatternsReport:
                 ("currency", self.currency),
                 ("orders", self.orders),
                 ("average_days_between_orders", self.average_days_between_orders),
-                ("median_days_between_orders", self.median_days_between_orders),
                 ("order_value_p25", self.order_value_p25),
                 ("order_value_median", self.order_value_median),
                 ("order_value_p75", self.order_value_p75),
