@@ -75,6 +75,10 @@ from patron_shared.testing import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `bench.latency_figures` importable
+    sys.path.insert(0, str(ROOT))
+from bench.latency_figures import percentile, summarize  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"  # the only address this benchmark sends to
 PAGE_SIZE = 20  # the service's default per_page, which every list and search here uses
@@ -363,29 +367,6 @@ def bottleneck(cpu: dict[str, Any], cpus: int) -> str:
 
 
 # --------------------------------------------------------------------------- statistics
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, int(fraction * len(sorted_values) + 0.999999) - 1))
-    return sorted_values[rank]
-
-
-def summarize(latencies_s: list[float]) -> dict[str, float | int]:
-    values = sorted(x * 1000 for x in latencies_s)
-    if not values:
-        return {"count": 0}
-    return {
-        "count": len(values),
-        "mean_ms": round(statistics.fmean(values), 2),
-        "p50_ms": round(percentile(values, 0.50), 2),
-        "p90_ms": round(percentile(values, 0.90), 2),
-        "p95_ms": round(percentile(values, 0.95), 2),
-        "p99_ms": round(percentile(values, 0.99), 2),
-        "max_ms": round(values[-1], 2),
-    }
 
 
 def verdict(name: str, value: float | None, errors: int = 0) -> str:

@@ -53,7 +53,6 @@ import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,6 +74,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.segmentation` importable
     sys.path.insert(0, str(ROOT))
 
+from bench.latency_figures import summarize  # noqa: E402
 from bench.segmentation import CUSTOM_RULES, plain, seed  # noqa: E402
 from patron_segmentation.adapters.tables import messaging  # noqa: E402
 from patron_segmentation.adapters.uow import SegmentationUnitOfWork  # noqa: E402
@@ -529,29 +529,6 @@ async def warm_up(
 
 
 # --------------------------------------------------------------------------- figures
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, int(fraction * len(sorted_values) + 0.999999) - 1))
-    return sorted_values[rank]
-
-
-def summarize(seconds: list[float]) -> dict[str, float | int]:
-    values = sorted(x * 1000 for x in seconds)
-    if not values:
-        return {"count": 0}
-    return {
-        "count": len(values),
-        "mean_ms": round(statistics.fmean(values), 1),
-        "p50_ms": round(percentile(values, 0.50), 1),
-        "p90_ms": round(percentile(values, 0.90), 1),
-        "p95_ms": round(percentile(values, 0.95), 1),
-        "p99_ms": round(percentile(values, 0.99), 1),
-        "max_ms": round(values[-1], 1),
-    }
 
 
 _SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} (\S+)$")
