@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_segmentation.adapters.orders import order_state_of
-from patron_segmentation.adapters.segments import live_facts
+from patron_segmentation.adapters.segments import LIVE_FACTS_SQL, live_facts
 from patron_segmentation.adapters.tables import customer_facts, insight_models, orders
 from patron_segmentation.domain.predictions import (
     PERIOD_EPOCH,
@@ -28,7 +28,7 @@ History = list[tuple[datetime, Decimal]]
 # in the order's currency up to its total; one purchase per period; x = periods - 1,
 # recency = last - first period, age = the cut-off's period - first, monetary = the mean of
 # the periods after the first.
-_SUMMARIES = """
+_SUMMARIES = f"""
 WITH net AS (
     SELECT o.customer_id,
            ((timezone('UTC', o.placed_at))::date - CAST(:epoch AS date)) / :step AS period,
@@ -39,8 +39,7 @@ WITH net AS (
                     WHERE r ->> 'currency' = o.currency), 0)) END AS value
     FROM orders AS o
     JOIN customer_facts AS f ON f.tenant_id = o.tenant_id AND f.customer_id = o.customer_id
-    WHERE o.tenant_id = :tenant AND f.tenant_id = :tenant
-      AND f.deleted_at IS NULL AND f.merged_into IS NULL
+    WHERE o.tenant_id = :tenant AND {LIVE_FACTS_SQL}
       AND o.placed_at < :end AND o.currency = f.stats_currency
       AND (o.cancelled_at IS NULL OR o.cancelled_at >= :end)
 ), periods AS (
@@ -55,7 +54,7 @@ SELECT customer_id,
             ELSE 0 END AS monetary
 FROM periods
 GROUP BY customer_id
-"""
+"""  # noqa: S608 - a fixed fragment; every value is bound
 _O = orders.c
 _F = customer_facts.c
 

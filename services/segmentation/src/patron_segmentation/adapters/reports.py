@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron_segmentation.adapters.segments import LIVE_FACTS_SQL
 from patron_segmentation.domain.reports import (
     UNKNOWN_SOURCE,
     AcquisitionReport,
@@ -35,13 +36,12 @@ from patron_segmentation.domain.reports import (
 )
 from patron_shared.events import round_money
 
-_LIVE = "f.tenant_id = :tenant AND f.deleted_at IS NULL AND f.merged_into IS NULL"
-_BUYERS = f"{_LIVE} AND f.order_count > 0"
+_BUYERS = f"{LIVE_FACTS_SQL} AND f.order_count > 0"
 # the orders that count, of live customers (`f`), as `o`
 _COUNTED_ORDERS = f"""
     orders AS o JOIN customer_facts AS f
       ON f.tenant_id = o.tenant_id AND f.customer_id = o.customer_id
-    WHERE o.tenant_id = :tenant AND {_LIVE}
+    WHERE o.tenant_id = :tenant AND {LIVE_FACTS_SQL}
       AND o.placed_at IS NOT NULL AND o.cancelled_at IS NULL
 """
 _PERCENTILES = (25, 50, 75, 90, 99)
@@ -73,7 +73,7 @@ class SqlReportQueries:
                 SELECT (date_trunc(:interval, timezone('UTC', f.{column})))::date AS period,
                        coalesce(f.source, :unknown) AS source, count(*) AS customers
                 FROM customer_facts AS f
-                WHERE {_LIVE} AND f.{column} >= :start AND f.{column} < :end
+                WHERE {LIVE_FACTS_SQL} AND f.{column} >= :start AND f.{column} < :end
                   {"AND f.order_count > 0" if slot else ""}
                 GROUP BY 1, 2
                 """,

@@ -71,6 +71,10 @@ def live_facts(tenant_id: str) -> ColumnElement[bool]:
     return live
 
 
+# `live_facts` for hand-written statements: the facts aliased `f`, the tenant bound as `:tenant`
+LIVE_FACTS_SQL = "f.tenant_id = :tenant AND f.deleted_at IS NULL AND f.merged_into IS NULL"
+
+
 class SqlSegmentRepository:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self._session = session
