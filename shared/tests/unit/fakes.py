@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -67,19 +68,22 @@ class FakeInbox:
 
 
 class FakeUnitOfWork:
-    """Behaves like `UnitOfWork.for_delivery`: entering claims the message in the inbox."""
+    """Behaves like `UnitOfWork.for_delivery` (or `for_deliveries`): entering claims the
+    messages in the inbox, and fails when any of them was claimed before."""
 
-    def __init__(self, inbox: FakeInbox, envelope: Envelope, consumer: str) -> None:
+    def __init__(self, inbox: FakeInbox, envelopes: list[Envelope], consumer: str) -> None:
         self.inbox = inbox
-        self.envelope = envelope
+        self.envelopes = envelopes
+        self.envelope = envelopes[0]
         self.consumer = consumer
-        self.tenant_id = envelope.tenant_id
+        self.tenant_id = self.envelope.tenant_id
         self.committed = False
         self.rolled_back = False
 
     async def __aenter__(self) -> Self:
-        if (self.consumer, self.envelope.id) in self.inbox.claimed:
-            raise AlreadyDelivered(str(self.envelope.id))
+        seen = [e.id for e in self.envelopes if (self.consumer, e.id) in self.inbox.claimed]
+        if seen:
+            raise AlreadyDelivered(seen)
         return self
 
     async def __aexit__(
@@ -92,7 +96,7 @@ class FakeUnitOfWork:
             self.rolled_back = True
 
     async def commit(self) -> list[Envelope]:
-        self.inbox.claimed.add((self.consumer, self.envelope.id))
+        self.inbox.claimed.update((self.consumer, e.id) for e in self.envelopes)
         self.committed = True
         return []
 
@@ -105,7 +109,14 @@ class FakeUnitOfWorkFactory:
     made: list[FakeUnitOfWork] = field(default_factory=list)
 
     def __call__(self, envelope: Envelope, consumer: str) -> FakeUnitOfWork:
-        uow = FakeUnitOfWork(self.inbox, envelope, consumer)
+        uow = FakeUnitOfWork(self.inbox, [envelope], consumer)
+        self.made.append(uow)
+        return uow
+
+    def batch(self, tenant_id: str, envelopes: Sequence[Envelope], consumer: str) -> FakeUnitOfWork:
+        """The consumer's `batch_uow_factory`."""
+        assert all(e.tenant_id == tenant_id for e in envelopes)
+        uow = FakeUnitOfWork(self.inbox, list(envelopes), consumer)
         self.made.append(uow)
         return uow
 

@@ -267,7 +267,7 @@ async def test_a_redelivered_message_is_a_duplicate_and_changes_nothing() -> Non
 
 async def test_already_delivered_from_the_handler_is_a_duplicate_without_retries() -> None:
     consumer, _, dead_letters = make_consumer()
-    handler = UseCase(AlreadyDelivered("seen"))
+    handler = UseCase(AlreadyDelivered([uuid.uuid4()]))
     consumer.on(OrderPlaced, handler)
 
     outcome = await consumer.handle_record(record_of(envelope_of(an_order_placed())))

@@ -129,7 +129,7 @@ async def test_one_recompute_repairs_every_segment_it_is_given_and_announces_eac
     async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
         # drifted: the spender wrongly in "gifts", and the gifter in a segment not recomputed
         for key, who in (("gifts", spender), ("other", gifter)):
-            await uow.memberships.enter(who, [key], now)
+            await uow.memberships.enter([(who, key)], now)
         moved = await recompute_segments(
             uow, [SegmentDefinition(key, key.title(), rule) for key, rule in rules.items()], now
         )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from patron_segmentation.adapters.fact_rows import NO_SNAPSHOT_YET
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.facts import CustomerFacts
 from patron_segmentation.domain.orders import OrderFacts
 from patron_segmentation.domain.segments import Segment
-from patron_shared.orders import OrderState
+from patron_segmentation.service.orders import record_order_events
+from patron_shared.events import Delivery, build_envelope
+from patron_shared.orders import OrderEvent, OrderState
 from patron_shared.testing import InMemoryUnitOfWork
 
 
@@ -26,6 +29,9 @@ class FakeFactsRepository:
         self, customer_id: uuid.UUID, *, for_update: bool = False
     ) -> CustomerFacts | None:
         return copy.deepcopy(self.rows.get(customer_id))
+
+    async def get_many(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CustomerFacts]:
+        return {c: copy.deepcopy(self.rows[c]) for c in customer_ids if c in self.rows}
 
     async def save(self, facts: CustomerFacts) -> None:
         self.rows[facts.customer_id] = copy.deepcopy(facts)
@@ -41,6 +47,10 @@ class FakeFactsRepository:
             survivor = customer_id = facts.merged_into
         return survivor
 
+    async def survivors_of(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        survivors = {c: await self.survivor_of(c) for c in customer_ids}
+        return {c: survivor for c, survivor in survivors.items() if survivor is not None}
+
     async def erase(self, customer_id: uuid.UUID) -> None:
         self.rows.pop(customer_id, None)
 
@@ -52,14 +62,23 @@ class FakeOrderRepository:
     facts: dict[uuid.UUID, OrderFacts] = field(default_factory=dict)
     merged_from: dict[str, uuid.UUID] = field(default_factory=dict)
 
-    async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState:
-        return self.rows.setdefault(order_id, OrderState(order_id, customer_id))
+    async def lock(self, owners: Mapping[str, uuid.UUID]) -> dict[str, OrderState]:
+        return {
+            order_id: self.rows.setdefault(order_id, OrderState(order_id, customer_id))
+            for order_id, customer_id in owners.items()
+        }
 
-    async def save(self, order: OrderState) -> None:
-        self.rows[order.order_id] = order
+    async def save(self, changed: Sequence[OrderState]) -> None:
+        for order in changed:
+            self.rows[order.order_id] = order
 
-    async def of_customer(self, customer_id: uuid.UUID) -> list[OrderState]:
-        return [order for order in self.rows.values() if order.customer_id == customer_id]
+    async def of_customers(
+        self, customer_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[OrderState]]:
+        return {
+            customer_id: [o for o in self.rows.values() if o.customer_id == customer_id]
+            for customer_id in customer_ids
+        }
 
     async def move(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         for order_id, order in list(self.rows.items()):
@@ -76,13 +95,14 @@ class FakeOrderRepository:
     async def erase(self, customer_id: uuid.UUID) -> None:
         self.rows = {k: o for k, o in self.rows.items() if o.customer_id != customer_id}
 
-    async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None:
-        self.facts[customer_id] = facts
-        # as the real row: order facts beside the customer's own, made if missing
-        known = self.customer_facts.rows.get(customer_id) or CustomerFacts(
-            customer_id, NO_SNAPSHOT_YET
-        )
-        self.customer_facts.rows[customer_id] = replace(known, orders=facts)
+    async def save_facts(self, facts: Mapping[uuid.UUID, OrderFacts]) -> None:
+        for customer_id, one in facts.items():
+            self.facts[customer_id] = one
+            # as the real row: order facts beside the customer's own, made if missing
+            known = self.customer_facts.rows.get(customer_id) or CustomerFacts(
+                customer_id, NO_SNAPSHOT_YET
+            )
+            self.customer_facts.rows[customer_id] = replace(known, orders=one)
 
 
 @dataclass
@@ -97,15 +117,18 @@ class FakeSegmentRepository:
 class FakeMembershipRepository:
     rows: dict[tuple[str, uuid.UUID], datetime] = field(default_factory=dict)
 
-    async def of_customer(self, customer_id: uuid.UUID) -> set[str]:
-        return {key for key, customer in self.rows if customer == customer_id}
+    async def of_customers(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+        return {
+            customer_id: {key for key, customer in self.rows if customer == customer_id}
+            for customer_id in customer_ids
+        }
 
-    async def enter(self, customer_id: uuid.UUID, keys: Collection[str], at: datetime) -> None:
-        for key in keys:
+    async def enter(self, memberships: Collection[tuple[uuid.UUID, str]], at: datetime) -> None:
+        for customer_id, key in memberships:
             self.rows.setdefault((key, customer_id), at)
 
-    async def leave(self, customer_id: uuid.UUID, keys: Collection[str]) -> None:
-        for key in keys:
+    async def leave(self, memberships: Collection[tuple[uuid.UUID, str]]) -> None:
+        for customer_id, key in memberships:
             self.rows.pop((key, customer_id), None)
 
     def members(self, key: str) -> set[uuid.UUID]:
@@ -124,3 +147,16 @@ class FakeSegmentationUnitOfWork(InMemoryUnitOfWork):
         self.orders = FakeOrderRepository(self.facts)
         self.segments = FakeSegmentRepository()
         self.memberships = FakeMembershipRepository()
+
+
+def delivered(event: OrderEvent, message_id: uuid.UUID | None = None) -> Delivery[OrderEvent]:
+    """`event` as a consumer hands it to a use case: in its envelope (id `message_id`)."""
+    envelope = build_envelope(event, tenant_id="demo", source="tests", message_id=message_id)
+    return Delivery(envelope, event)
+
+
+def record_order_event(
+    uow: FakeSegmentationUnitOfWork, event: OrderEvent, message_id: uuid.UUID | None = None
+) -> Coroutine[Any, Any, None]:
+    """One order event delivered alone (a batch of one)."""
+    return record_order_events(uow, [delivered(event, message_id)])

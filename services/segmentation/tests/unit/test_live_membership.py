@@ -10,7 +10,6 @@ from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.domain.rules import parse
 from patron_segmentation.domain.segments import Segment
 from patron_segmentation.service.facts import delete_facts, record_facts
-from patron_segmentation.service.orders import record_order_event
 from patron_shared.events import (
     CustomerCreated,
     CustomerDeleted,
@@ -24,7 +23,7 @@ from patron_shared.events import (
 )
 from patron_shared.testing import run_without_io
 
-from .fakes import FakeSegmentationUnitOfWork
+from .fakes import FakeSegmentationUnitOfWork, record_order_event
 
 THRESHOLDS = BuiltinThresholds(vip_order_threshold=3, vip_spend_threshold=Decimal("1000"))
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from patron_segmentation.domain.builtin_segments import BuiltinThresholds
 from patron_segmentation.service.merges import erase_facts, merge_facts, unmerge_facts
-from patron_segmentation.service.orders import record_order_event
 from patron_shared.events import (
     CustomerErased,
     CustomersMerged,
@@ -19,7 +18,7 @@ from patron_shared.events import (
 )
 from patron_shared.testing import run_without_io
 
-from .fakes import FakeSegmentationUnitOfWork
+from .fakes import FakeSegmentationUnitOfWork, record_order_event
 
 THRESHOLDS = BuiltinThresholds(vip_order_threshold=3)
 
@@ -55,7 +54,7 @@ def test_a_merge_combines_the_orders_and_an_unmerge_gives_them_back() -> None:
     assert uow.orders.facts[survivor].order_count == 3
     assert uow.orders.facts[secondary].order_count == 0
     assert uow.memberships.members("vip") == {survivor}
-    assert not run_without_io(uow.memberships.of_customer(secondary))
+    assert not run_without_io(uow.memberships.of_customers([secondary]))[secondary]
     place(uow, secondary, "M3")  # an order event still naming the merged-away customer
     assert uow.orders.facts[survivor].order_count == 4
 
@@ -71,7 +70,7 @@ def test_a_merge_combines_the_orders_and_an_unmerge_gives_them_back() -> None:
     assert uow.orders.facts[survivor].order_count == 2  # its own S1, and M3 that came after
     assert uow.orders.facts[secondary].order_count == 2
     assert uow.memberships.members("vip") == set()
-    assert "returning" in run_without_io(uow.memberships.of_customer(secondary))
+    assert "returning" in run_without_io(uow.memberships.of_customers([secondary]))[secondary]
 
 
 def test_an_erased_customer_leaves_no_facts_orders_or_memberships_behind() -> None:

@@ -10,34 +10,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patron_segmentation.domain.orders import OrderFacts
-from patron_segmentation.service.orders import (
-    record_order_event,
-)
+from patron_segmentation.service.orders import record_order_events
 from patron_shared.events import (
-    Contract,
     OrderCancelled,
     OrderItem,
     OrderPaid,
     OrderPlaced,
     OrderRefunded,
 )
+from patron_shared.orders import OrderEvent
 from patron_shared.testing import run_without_io
 
-from .fakes import FakeSegmentationUnitOfWork
+from .fakes import FakeSegmentationUnitOfWork, delivered, record_order_event
 
 CUSTOMER = uuid.UUID(int=7)
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
-HANDLERS = {
-    OrderPlaced: record_order_event,
-    OrderPaid: record_order_event,
-    OrderRefunded: record_order_event,
-    OrderCancelled: record_order_event,
-}
 
 
-def deliver(uow: FakeSegmentationUnitOfWork, message_id: uuid.UUID, event: Contract) -> None:
-    uow.causation_id = str(message_id)
-    run_without_io(HANDLERS[type(event)](uow, event))  # type: ignore[arg-type]
+def deliver(uow: FakeSegmentationUnitOfWork, message_id: uuid.UUID, event: OrderEvent) -> None:
+    run_without_io(record_order_event(uow, event, message_id))
 
 
 def placed(
@@ -89,9 +80,9 @@ def test_placed_refunded_and_cancelled_orders_give_the_facts_a_shop_owner_expect
     )
 
 
-def _history() -> list[tuple[uuid.UUID, Contract]]:
+def _history() -> list[tuple[uuid.UUID, OrderEvent]]:
     """A customer's order events, each with the id of the message that carried it."""
-    events: list[Contract] = [
+    events: list[OrderEvent] = [
         placed("A", "120.00", 0),
         OrderPaid(
             order_id="A", customer_id=CUSTOMER, amount=Decimal("120"), currency="USD", paid_at=DAY
@@ -116,7 +107,7 @@ def _history() -> list[tuple[uuid.UUID, Contract]]:
 @settings(max_examples=100, deadline=None)
 @given(st.permutations(_history()), st.lists(st.integers(min_value=0, max_value=6), max_size=4))
 def test_any_arrival_order_and_any_redelivery_give_the_same_facts(
-    arrival: list[tuple[uuid.UUID, Contract]], repeats: list[int]
+    arrival: list[tuple[uuid.UUID, OrderEvent]], repeats: list[int]
 ) -> None:
     in_order = FakeSegmentationUnitOfWork()
     for message_id, event in _history():
@@ -128,6 +119,29 @@ def test_any_arrival_order_and_any_redelivery_give_the_same_facts(
     assert shuffled.orders.facts[CUSTOMER] == in_order.orders.facts[CUSTOMER]
     assert in_order.orders.facts[CUSTOMER].total_spent == Decimal("110.50")
     assert in_order.orders.facts[CUSTOMER].categories == ("shoes", "socks")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.permutations(_history()), st.lists(st.integers(min_value=1, max_value=7), min_size=1))
+def test_events_handled_in_batches_give_the_facts_of_one_at_a_time(
+    arrival: list[tuple[uuid.UUID, OrderEvent]], batch_sizes: list[int]
+) -> None:
+    one_at_a_time = FakeSegmentationUnitOfWork()
+    for message_id, event in arrival:
+        deliver(one_at_a_time, message_id, event)
+    batched, start = FakeSegmentationUnitOfWork(), 0
+    for size in batch_sizes:
+        batch = [delivered(event, message_id) for message_id, event in arrival[start:][:size]]
+        if batch:
+            run_without_io(record_order_events(batched, batch))
+        start += size
+    if start < len(arrival):
+        rest = [delivered(event, message_id) for message_id, event in arrival[start:]]
+        run_without_io(record_order_events(batched, rest))
+
+    assert batched.orders.rows == one_at_a_time.orders.rows
+    assert batched.orders.facts[CUSTOMER] == one_at_a_time.orders.facts[CUSTOMER]
+    assert batched.memberships.rows.keys() == one_at_a_time.memberships.rows.keys()
 
 
 def test_no_counted_order_leaves_empty_facts() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -43,7 +43,12 @@ _OUTBOX_COPY_COLUMNS = (
 
 
 class AlreadyDelivered(Exception):
-    """The inbox already holds this message for this consumer: nothing to do."""
+    """The inbox already holds this message (or, for a batch, some of them, named in
+    `message_ids`) for this consumer: nothing to do (or only the others of the batch)."""
+
+    def __init__(self, message_ids: Iterable[uuid.UUID]) -> None:
+        self.message_ids = frozenset(message_ids)
+        super().__init__(", ".join(sorted(str(message_id) for message_id in self.message_ids)))
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class UnitOfWork:
         source: str,
         correlation_id: str | None = None,
         causation_id: str | None = None,
-        inbox_claim: InboxClaim | None = None,
+        inbox_claims: Sequence[InboxClaim] = (),
         point_reads: TenantReads | None = None,
         caller: Principal | None = None,
         settings: ServiceSettings | None = None,
@@ -82,11 +87,11 @@ class UnitOfWork:
         self.source = source
         self.correlation_id = correlation_id
         self.causation_id = causation_id
-        self.inbox_claim = inbox_claim
+        self.inbox_claims = tuple(inbox_claims)
         # Single-statement reads outside the transaction (a request's unit of work has them).
         self.point_reads = point_reads
         self._caller = caller
-        self._pending: list[Contract] = []
+        self._pending: list[tuple[Contract, Envelope | None]] = []
         self._pending_in_bulk: list[tuple[type[Contract], list[Mapping[str, Any]]]] = []
         self._committed = False
 
@@ -117,7 +122,33 @@ class UnitOfWork:
             source=source,
             correlation_id=envelope.correlation_id or str(envelope.id),
             causation_id=str(envelope.id),
-            inbox_claim=InboxClaim(consumer, envelope),
+            inbox_claims=[InboxClaim(consumer, envelope)],
+            settings=settings,
+        )
+
+    @classmethod
+    def for_deliveries(
+        cls,
+        session_factory: async_sessionmaker[AsyncSession],
+        messaging: MessagingTables,
+        *,
+        source: str,
+        consumer: str,
+        tenant_id: str,
+        envelopes: Sequence[Envelope],
+        settings: ServiceSettings | None = None,
+    ) -> Self:
+        """A unit of work handling several delivered messages of one tenant at once: it
+        claims them all in the inbox, and entering it raises `AlreadyDelivered` when any of
+        them was handled before. Events it emits name their cause with `emit(caused_by=)`."""
+        if any(envelope.tenant_id != tenant_id for envelope in envelopes):
+            raise ValueError("a unit of work serves one tenant")
+        return cls(
+            session_factory,
+            messaging,
+            tenant_id=tenant_id,
+            source=source,
+            inbox_claims=[InboxClaim(consumer, envelope) for envelope in envelopes],
             settings=settings,
         )
 
@@ -131,11 +162,13 @@ class UnitOfWork:
             text("SELECT set_config('patron.tenant_id', :tenant, true)"),
             {"tenant": self.tenant_id},
         )
-        claim = self.inbox_claim
-        if claim is not None and not await self.record_delivery(claim.consumer, claim.message):
-            await self.session.rollback()
-            await self.session.close()
-            raise AlreadyDelivered(str(claim.message.id))
+        claims = self.inbox_claims
+        if claims:
+            claimed = await self.record_deliveries(claims)
+            if len(claimed) < len(claims):
+                await self.session.rollback()
+                await self.session.close()
+                raise AlreadyDelivered(c.message.id for c in claims if c.message.id not in claimed)
         self._open_repositories()
         return self
 
@@ -154,9 +187,13 @@ class UnitOfWork:
     def _open_repositories(self) -> None:
         """Hook for subclasses: build repositories on `self.session`."""
 
-    def emit(self, *events: Contract) -> None:
-        """Queue events; `commit()` writes them to the outbox with the state change."""
-        self._pending.extend(events)
+    def emit(self, *events: Contract, caused_by: Envelope | None = None) -> None:
+        """Queue events; `commit()` writes them to the outbox with the state change.
+
+        Their causation (and correlation) is the delivered message `caused_by`, by default
+        this unit of work's own: a unit of work handling a batch names each event's cause.
+        """
+        self._pending.extend((event, caused_by) for event in events)
 
     def emit_in_bulk(self, contract: type[Contract], events: Iterable[Mapping[str, Any]]) -> None:
         """Queue one `contract` event per item of `events`: the events of one set-based
@@ -177,40 +214,38 @@ class UnitOfWork:
         """Hook for subclasses: events recorded by aggregates the repositories saw."""
         return []
 
-    async def record_delivery(self, consumer: str, envelope: Envelope) -> bool:
-        """Inbox: claim this message for this consumer; False when it was handled before.
+    async def record_deliveries(self, claims: Sequence[InboxClaim]) -> set[uuid.UUID]:
+        """Inbox: claim these messages, each for its consumer, in one statement; returns the
+        ids of those that were new (the others were handled before).
 
-        The row commits (or rolls back) with the handler's effects, so a redelivered message
+        The rows commit (or roll back) with the handler's effects, so a redelivered message
         changes nothing and a failed one can be retried.
         """
         result = await self.session.execute(
             pg_insert(self._messaging.inbox)
             .values(
-                consumer=consumer,
-                message_id=envelope.id,
-                tenant_id=envelope.tenant_id,
-                message_type=envelope.type,
-                subject=envelope.subject,
+                [
+                    {
+                        "consumer": claim.consumer,
+                        "message_id": claim.message.id,
+                        "tenant_id": claim.message.tenant_id,
+                        "message_type": claim.message.type,
+                        "subject": claim.message.subject,
+                    }
+                    for claim in claims
+                ]
             )
             .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
             .returning(self._messaging.inbox.c.message_id)
         )
-        return result.first() is not None
+        return {message_id for (message_id,) in result}
 
     async def commit(self) -> list[Envelope]:
         """Write queued events to the outbox and commit; returns the envelopes written for
         `emit()` (not those from `emit_in_bulk()`)."""
-        events = [*self._pending, *self.collect_new_events()]
-        envelopes = [
-            build_envelope(
-                event,
-                tenant_id=self.tenant_id,
-                source=self.source,
-                correlation_id=self.correlation_id,
-                causation_id=self.causation_id,
-            )
-            for event in events
-        ]
+        pending = [*self._pending, *((event, None) for event in self.collect_new_events())]
+        events = [event for event, _ in pending]
+        envelopes = [self._envelope(event, cause) for event, cause in pending]
         if envelopes:
             headers = current_trace_headers()
             await self.session.execute(
@@ -238,6 +273,19 @@ class UnitOfWork:
         self._pending = []
         self._pending_in_bulk = []
         return envelopes
+
+    def _envelope(self, event: Contract, cause: Envelope | None) -> Envelope:
+        if cause is None:
+            correlation_id, causation_id = self.correlation_id, self.causation_id
+        else:
+            correlation_id, causation_id = cause.correlation_id or str(cause.id), str(cause.id)
+        return build_envelope(
+            event,
+            tenant_id=self.tenant_id,
+            source=self.source,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
 
     async def _write_in_bulk(
         self, batches: list[tuple[type[Contract], list[Mapping[str, Any]]]]

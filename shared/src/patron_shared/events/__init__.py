@@ -27,6 +27,7 @@ from patron_shared.events.customer import (
     TagsChanged,
     UpsertCustomerFromSource,
 )
+from patron_shared.events.delivery import Delivery
 from patron_shared.events.envelope import (
     CLOUDEVENTS_CONTENT_TYPE,
     Envelope,
@@ -132,6 +133,7 @@ __all__ = [
     "CustomerUpdated",
     "CustomersMerged",
     "CustomersUnmerged",
+    "Delivery",
     "DuplicateSuspected",
     "Envelope",
     "FieldComparison",

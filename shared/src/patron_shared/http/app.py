@@ -102,7 +102,8 @@ class ServiceRuntime:
     def event_consumer(
         self, name: str, topics: Sequence[str], uow_class: type[UowT]
     ) -> EventConsumer[UowT]:
-        """A consumer group whose handlers each get a unit of work for their delivery."""
+        """A consumer group whose handlers each get a unit of work for their delivery (or,
+        registered with `on_batch`, for their batch of deliveries)."""
 
         def unit_of_work_for(envelope: Envelope, consumer: str) -> UowT:
             return uow_class.for_delivery(
@@ -114,10 +115,25 @@ class ServiceRuntime:
                 settings=self.settings,
             )
 
+        def unit_of_work_for_batch(
+            tenant_id: str, envelopes: Sequence[Envelope], consumer: str
+        ) -> UowT:
+            return uow_class.for_deliveries(
+                self.session_factory,
+                self.messaging,
+                source=self.name,
+                consumer=consumer,
+                tenant_id=tenant_id,
+                envelopes=envelopes,
+                settings=self.settings,
+            )
+
         return EventConsumer(
             name=self.settings.consumer_group_prefix + name,
             topics=topics,
             uow_factory=unit_of_work_for,
+            batch_uow_factory=unit_of_work_for_batch,
+            batch_max_records=self.settings.consumer_batch_max_records,
             retry=RetryPolicy.from_settings(self.settings),
             offset_reset=self.settings.consumer_offset_reset,
             concurrency=self.settings.consumer_concurrency,

@@ -56,8 +56,10 @@ class InMemoryUnitOfWork:
         self.source = source
         self.causation_id = causation_id
         self.published: list[Contract] = []
+        # the causation id of each event in `published` (None: the unit of work's own)
+        self.published_causes: list[str | None] = []
         self.commits = 0
-        self._pending: list[Contract] = []
+        self._pending: list[tuple[Contract, str | None]] = []
         self._pending_in_bulk: list[Contract] = []
         self._saved: dict[str, Any] | None = None
 
@@ -78,8 +80,9 @@ class InMemoryUnitOfWork:
                 setattr(self, name, saved)
             self._saved = None
 
-    def emit(self, *events: Contract) -> None:
-        self._pending.extend(events)
+    def emit(self, *events: Contract, caused_by: Envelope | None = None) -> None:
+        cause = None if caused_by is None else str(caused_by.id)
+        self._pending.extend((event, cause) for event in events)
 
     def emit_in_bulk(self, contract: type[Contract], events: Iterable[Mapping[str, Any]]) -> None:
         """As `UnitOfWork.emit_in_bulk`: written after the events from `emit()`; each item is
@@ -91,17 +94,24 @@ class InMemoryUnitOfWork:
         return []
 
     async def commit(self) -> list[Envelope]:
-        events = [*self._pending, *self.collect_new_events(), *self._pending_in_bulk]
+        pending = [
+            *self._pending,
+            *((event, None) for event in [*self.collect_new_events(), *self._pending_in_bulk]),
+        ]
         self._pending = []
         self._pending_in_bulk = []
-        self.published.extend(events)
+        self.published.extend(event for event, _ in pending)
+        self.published_causes.extend(cause for _, cause in pending)
         self.commits += 1
         self._saved = None
         return [
             build_envelope(
-                event, tenant_id=self.tenant_id, source=self.source, causation_id=self.causation_id
+                event,
+                tenant_id=self.tenant_id,
+                source=self.source,
+                causation_id=cause or self.causation_id,
             )
-            for event in events
+            for event, cause in pending
         ]
 
 

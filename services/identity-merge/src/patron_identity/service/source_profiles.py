@@ -319,8 +319,11 @@ class _WithinTransaction:
     ) -> None:
         return None
 
-    def emit(self, *events: Contract) -> None:
-        self._uow.emit(*(e for e in events if not isinstance(e, UpsertCustomerFromSource)))
+    def emit(self, *events: Contract, caused_by: Envelope | None = None) -> None:
+        self._uow.emit(
+            *(e for e in events if not isinstance(e, UpsertCustomerFromSource)),
+            caused_by=caused_by,
+        )
 
     async def commit(self) -> list[Envelope]:
         return []

@@ -29,6 +29,7 @@ from patron_segmentation.adapters.rule_sql import compile_rule
 from patron_segmentation.adapters.segments import fact_columns, live_facts
 from patron_segmentation.adapters.tables import customer_facts, segment_memberships
 from patron_segmentation.domain.rules import Rule
+from patron_shared.db import is_one_of
 
 _M = segment_memberships.c
 _F = customer_facts.c
@@ -39,40 +40,52 @@ class SqlMembershipRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def of_customer(self, customer_id: uuid.UUID) -> set[str]:
-        rows = await self._session.execute(
-            select(_M.segment_key).where(
-                _M.tenant_id == self._tenant_id, _M.customer_id == customer_id
-            )
-        )
-        return {key for (key,) in rows}
-
-    async def enter(self, customer_id: uuid.UUID, keys: Collection[str], at: datetime) -> None:
-        if keys:
-            await self._session.execute(
-                pg_insert(segment_memberships)
-                .values(
-                    [
-                        {
-                            "tenant_id": self._tenant_id,
-                            "segment_key": key,
-                            "customer_id": customer_id,
-                            "entered_at": at,
-                        }
-                        for key in sorted(keys)
-                    ]
+    async def of_customers(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+        """The segments each customer is in (none: an empty set)."""
+        held: dict[uuid.UUID, set[str]] = {c: set() for c in customer_ids}
+        if held:
+            rows = await self._session.execute(
+                select(_M.customer_id, _M.segment_key).where(
+                    _M.tenant_id == self._tenant_id, is_one_of(_M.customer_id, list(held))
                 )
-                .on_conflict_do_nothing()
+            )
+            for customer_id, key in rows:
+                held[customer_id].add(key)
+        return held
+
+    async def enter(self, memberships: Collection[tuple[uuid.UUID, str]], at: datetime) -> None:
+        """Each (customer, segment key) pair becomes a membership, entered `at`."""
+        if memberships:
+            await self._session.execute(
+                pg_insert(segment_memberships).on_conflict_do_nothing(),
+                [
+                    {
+                        "tenant_id": self._tenant_id,
+                        "segment_key": key,
+                        "customer_id": customer_id,
+                        "entered_at": at,
+                    }
+                    for customer_id, key in sorted(memberships)
+                ],
             )
 
-    async def leave(self, customer_id: uuid.UUID, keys: Collection[str]) -> None:
-        if keys:
+    async def leave(self, memberships: Collection[tuple[uuid.UUID, str]]) -> None:
+        """Each (customer, segment key) pair stops being a membership."""
+        if memberships:
+            pairs = sorted(memberships)
             await self._session.execute(
-                delete(segment_memberships).where(
-                    _M.tenant_id == self._tenant_id,
-                    _M.customer_id == customer_id,
-                    _M.segment_key.in_(sorted(keys)),
-                )
+                text(
+                    "DELETE FROM segment_memberships AS m"
+                    " USING unnest(CAST(:customers AS uuid[]), CAST(:keys AS text[]))"
+                    " AS gone(customer_id, segment_key)"
+                    " WHERE m.tenant_id = :tenant AND m.customer_id = gone.customer_id"
+                    " AND m.segment_key = gone.segment_key"
+                ),
+                {
+                    "tenant": self._tenant_id,
+                    "customers": [customer_id for customer_id, _ in pairs],
+                    "keys": [key for _, key in pairs],
+                },
             )
 
     async def recompute(

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron_segmentation.adapters.fact_rows import write_fact_columns
+from patron_segmentation.adapters.fact_rows import write_fact_rows
 from patron_segmentation.adapters.tables import orders
 from patron_segmentation.domain.orders import OrderFacts
+from patron_shared.db import is_one_of
 from patron_shared.orders import OrderState, Refund
+
+# what a fold of events changes on an order
+_ORDER_COLUMNS = (
+    "customer_id",
+    "currency",
+    "total",
+    "placed_at",
+    "order_number",
+    "channel",
+    "items",
+    "placed_event_id",
+    "paid_at",
+    "cancelled_at",
+    "refunds",
+)
 
 
 class SqlOrderRepository:
@@ -22,52 +39,80 @@ class SqlOrderRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def lock(self, order_id: str, *, customer_id: uuid.UUID) -> OrderState:
-        """The order, locked for this transaction; a new one is filed under `customer_id`.
+    async def lock(self, owners: Mapping[str, uuid.UUID]) -> dict[str, OrderState]:
+        """The orders named, locked for this transaction; a new one is filed under the
+        customer `owners` gives it.
 
-        The row is made first if missing, so two first events of one order wait on each
-        other instead of both seeing nothing.
+        Rows are made first if missing, so two first events of one order wait on each other
+        instead of both seeing nothing; both steps go in order id order, so two batches
+        sharing orders never deadlock.
         """
+        order_ids = sorted(owners)
+        if not order_ids:
+            return {}
         await self._session.execute(
-            pg_insert(orders)
-            .values(tenant_id=self._tenant_id, order_id=order_id, customer_id=customer_id)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
+            pg_insert(orders).on_conflict_do_nothing(index_elements=["tenant_id", "order_id"]),
+            [
+                {
+                    "tenant_id": self._tenant_id,
+                    "order_id": order_id,
+                    "customer_id": owners[order_id],
+                }
+                for order_id in order_ids
+            ],
         )
-        row = (
-            await self._session.execute(
-                select(orders)
-                .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id == order_id)
-                .with_for_update()
-            )
-        ).one()
-        return order_state_of(row)
+        rows = await self._session.execute(
+            select(orders)
+            .where(orders.c.tenant_id == self._tenant_id, is_one_of(orders.c.order_id, order_ids))
+            .order_by(orders.c.order_id)
+            .with_for_update()
+        )
+        return {row.order_id: order_state_of(row) for row in rows}
 
-    async def save(self, order: OrderState) -> None:
+    async def save(self, changed: Sequence[OrderState]) -> None:
+        if not changed:
+            return
         await self._session.execute(
             update(orders)
-            .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id == order.order_id)
-            .values(
-                customer_id=order.customer_id,
-                currency=order.currency,
-                total=order.total,
-                placed_at=order.placed_at,
-                order_number=order.order_number,
-                channel=order.channel,
-                items=list(order.items),
-                placed_event_id=order.placed_event_id,
-                paid_at=order.paid_at,
-                cancelled_at=order.cancelled_at,
-                refunds=[_refund_json(refund) for refund in order.refunds],
+            .where(
+                orders.c.tenant_id == self._tenant_id,
+                orders.c.order_id == bindparam("where_order_id"),
             )
+            .values({name: bindparam(name) for name in _ORDER_COLUMNS}),
+            [
+                {
+                    "where_order_id": order.order_id,
+                    "customer_id": order.customer_id,
+                    "currency": order.currency,
+                    "total": order.total,
+                    "placed_at": order.placed_at,
+                    "order_number": order.order_number,
+                    "channel": order.channel,
+                    "items": list(order.items),
+                    "placed_event_id": order.placed_event_id,
+                    "paid_at": order.paid_at,
+                    "cancelled_at": order.cancelled_at,
+                    "refunds": [_refund_json(refund) for refund in order.refunds],
+                }
+                for order in sorted(changed, key=lambda order: order.order_id)
+            ],
         )
 
-    async def of_customer(self, customer_id: uuid.UUID) -> list[OrderState]:
-        rows = await self._session.execute(
-            select(orders).where(
-                orders.c.tenant_id == self._tenant_id, orders.c.customer_id == customer_id
+    async def of_customers(
+        self, customer_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[OrderState]]:
+        """Every order of each customer (none: an empty list)."""
+        history: dict[uuid.UUID, list[OrderState]] = {c: [] for c in customer_ids}
+        if history:
+            rows = await self._session.execute(
+                select(orders).where(
+                    orders.c.tenant_id == self._tenant_id,
+                    is_one_of(orders.c.customer_id, list(history)),
+                )
             )
-        )
-        return [order_state_of(row) for row in rows]
+            for row in rows:
+                history[row.customer_id].append(order_state_of(row))
+        return history
 
     async def move(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         """A merge: the orders of `from_id` become `to_id`'s, each remembering whose it was
@@ -93,21 +138,27 @@ class SqlOrderRepository:
             )
         )
 
-    async def save_facts(self, customer_id: uuid.UUID, facts: OrderFacts) -> None:
-        """Write the customer's order facts, making its facts row if none is there yet."""
-        values = {
-            "order_count": facts.order_count,
-            "total_spent": facts.total_spent,
-            "stats_currency": facts.currency,
-            "average_order_value": facts.average_order_value,
-            "order_total_max": facts.order_total_max,
-            "order_total_min": facts.order_total_min,
-            "first_order_at": facts.first_order_at,
-            "last_order_at": facts.last_order_at,
-            "last_order_month": facts.last_order_month,
-            "categories": list(facts.categories),
-        }
-        await write_fact_columns(self._session, self._tenant_id, customer_id, values)
+    async def save_facts(self, facts: Mapping[uuid.UUID, OrderFacts]) -> None:
+        """Write each customer's order facts, making its facts row if none is there yet."""
+        await write_fact_rows(
+            self._session,
+            self._tenant_id,
+            {
+                customer_id: {
+                    "order_count": one.order_count,
+                    "total_spent": one.total_spent,
+                    "stats_currency": one.currency,
+                    "average_order_value": one.average_order_value,
+                    "order_total_max": one.order_total_max,
+                    "order_total_min": one.order_total_min,
+                    "first_order_at": one.first_order_at,
+                    "last_order_at": one.last_order_at,
+                    "last_order_month": one.last_order_month,
+                    "categories": list(one.categories),
+                }
+                for customer_id, one in facts.items()
+            },
+        )
 
 
 def order_facts_of(row: Row[Any]) -> OrderFacts:

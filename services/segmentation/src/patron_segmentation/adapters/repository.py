@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select
@@ -13,6 +14,7 @@ from patron_segmentation.adapters.fact_rows import write_fact_columns
 from patron_segmentation.adapters.orders import order_facts_of
 from patron_segmentation.adapters.tables import customer_facts
 from patron_segmentation.domain.facts import CustomerFacts
+from patron_shared.db import is_one_of
 
 # a chain of merges longer than this is a data error, not a customer's history
 _MAX_MERGE_CHAIN = 100
@@ -46,6 +48,18 @@ class SqlFactsRepository:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
         return None if row is None else _to_facts(row)
+
+    async def get_many(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CustomerFacts]:
+        """The facts of each customer that has a facts row."""
+        if not customer_ids:
+            return {}
+        rows = await self._session.execute(
+            select(customer_facts).where(
+                customer_facts.c.tenant_id == self._tenant_id,
+                is_one_of(customer_facts.c.customer_id, list(customer_ids)),
+            )
+        )
+        return {row.customer_id: _to_facts(row) for row in rows}
 
     async def save(self, facts: CustomerFacts) -> None:
         """Insert or update; a write older than the stored row never replaces it."""
@@ -81,6 +95,25 @@ class SqlFactsRepository:
                 return survivor
             survivor = current = row.merged_into
         return survivor
+
+    async def survivors_of(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """`survivor_of` for many: each of the customers that is merged away, with the end
+        of its chain of merges (one query when none is)."""
+        if not customer_ids:
+            return {}
+        merged = await self._session.execute(
+            select(customer_facts.c.customer_id).where(
+                customer_facts.c.tenant_id == self._tenant_id,
+                is_one_of(customer_facts.c.customer_id, list(customer_ids)),
+                customer_facts.c.merged_into.is_not(None),
+            )
+        )
+        survivors: dict[uuid.UUID, uuid.UUID] = {}
+        for (customer_id,) in merged.all():
+            survivor = await self.survivor_of(customer_id)
+            if survivor is not None:
+                survivors[customer_id] = survivor
+        return survivors
 
     async def erase(self, customer_id: uuid.UUID) -> None:
         await self._session.execute(

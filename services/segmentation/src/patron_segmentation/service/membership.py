@@ -1,8 +1,8 @@
 """Keeping segment memberships live, and telling the other services when they change.
 
-- `refresh_customer`: in the transaction that changed a customer's facts, its memberships of
-  every segment are re-evaluated (in Python, on its facts), so a customer enters "vip" with
-  the order that makes it one.
+- `refresh_customers`: in the transaction that changed customers' facts, their memberships
+  of every segment are re-evaluated (in Python, on their facts), so a customer enters "vip"
+  with the order that makes it one.
 - `recompute_segments`: segments for all customers at once (in SQL, one pass): a new or
   changed rule, or a sweep for the segments that time alone can change (at risk after 90
   quiet days).
@@ -15,7 +15,7 @@ leaving "vip" is also a `VipStatusChanged`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,35 +27,66 @@ from patron_segmentation.domain.membership import (
 )
 from patron_segmentation.domain.rules import is_time_relative
 from patron_segmentation.service.ports import MembershipUnitOfWork
-from patron_shared.events import SegmentEntered, SegmentExited, VipStatusChanged
+from patron_shared.events import (
+    Contract,
+    Envelope,
+    SegmentEntered,
+    SegmentExited,
+    VipStatusChanged,
+)
 
 
 async def refresh_customer(
     uow: MembershipUnitOfWork, customer_id: uuid.UUID, now: datetime
 ) -> None:
     """Inside an open unit of work, after the customer's facts were saved."""
+    await refresh_customers(uow, {customer_id: None}, now)
+
+
+async def refresh_customers(
+    uow: MembershipUnitOfWork, causes: Mapping[uuid.UUID, Envelope | None], now: datetime
+) -> None:
+    """Inside an open unit of work, after the customers' facts were saved: each one's
+    memberships made to match its facts, every change announced as caused by the message
+    `causes` gives for that customer (None: the unit of work's own)."""
     segments = definitions(uow.builtin_thresholds, await uow.segments.all())
-    should = segments_holding(segments, await uow.facts.get(customer_id), now)
-    current = await uow.memberships.of_customer(customer_id)
-    entered, exited = should - current, current - should
-    await uow.memberships.enter(customer_id, entered, now)
-    await uow.memberships.leave(customer_id, exited)
     names = {segment.key: segment.name for segment in segments}
-    for key in sorted(entered):
-        uow.emit(
-            SegmentEntered(
-                customer_id=customer_id, segment_key=key, segment_name=names[key], at=now
-            )
+    facts = await uow.facts.get_many(causes.keys())
+    held = await uow.memberships.of_customers(causes.keys())
+    moves: list[tuple[uuid.UUID, set[str], set[str]]] = []
+    for customer_id in sorted(causes):
+        should = segments_holding(segments, facts.get(customer_id), now)
+        current = held[customer_id]
+        if should != current:
+            moves.append((customer_id, should - current, current - should))
+    await uow.memberships.enter([(c, key) for c, entered, _ in moves for key in entered], now)
+    await uow.memberships.leave([(c, key) for c, _, exited in moves for key in exited])
+    for customer_id, entered, exited in moves:
+        _announce_moves(uow, customer_id, entered, exited, names, now, causes[customer_id])
+
+
+def _announce_moves(  # noqa: PLR0917 - one customer's moves, as found
+    uow: MembershipUnitOfWork,
+    customer_id: uuid.UUID,
+    entered: set[str],
+    exited: set[str],
+    names: Mapping[str, str],
+    now: datetime,
+    cause: Envelope | None,
+) -> None:
+    events: list[Contract] = [
+        SegmentEntered(customer_id=customer_id, segment_key=key, segment_name=names[key], at=now)
+        for key in sorted(entered)
+    ]
+    # a deleted custom segment's members left it when it went; its name is gone
+    events += [
+        SegmentExited(
+            customer_id=customer_id, segment_key=key, segment_name=names.get(key, key), at=now
         )
-    for key in sorted(exited):
-        # a deleted custom segment's members left it when it went; its name is gone
-        uow.emit(
-            SegmentExited(
-                customer_id=customer_id, segment_key=key, segment_name=names.get(key, key), at=now
-            )
-        )
+        for key in sorted(exited)
+    ]
     if VIP in entered or VIP in exited:
-        uow.emit(
+        events.append(
             VipStatusChanged(
                 customer_id=customer_id,
                 is_vip=VIP in entered,
@@ -63,6 +94,7 @@ async def refresh_customer(
                 changed_at=now,
             )
         )
+    uow.emit(*events, caused_by=cause)
 
 
 async def recompute_segments(

@@ -10,11 +10,8 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
-
-from patron_segmentation.domain.orders import OrderFacts
 from patron_segmentation.service.membership import refresh_customer
+from patron_segmentation.service.orders import refold_customers
 from patron_segmentation.service.ports import OrdersUnitOfWork
 from patron_shared.events import CustomerErased, CustomersMerged, CustomersUnmerged, utcnow
 
@@ -24,7 +21,7 @@ async def merge_facts(uow: OrdersUnitOfWork, event: CustomersMerged) -> None:
     async with uow:
         await uow.facts.mark_merged(merged, into=survivor)
         await uow.orders.move(merged, survivor)
-        await _refold(uow, (survivor, merged))
+        await refold_customers(uow, dict.fromkeys((survivor, merged)), utcnow())
         await uow.commit()
 
 
@@ -33,7 +30,7 @@ async def unmerge_facts(uow: OrdersUnitOfWork, event: CustomersUnmerged) -> None
     async with uow:
         await uow.facts.mark_merged(restored, into=None)
         await uow.orders.move_back(restored)
-        await _refold(uow, (survivor, restored))
+        await refold_customers(uow, dict.fromkeys((survivor, restored)), utcnow())
         await uow.commit()
 
 
@@ -43,11 +40,3 @@ async def erase_facts(uow: OrdersUnitOfWork, event: CustomerErased) -> None:
         await uow.facts.erase(event.customer_id)
         await refresh_customer(uow, event.customer_id, utcnow())  # exits every segment
         await uow.commit()
-
-
-async def _refold(uow: OrdersUnitOfWork, customers: Iterable[uuid.UUID]) -> None:
-    now = utcnow()
-    for customer_id in customers:
-        facts = OrderFacts.from_orders(await uow.orders.of_customer(customer_id))
-        await uow.orders.save_facts(customer_id, facts)
-        await refresh_customer(uow, customer_id, now)
