@@ -670,7 +670,8 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         logs,
     )
     progress = Progress(database.owner_url, run.tenant)
-    arrivals = Arrivals(f'"tenant_id":"{run.tenant}"'.encode(), run.clock)
+    # the tenant id is a random one of this run's: bytes holding it are this run's events
+    arrivals = Arrivals(run.tenant.encode(), run.clock)
     reader_ready = asyncio.Event()
     reader = asyncio.create_task(
         read_segment_events(run.bootstrap, run.segment_topic, arrivals, reader_ready)

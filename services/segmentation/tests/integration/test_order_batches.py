@@ -36,7 +36,7 @@ from patron_shared.testing import KafkaProbe, wait_for_assignment
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = 40
-PARTITIONS = 3
+PARTITIONS = 12  # as the local stack's topics have
 
 
 async def create_topics(bootstrap: str, *names: str) -> None:
@@ -146,6 +146,8 @@ async def test_order_events_consumed_in_batches_give_every_customer_the_facts_it
     )
     consumer = build_order_consumer(from_the_start, topic)
     consumer.subscribe(broker, DeadLetterPublisher(broker))
+    # several consumers of the group share the partitions, each taking batches
+    assert len(broker.subscribers) == runtime.settings.consumer_concurrency > 1
     before = batches_handled(consumer.name)
     await broker.start()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic_core import from_json
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
@@ -17,6 +18,9 @@ def create_engine(
         # one transaction (retried by consumers, a 5xx for a request) and is replaced.
         pool_recycle=1800,
         connect_args={"server_settings": session_settings(application_name)},
+        # JSON columns read with pydantic's parser: the same values as `json.loads`, in a
+        # fraction of the time (order items and refunds are read on every order event)
+        json_deserializer=from_json,
     )
 
 

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from patron_shared.settings import ServiceSettings
 
 OUTBOX_CHANNEL = "patron_outbox"
+# From this many events a commit writes the outbox with COPY (a batch's), else with INSERT.
+_COPY_AT_LEAST = 16
+# message_id, topic, message_key, tenant_id, message_type, payload, headers (JSON text)
+_OutboxRecord = tuple[uuid.UUID, str, str, str, str, str, str]
 _OUTBOX_COPY_COLUMNS = (
     "message_id",
     "topic",
@@ -221,22 +225,21 @@ class UnitOfWork:
         The rows commit (or roll back) with the handler's effects, so a redelivered message
         changes nothing and a failed one can be retried.
         """
+        # Parameter sets, not a VALUES list: the statement is compiled once and cached.
         result = await self.session.execute(
             pg_insert(self._messaging.inbox)
-            .values(
-                [
-                    {
-                        "consumer": claim.consumer,
-                        "message_id": claim.message.id,
-                        "tenant_id": claim.message.tenant_id,
-                        "message_type": claim.message.type,
-                        "subject": claim.message.subject,
-                    }
-                    for claim in claims
-                ]
-            )
             .on_conflict_do_nothing(index_elements=["consumer", "message_id"])
-            .returning(self._messaging.inbox.c.message_id)
+            .returning(self._messaging.inbox.c.message_id),
+            [
+                {
+                    "consumer": claim.consumer,
+                    "message_id": claim.message.id,
+                    "tenant_id": claim.message.tenant_id,
+                    "message_type": claim.message.type,
+                    "subject": claim.message.subject,
+                }
+                for claim in claims
+            ],
         )
         return {message_id for (message_id,) in result}
 
@@ -246,7 +249,23 @@ class UnitOfWork:
         pending = [*self._pending, *((event, None) for event in self.collect_new_events())]
         events = [event for event, _ in pending]
         envelopes = [self._envelope(event, cause) for event, cause in pending]
-        if envelopes:
+        records: list[_OutboxRecord] = []
+        if len(envelopes) >= _COPY_AT_LEAST:
+            # a batch's many events: as rows for COPY, serialised by pydantic in one step
+            headers_json = to_json(current_trace_headers()).decode()
+            records += [
+                (
+                    envelope.id,
+                    event.topic.value,
+                    envelope.subject or str(envelope.id),
+                    envelope.tenant_id,
+                    envelope.type,
+                    envelope.model_dump_json(),
+                    headers_json,
+                )
+                for event, envelope in zip(events, envelopes, strict=True)
+            ]
+        elif envelopes:
             headers = current_trace_headers()
             await self.session.execute(
                 insert(self._messaging.outbox),
@@ -264,7 +283,9 @@ class UnitOfWork:
                 ],
             )
         if self._pending_in_bulk:
-            await self._write_in_bulk(self._pending_in_bulk)
+            records += self._bulk_records(self._pending_in_bulk)
+        if records:
+            await self._copy_to_outbox(records)
         if envelopes or self._pending_in_bulk:
             # Delivered at commit; wakes the relay instead of waiting for its next poll.
             await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
@@ -287,14 +308,14 @@ class UnitOfWork:
             causation_id=causation_id,
         )
 
-    async def _write_in_bulk(
+    def _bulk_records(
         self, batches: list[tuple[type[Contract], list[Mapping[str, Any]]]]
-    ) -> None:
-        """Every row with one COPY, in queue order (so the relay publishes each key's events
-        in the order they were emitted): no per-row statement or parameter parsing."""
+    ) -> list[_OutboxRecord]:
+        """The outbox rows of `emit_in_bulk`'s events, in queue order (so the relay publishes
+        each key's events in the order they were emitted), without an envelope each."""
         shared: dict[str, Any] = {}
         headers = to_json(current_trace_headers()).decode()
-        records: list[tuple[uuid.UUID, str, str, str, str, str, str]] = []
+        records: list[_OutboxRecord] = []
         for contract, items in batches:
             first = _validated_first(contract, items[0])
             if not shared:
@@ -315,6 +336,10 @@ class UnitOfWork:
                 records.append(
                     (message_id, topic, key, self.tenant_id, event_type, payload, headers)
                 )
+        return records
+
+    async def _copy_to_outbox(self, records: list[_OutboxRecord]) -> None:
+        """Every row with one COPY, in order: no per-row statement or parameter parsing."""
         outbox = self._messaging.outbox
         raw = await (await self.session.connection()).get_raw_connection()
         driver = raw.driver_connection

@@ -186,7 +186,26 @@ class EventConsumer(Generic[UowT]):
         self, broker: KafkaBroker | KafkaRouter, dead_letters: DeadLetterPublisher
     ) -> None:
         self._dead_letters = dead_letters
+        options: dict[str, Any] = {
+            "group_id": self.name,
+            "ack_policy": AckPolicy.MANUAL,
+            "auto_offset_reset": self._offset_reset,
+            "max_poll_interval_ms": 10 * 60 * 1000,
+            "title": self.name,
+        }
+        if not self._batch_handlers:
+            # FastStream runs several consumers of a group only for a single topic.
+            options["max_workers"] = self._concurrency if len(self.topics) == 1 else 1
+            broker.subscriber(*self.topics, **options)(self._consume_function(0))
+            return
+        # Batches: each consumer of the group takes what has arrived on its partitions
+        # (waiting at most 100 ms when nothing has); several of them keep the process busy
+        # while one waits for the database.
+        options |= {"batch": True, "max_records": self._batch_max_records, "batch_timeout_ms": 100}
+        for number in range(self._concurrency):
+            broker.subscriber(*self.topics, **options)(self._consume_function(number))
 
+    def _consume_function(self, number: int) -> Callable[[KafkaMessage], Awaitable[None]]:
         async def consume(message: KafkaMessage) -> None:
             records = message.raw_message
             batch: tuple[Any, ...] = records if isinstance(records, tuple) else (records,)
@@ -203,26 +222,9 @@ class EventConsumer(Generic[UowT]):
             for record in batch:
                 await self.offsets.handled(message.consumer, record)
 
-        consume.__name__ = f"consume_{self.name.replace('-', '_').replace('.', '_')}"
-        options: dict[str, Any] = {
-            "group_id": self.name,
-            "ack_policy": AckPolicy.MANUAL,
-            "auto_offset_reset": self._offset_reset,
-            "max_poll_interval_ms": 10 * 60 * 1000,
-            "title": self.name,
-        }
-        if self._batch_handlers:
-            # One consumer taking what has arrived (waiting at most 100 ms when nothing
-            # has): a batch costs about what one message does, so batches beat workers.
-            options |= {
-                "batch": True,
-                "max_records": self._batch_max_records,
-                "batch_timeout_ms": 100,
-            }
-        else:
-            # FastStream runs several consumers of a group only for a single topic.
-            options["max_workers"] = self._concurrency if len(self.topics) == 1 else 1
-        broker.subscriber(*self.topics, **options)(consume)
+        name = self.name.replace("-", "_").replace(".", "_")
+        consume.__name__ = f"consume_{name}" + (f"_{number}" if number else "")
+        return consume
 
     async def handle_record(self, record: Any) -> Outcome:
         """Handle one Kafka record to the end; returns what became of it."""

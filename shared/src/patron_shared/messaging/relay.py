@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from datetime import timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from patron_shared.db.tables import MessagingTables
@@ -77,7 +76,9 @@ class OutboxRelay:
                         outbox.c.seq,
                         outbox.c.topic,
                         outbox.c.message_key,
-                        outbox.c.payload,
+                        # as text: PostgreSQL's rendering is the message, not parsed and
+                        # serialised again here
+                        cast(outbox.c.payload, Text).label("payload"),
                         outbox.c.headers,
                     )
                     .where(outbox.c.sent_at.is_(None))
@@ -90,7 +91,7 @@ class OutboxRelay:
                 return 0
             sends = [
                 await self._broker.publish(
-                    _encode(row.payload),
+                    row.payload.encode(),
                     topic=row.topic,
                     key=row.message_key.encode(),
                     headers={"content-type": CLOUDEVENTS_CONTENT_TYPE, **(row.headers or {})},
@@ -182,10 +183,6 @@ class OutboxRelay:
 
     def _on_notify(self, *_args: Any) -> None:
         self._wake.set()
-
-
-def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
