@@ -16,12 +16,16 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from patron_segmentation.adapters.tables import customer_facts, messaging
 from patron_segmentation.adapters.uow import SegmentationUnitOfWork
 from patron_segmentation.consumers.orders import build_order_consumer
+from patron_segmentation.service.orders import record_order_events
 from patron_shared.events import (
+    CONTRACTS,
     Contract,
+    Delivery,
     Envelope,
     OrderPaid,
     OrderPlaced,
@@ -32,6 +36,7 @@ from patron_shared.events import (
 )
 from patron_shared.http import ServiceRuntime
 from patron_shared.messaging import DeadLetterPublisher, create_broker
+from patron_shared.orders import apply_order_event
 from patron_shared.testing import KafkaProbe, wait_for_assignment
 
 pytestmark = pytest.mark.integration
@@ -182,3 +187,42 @@ async def test_order_events_consumed_in_batches_give_every_customer_the_facts_it
     assert Counter(e["subject"] for e in entered) == Counter(str(c) for c in customers)
     own = {str(e.id): e.subject for e in envelopes}
     assert all(own[e["causation_id"]] == e["subject"] for e in entered)
+
+
+async def test_two_transactions_making_one_order_never_lose_an_event(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    """The order is new to both: the second to save fails on the key, and handled again it
+    finds the first one's order and adds its own event."""
+    customer_id = uuid.uuid4()
+    placed, paid = history(tenant, customer_id, 0)  # one order: placed, then paid
+
+    def batch_of(envelope: Envelope) -> tuple[SegmentationUnitOfWork, list[Delivery[Any]]]:
+        uow = SegmentationUnitOfWork.for_deliveries(
+            runtime.session_factory,
+            runtime.messaging,
+            source="segmentation",
+            consumer="race-test",
+            tenant_id=tenant,
+            envelopes=[envelope],
+        )
+        return uow, [Delivery(envelope, CONTRACTS.parse_data(envelope))]
+
+    late_uow, late = batch_of(paid)
+    order_id = late[0].event.order_id
+    async with late_uow:
+        missing = await late_uow.orders.lock({order_id: customer_id})
+        assert missing[order_id].placed_at is None  # new to it
+        await record_order_events(*batch_of(placed))  # meanwhile, the other commits
+        folded = apply_order_event(
+            missing[order_id], late[0].event, event_id=paid.id, owner=customer_id
+        )
+        with pytest.raises(IntegrityError):
+            await late_uow.orders.save([folded])
+
+    await record_order_events(*batch_of(paid))  # as the consumer's retry does
+
+    assert (await facts_of(runtime, tenant))[customer_id] == (1, Decimal("100"))
+    async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
+        [order] = (await uow.orders.of_customers([customer_id]))[customer_id]
+    assert order.paid_at is not None

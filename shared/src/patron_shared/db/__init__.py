@@ -1,7 +1,7 @@
 """Database plumbing shared by every service: metadata, engine, unit of work, tenancy."""
 
 from patron_shared.db.engine import create_engine, create_session_factory
-from patron_shared.db.expressions import is_one_of
+from patron_shared.db.expressions import is_one_of, json_recordset
 from patron_shared.db.metadata import base_columns, make_metadata
 from patron_shared.db.tables import MessagingTables
 from patron_shared.db.uow import UnitOfWork
@@ -13,5 +13,6 @@ __all__ = [
     "create_engine",
     "create_session_factory",
     "is_one_of",
+    "json_recordset",
     "make_metadata",
 ]

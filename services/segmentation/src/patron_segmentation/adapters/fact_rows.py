@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_segmentation.adapters.tables import customer_facts
+from patron_shared.db import json_recordset
 
 # The snapshot time of a row no customer event has written yet: any snapshot is newer.
 NO_SNAPSHOT_YET = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,17 +41,14 @@ async def write_fact_rows(
     session: AsyncSession, tenant_id: str, rows: Mapping[uuid.UUID, Mapping[str, Any]]
 ) -> None:
     """`write_fact_columns` for many customers in one statement: each customer's values, all
-    naming the same columns (written in customer order, so concurrent writers never
+    naming the same columns (rows in customer order, so concurrent writers never
     deadlock)."""
     if not rows:
         return
-    columns = next(iter(rows.values())).keys()
-    insert = pg_insert(customer_facts)
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["tenant_id", "customer_id"],
-            set_={name: insert.excluded[name] for name in columns} | {"updated_at": func.now()},
-        ),
+    columns = [*next(iter(rows.values())).keys()]
+    written = ["tenant_id", "customer_id", "source_updated_at", *columns]
+    values = json_recordset(
+        customer_facts,
         [
             {
                 "tenant_id": tenant_id,
@@ -60,4 +58,14 @@ async def write_fact_rows(
             }
             for customer_id in sorted(rows)
         ],
+        written,
+    )
+    insert = pg_insert(customer_facts).from_select(
+        written, select(*(values.c[name] for name in written))
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["tenant_id", "customer_id"],
+            set_={name: insert.excluded[name] for name in columns} | {"updated_at": func.now()},
+        )
     )

@@ -24,12 +24,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from patron_segmentation.adapters.rule_sql import compile_rule
 from patron_segmentation.adapters.segments import fact_columns, live_facts
 from patron_segmentation.adapters.tables import customer_facts, segment_memberships
 from patron_segmentation.domain.rules import Rule
-from patron_shared.db import is_one_of
+from patron_shared.db import is_one_of, json_recordset
 
 _M = segment_memberships.c
 _F = customer_facts.c
@@ -56,37 +57,46 @@ class SqlMembershipRepository:
     async def enter(self, memberships: Collection[tuple[uuid.UUID, str]], at: datetime) -> None:
         """Each (customer, segment key) pair becomes a membership, entered `at`."""
         if memberships:
+            columns = ["tenant_id", "segment_key", "customer_id", "entered_at"]
+            rows = self._pairs(memberships, columns, at)
             await self._session.execute(
-                pg_insert(segment_memberships).on_conflict_do_nothing(),
-                [
-                    {
-                        "tenant_id": self._tenant_id,
-                        "segment_key": key,
-                        "customer_id": customer_id,
-                        "entered_at": at,
-                    }
-                    for customer_id, key in sorted(memberships)
-                ],
+                pg_insert(segment_memberships)
+                .from_select(columns, select(*(rows.c[name] for name in columns)))
+                .on_conflict_do_nothing()
             )
 
     async def leave(self, memberships: Collection[tuple[uuid.UUID, str]]) -> None:
         """Each (customer, segment key) pair stops being a membership."""
         if memberships:
-            pairs = sorted(memberships)
+            rows = self._pairs(memberships, ["segment_key", "customer_id"])
             await self._session.execute(
-                text(
-                    "DELETE FROM segment_memberships AS m"
-                    " USING unnest(CAST(:customers AS uuid[]), CAST(:keys AS text[]))"
-                    " AS gone(customer_id, segment_key)"
-                    " WHERE m.tenant_id = :tenant AND m.customer_id = gone.customer_id"
-                    " AND m.segment_key = gone.segment_key"
-                ),
-                {
-                    "tenant": self._tenant_id,
-                    "customers": [customer_id for customer_id, _ in pairs],
-                    "keys": [key for _, key in pairs],
-                },
+                delete(segment_memberships).where(
+                    _M.tenant_id == self._tenant_id,
+                    _M.customer_id == rows.c.customer_id,
+                    _M.segment_key == rows.c.segment_key,
+                )
             )
+
+    def _pairs(
+        self,
+        memberships: Collection[tuple[uuid.UUID, str]],
+        columns: list[str],
+        at: datetime | None = None,
+    ) -> TableValuedAlias:
+        # in (customer, key) order, so two writers never wait on each other in a cycle
+        return json_recordset(
+            segment_memberships,
+            [
+                {
+                    "tenant_id": self._tenant_id,
+                    "segment_key": key,
+                    "customer_id": customer_id,
+                    "entered_at": at,
+                }
+                for customer_id, key in sorted(memberships)
+            ],
+            columns,
+        )
 
     async def recompute(
         self, rules: Mapping[str, Rule], now: datetime

@@ -8,18 +8,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_segmentation.adapters.fact_rows import write_fact_rows
 from patron_segmentation.adapters.tables import orders
 from patron_segmentation.domain.orders import OrderFacts
-from patron_shared.db import is_one_of
+from patron_shared.db import is_one_of, json_recordset
 from patron_shared.orders import OrderState, Refund
 
 # what a fold of events changes on an order
-_ORDER_COLUMNS = (
+_FOLDED = (
     "customer_id",
     "currency",
     "total",
@@ -38,65 +37,74 @@ class SqlOrderRepository:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self._session = session
         self._tenant_id = tenant_id
+        self._new: set[str] = set()  # locked while missing: `save` inserts them
 
     async def lock(self, owners: Mapping[str, uuid.UUID]) -> dict[str, OrderState]:
-        """The orders named, locked for this transaction; a new one is filed under the
-        customer `owners` gives it.
+        """The orders named, locked for this transaction (in order id order, so two batches
+        sharing orders never deadlock); one not stored yet comes new, filed under the
+        customer `owners` gives it, and `save` inserts it.
 
-        Rows are made first if missing, so two first events of one order wait on each other
-        instead of both seeing nothing; both steps go in order id order, so two batches
-        sharing orders never deadlock.
+        Two transactions making the same order both find none; the second one's insert
+        then fails on the key and its events are handled again, finding the first's row.
         """
-        order_ids = sorted(owners)
-        if not order_ids:
+        if not owners:
             return {}
-        await self._session.execute(
-            pg_insert(orders).on_conflict_do_nothing(index_elements=["tenant_id", "order_id"]),
-            [
-                {
-                    "tenant_id": self._tenant_id,
-                    "order_id": order_id,
-                    "customer_id": owners[order_id],
-                }
-                for order_id in order_ids
-            ],
-        )
         rows = await self._session.execute(
             select(orders)
-            .where(orders.c.tenant_id == self._tenant_id, is_one_of(orders.c.order_id, order_ids))
+            .where(orders.c.tenant_id == self._tenant_id, is_one_of(orders.c.order_id, owners))
             .order_by(orders.c.order_id)
             .with_for_update()
         )
-        return {row.order_id: order_state_of(row) for row in rows}
+        found = {row.order_id: order_state_of(row) for row in rows}
+        self._new |= owners.keys() - found.keys()
+        return found | {
+            order_id: OrderState(order_id, customer_id)
+            for order_id, customer_id in owners.items()
+            if order_id not in found
+        }
 
     async def save(self, changed: Sequence[OrderState]) -> None:
-        if not changed:
-            return
-        await self._session.execute(
-            update(orders)
-            .where(
-                orders.c.tenant_id == self._tenant_id,
-                orders.c.order_id == bindparam("where_order_id"),
+        """Write the orders as folded: each in one of two statements (new ones inserted,
+        the others updated), however many there are."""
+        new = [order for order in changed if order.order_id in self._new]
+        stored = [order for order in changed if order.order_id not in self._new]
+        if new:
+            rows = json_recordset(
+                orders, [self._row(order) for order in new], ["tenant_id", "order_id", *_FOLDED]
             )
-            .values({name: bindparam(name) for name in _ORDER_COLUMNS}),
-            [
-                {
-                    "where_order_id": order.order_id,
-                    "customer_id": order.customer_id,
-                    "currency": order.currency,
-                    "total": order.total,
-                    "placed_at": order.placed_at,
-                    "order_number": order.order_number,
-                    "channel": order.channel,
-                    "items": list(order.items),
-                    "placed_event_id": order.placed_event_id,
-                    "paid_at": order.paid_at,
-                    "cancelled_at": order.cancelled_at,
-                    "refunds": [_refund_json(refund) for refund in order.refunds],
-                }
-                for order in sorted(changed, key=lambda order: order.order_id)
-            ],
-        )
+            await self._session.execute(
+                insert(orders).from_select(
+                    ["tenant_id", "order_id", *_FOLDED],
+                    select(*(rows.c[name] for name in ("tenant_id", "order_id", *_FOLDED))),
+                )
+            )
+            self._new -= {order.order_id for order in new}
+        if stored:
+            rows = json_recordset(
+                orders, [self._row(order) for order in stored], ["order_id", *_FOLDED]
+            )
+            await self._session.execute(
+                update(orders)
+                .where(orders.c.tenant_id == self._tenant_id, orders.c.order_id == rows.c.order_id)
+                .values({name: rows.c[name] for name in _FOLDED})
+            )
+
+    def _row(self, order: OrderState) -> dict[str, Any]:
+        return {
+            "tenant_id": self._tenant_id,
+            "order_id": order.order_id,
+            "customer_id": order.customer_id,
+            "currency": order.currency,
+            "total": order.total,
+            "placed_at": order.placed_at,
+            "order_number": order.order_number,
+            "channel": order.channel,
+            "items": list(order.items),
+            "placed_event_id": order.placed_event_id,
+            "paid_at": order.paid_at,
+            "cancelled_at": order.cancelled_at,
+            "refunds": [_refund_json(refund) for refund in order.refunds],
+        }
 
     async def of_customers(
         self, customer_ids: Collection[uuid.UUID]
