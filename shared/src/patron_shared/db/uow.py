@@ -248,7 +248,10 @@ class UnitOfWork:
         `emit()` (not those from `emit_in_bulk()`)."""
         pending = [*self._pending, *((event, None) for event in self.collect_new_events())]
         events = [event for event, _ in pending]
-        envelopes = [self._envelope(event, cause) for event, cause in pending]
+        envelopes = [
+            self._envelope(event, cause, message_id)
+            for (event, cause), message_id in zip(pending, _random_uuids(len(pending)), strict=True)
+        ]
         records: list[_OutboxRecord] = []
         if len(envelopes) >= _COPY_AT_LEAST:
             # a batch's many events: as rows for COPY, serialised by pydantic in one step
@@ -295,7 +298,7 @@ class UnitOfWork:
         self._pending_in_bulk = []
         return envelopes
 
-    def _envelope(self, event: Contract, cause: Envelope | None) -> Envelope:
+    def _envelope(self, event: Contract, cause: Envelope | None, message_id: uuid.UUID) -> Envelope:
         if cause is None:
             correlation_id, causation_id = self.correlation_id, self.causation_id
         else:
@@ -306,6 +309,7 @@ class UnitOfWork:
             source=self.source,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            message_id=message_id,
         )
 
     def _bulk_records(
