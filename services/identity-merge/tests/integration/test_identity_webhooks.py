@@ -14,7 +14,7 @@ from patron_identity.adapters.tables import identifiers, messaging, source_deliv
 from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_shared.events import Topic
 from patron_shared.http import ServiceRuntime
-from patron_shared.messaging import OutboxRelay, create_broker
+from patron_shared.messaging import OutboxRelay, create_producer
 from patron_shared.testing import KafkaProbe
 
 from ..unit.test_sources_shopify import shopify_customer  # noqa: TID252 - the unit tests' payloads, in each source's format
@@ -354,13 +354,13 @@ async def test_the_profile_command_reaches_the_commands_topic_keyed_by_customer(
     connector = await shop(client, admin)
     probe = KafkaProbe(kafka_bootstrap)
     await probe.start()
-    broker = create_broker(kafka_bootstrap, client_id="identity-relay-test")
-    await broker.connect()
+    producer = create_producer(kafka_bootstrap, client_id="identity-relay-test")
+    await producer.start()
     try:
         since = await probe.end_offsets(Topic.CUSTOMER_COMMANDS)
         response = await post_shopify(client, connector, customer_of_shop())
         customer_id = response.json()["customers"][0]["customer_id"]
-        relay = OutboxRelay(runtime.engine, messaging, broker, batch_size=1000)
+        relay = OutboxRelay(runtime.engine, messaging, producer, batch_size=1000)
         while await relay.publish_pending_batch():
             pass
         records = await probe.collect(
@@ -369,7 +369,7 @@ async def test_the_profile_command_reaches_the_commands_topic_keyed_by_customer(
             until=lambda found: any(r.key == customer_id.encode() for r in found),
         )
     finally:
-        await broker.stop()
+        await producer.stop()
         await probe.stop()
 
     [envelope] = [json.loads(r.value) for r in records if r.key == customer_id.encode()]

@@ -18,7 +18,7 @@ from patron_profile.adapters.tables import messaging
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.settings import ProfileSettings
 from patron_shared.events import OrderPlaced, Topic, build_envelope
-from patron_shared.messaging import OutboxRelay, create_broker
+from patron_shared.messaging import OutboxRelay, create_producer
 from patron_shared.testing import KafkaProbe
 
 pytestmark = pytest.mark.integration
@@ -71,14 +71,14 @@ async def test_the_relay_publishes_a_customers_events_in_order_keyed_by_customer
         )
     since = await probe.end_offsets(Topic.CUSTOMER_EVENTS)
     runtime = service_app.state.runtime
-    broker = create_broker(kafka_bootstrap, client_id="profile-relay-test")
-    await broker.connect()
+    producer = create_producer(kafka_bootstrap, client_id="profile-relay-test")
+    await producer.start()
     try:
-        relay = OutboxRelay(runtime.engine, messaging, broker, batch_size=1000)
+        relay = OutboxRelay(runtime.engine, messaging, producer, batch_size=1000)
         while await relay.publish_pending_batch():
             pass
     finally:
-        await broker.stop()
+        await producer.stop()
 
     def mine(records: list[Any]) -> list[dict[str, Any]]:
         return [json.loads(r.value) for r in records if r.key == created["id"].encode()]

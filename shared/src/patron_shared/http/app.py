@@ -36,6 +36,7 @@ from patron_shared.messaging import (
     OutboxRelay,
     RetryPolicy,
     create_broker,
+    create_producer,
 )
 from patron_shared.settings import ServiceSettings
 
@@ -165,11 +166,17 @@ def create_service_app(
         await runtime.broker.start()
         relay_task: asyncio.Task[None] | None = None
         stop_relay = asyncio.Event()
+        relay_producer = create_producer(
+            settings.kafka_bootstrap,
+            client_id=f"{runtime.name}-relay",
+            compression=settings.kafka_compression,
+        )
         if settings.outbox_relay_in_process:
+            await relay_producer.start()
             relay = OutboxRelay(
                 runtime.engine,
                 runtime.messaging,
-                runtime.broker,
+                relay_producer,
                 batch_size=settings.outbox_batch_size,
                 poll_interval_s=settings.outbox_poll_interval_ms / 1000,
                 retention=timedelta(hours=settings.outbox_retention_hours),
@@ -187,6 +194,7 @@ def create_service_app(
             stop_relay.set()
             if relay_task is not None:
                 await relay_task
+                await relay_producer.stop()
             for consumer in consumers:  # while the clients can still commit
                 await consumer.offsets.close()
             await runtime.broker.stop()

@@ -1,6 +1,6 @@
 """Kafka plumbing: broker factory, envelope consumers (inbox + retries + DLQ), outbox relay."""
 
-from patron_shared.messaging.broker import create_broker
+from patron_shared.messaging.broker import create_broker, create_producer
 from patron_shared.messaging.consumer import (
     BatchHandler,
     EventConsumer,
@@ -18,5 +18,6 @@ __all__ = [
     "OutboxRelay",
     "RetryPolicy",
     "create_broker",
+    "create_producer",
     "dead_letter_headers",
 ]

@@ -17,7 +17,7 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
-from faststream.kafka import KafkaBroker
+from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
 from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -41,7 +41,7 @@ class OutboxRelay:
         self,
         engine: AsyncEngine,
         messaging: MessagingTables,
-        broker: KafkaBroker,
+        producer: AIOKafkaProducer,
         *,
         batch_size: int = 500,
         poll_interval_s: float = 0.1,
@@ -56,7 +56,7 @@ class OutboxRelay:
         self._outbox = messaging.outbox
         self._inbox = messaging.inbox
         self._inbox_retention = inbox_retention
-        self._broker = broker
+        self._producer = producer
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._retention = retention
@@ -90,12 +90,14 @@ class OutboxRelay:
             if not rows:
                 return 0
             sends = [
-                await self._broker.publish(
+                await self._producer.send(
+                    row.topic,
                     row.payload.encode(),
-                    topic=row.topic,
                     key=row.message_key.encode(),
-                    headers={"content-type": CLOUDEVENTS_CONTENT_TYPE, **(row.headers or {})},
-                    no_confirm=True,
+                    headers=[
+                        ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()),
+                        *((name, value.encode()) for name, value in (row.headers or {}).items()),
+                    ],
                 )
                 for row in rows
             ]

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from patron_shared.db import MessagingTables, create_engine, make_metadata
 from patron_shared.logging import configure_logging, get_logger
-from patron_shared.messaging.broker import create_broker
+from patron_shared.messaging.broker import create_producer
 from patron_shared.messaging.relay import OutboxRelay
 from patron_shared.settings import ServiceSettings
 
@@ -21,7 +21,7 @@ from patron_shared.settings import ServiceSettings
 async def run_relay(service: str, settings: ServiceSettings) -> None:
     log = get_logger("patron.outbox")
     engine = create_engine(settings.database_url, pool_size=2, application_name=f"{service}-relay")
-    broker = create_broker(
+    producer = create_producer(
         settings.kafka_bootstrap,
         client_id=f"{service}-relay",
         compression=settings.kafka_compression,
@@ -29,7 +29,7 @@ async def run_relay(service: str, settings: ServiceSettings) -> None:
     relay = OutboxRelay(
         engine,
         MessagingTables.define(make_metadata()),
-        broker,
+        producer,
         batch_size=settings.outbox_batch_size,
         poll_interval_s=settings.outbox_poll_interval_ms / 1000,
         retention=timedelta(hours=settings.outbox_retention_hours),
@@ -39,12 +39,12 @@ async def run_relay(service: str, settings: ServiceSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await broker.connect()
+    await producer.start()
     log.info("outbox relay started", relay_service=service)
     try:
         await relay.run(stop)
     finally:
-        await broker.stop()
+        await producer.stop()
         await engine.dispose()
         log.info("outbox relay stopped", relay_service=service)
 
