@@ -51,7 +51,9 @@ class ServiceSettings(BaseSettings):
     # is kept). Offsets of handled messages are committed at most this often.
     consumer_concurrency: int = Field(default=4, ge=1, le=64)
     consumer_commit_interval_ms: int = Field(default=200, ge=0, le=60_000)
-    # A consumer that handles its messages in batches takes up to this many per poll.
+    # A consumer group that handles its messages in batches runs this many consumers per
+    # process, each taking up to `consumer_batch_max_records` per poll.
+    consumer_batch_concurrency: int = Field(default=2, ge=1, le=64)
     consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)

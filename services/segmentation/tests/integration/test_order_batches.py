@@ -152,7 +152,7 @@ async def test_order_events_consumed_in_batches_give_every_customer_the_facts_it
     consumer = build_order_consumer(from_the_start, topic)
     consumer.subscribe(broker, DeadLetterPublisher(broker))
     # several consumers of the group share the partitions, each taking batches
-    assert len(broker.subscribers) == runtime.settings.consumer_concurrency > 1
+    assert len(broker.subscribers) == runtime.settings.consumer_batch_concurrency > 1
     before = batches_handled(consumer.name)
     await broker.start()
     try:

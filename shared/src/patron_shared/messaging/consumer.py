@@ -135,6 +135,7 @@ class EventConsumer(Generic[UowT]):
         concurrency: int = 1,
         commit_interval_s: float = 0.2,
         batch_uow_factory: BatchUowFactory[UowT] | None = None,
+        batch_concurrency: int = 2,
         batch_max_records: int = 500,
     ) -> None:
         self.name = name
@@ -149,6 +150,7 @@ class EventConsumer(Generic[UowT]):
         self._handlers: dict[str, _Handler] = {}
         self._batch_handlers: dict[str, BatchHandler[UowT, Any]] = {}
         self._batch_uow_factory = batch_uow_factory
+        self._batch_concurrency = batch_concurrency
         self._batch_max_records = batch_max_records
         self._dead_letters: DeadLetterPublisher | None = None
 
@@ -199,10 +201,10 @@ class EventConsumer(Generic[UowT]):
             broker.subscriber(*self.topics, **options)(self._consume_function(0))
             return
         # Batches: each consumer of the group takes what has arrived on its partitions
-        # (waiting at most 100 ms when nothing has); several of them keep the process busy
-        # while one waits for the database.
+        # (waiting at most 100 ms when nothing has); a second one keeps the process busy
+        # while the first waits for the database (more only contend for the CPU).
         options |= {"batch": True, "max_records": self._batch_max_records, "batch_timeout_ms": 100}
-        for number in range(self._concurrency):
+        for number in range(self._batch_concurrency):
             broker.subscriber(*self.topics, **options)(self._consume_function(number))
 
     def _consume_function(self, number: int) -> Callable[[KafkaMessage], Awaitable[None]]:
