@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +24,7 @@ from patron_shared.auth import Principal, TokenVerifier
 from patron_shared.db import MessagingTables, UnitOfWork, create_engine, create_session_factory
 from patron_shared.db.reads import PointReads
 from patron_shared.events import Envelope
+from patron_shared.heap import settle_heap
 from patron_shared.http.middleware import RequestContextMiddleware
 from patron_shared.http.problems import install_problem_handlers, problem_response
 from patron_shared.http.query import StrictQueryRoute, api_router
@@ -40,7 +40,6 @@ from patron_shared.messaging import (
 )
 from patron_shared.settings import ServiceSettings
 
-_GC_YOUNG_THRESHOLD = 50_000
 log = get_logger("patron.app")
 UowT = TypeVar("UowT", bound=UnitOfWork)
 
@@ -185,13 +184,7 @@ def create_service_app(
                 inbox_retention=timedelta(days=settings.inbox_retention_days),
             )
             relay_task = asyncio.create_task(relay.run(stop_relay))
-        # Everything built so far (routes, models, pools) lives as long as the process: move
-        # it out of the collector's sight so full collections stay short (tail latency).
-        gc.collect()
-        gc.freeze()
-        # A batch of events allocates hundreds of thousands of objects that die with it: a
-        # young-generation collection every 700 allocations would walk them over and over.
-        gc.set_threshold(_GC_YOUNG_THRESHOLD, 20, 20)
+        settle_heap()
         log.info("service started", consumers=[c.name for c in consumers])
         try:
             yield

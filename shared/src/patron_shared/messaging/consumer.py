@@ -261,7 +261,6 @@ class EventConsumer(Generic[UowT]):
             runs.clear()
 
         for index, record in enumerate(records):
-            structlog.contextvars.clear_contextvars()
             decoded = await self._decode(record)
             if not isinstance(decoded, _Decoded):
                 outcomes[index] = decoded
@@ -281,7 +280,20 @@ class EventConsumer(Generic[UowT]):
         try:
             envelope = Envelope.model_validate_json(record.value or b"")
         except ValidationError as error:
+            structlog.contextvars.clear_contextvars()  # no other message's ids on this one
+            structlog.contextvars.bind_contextvars(consumer=self.name)
             return await self._dead_letter(record, error, attempts=1, type_="<invalid>")
+        if envelope.type not in self._handlers:
+            MESSAGES.labels(self.name, envelope.type, "ignored").inc()
+            return "ignored"
+        try:
+            data = self._registry.parse_data(envelope)
+        except (ValidationError, UnknownMessageType) as error:
+            self._bind_log_context(envelope)
+            return await self._dead_letter(record, error, attempts=1, type_=envelope.type)
+        return _Decoded(record, envelope, data)
+
+    def _bind_log_context(self, envelope: Envelope) -> None:
         structlog.contextvars.bind_contextvars(
             message_id=str(envelope.id),
             message_type=envelope.type,
@@ -289,14 +301,6 @@ class EventConsumer(Generic[UowT]):
             correlation_id=envelope.correlation_id or str(envelope.id),
             consumer=self.name,
         )
-        if envelope.type not in self._handlers:
-            MESSAGES.labels(self.name, envelope.type, "ignored").inc()
-            return "ignored"
-        try:
-            data = self._registry.parse_data(envelope)
-        except (ValidationError, UnknownMessageType) as error:
-            return await self._dead_letter(record, error, attempts=1, type_=envelope.type)
-        return _Decoded(record, envelope, data)
 
     async def _handle_batch(self, run: list[_Decoded]) -> list[Outcome]:
         """One tenant's run of batch-type messages: all in one unit of work (less those
@@ -358,6 +362,7 @@ class EventConsumer(Generic[UowT]):
 
     async def _handle_with_retries(self, decoded: _Decoded) -> Outcome:
         record, envelope, data = decoded.record, decoded.envelope, decoded.data
+        self._bind_log_context(envelope)
         handler = self._handlers[envelope.type]
         attempt = 1
         while True:

@@ -12,6 +12,7 @@ import signal
 from datetime import timedelta
 
 from patron_shared.db import MessagingTables, create_engine, make_metadata
+from patron_shared.heap import settle_heap
 from patron_shared.logging import configure_logging, get_logger
 from patron_shared.messaging.broker import create_producer
 from patron_shared.messaging.relay import OutboxRelay
@@ -40,6 +41,7 @@ async def run_relay(service: str, settings: ServiceSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await producer.start()
+    settle_heap()
     log.info("outbox relay started", relay_service=service)
     try:
         await relay.run(stop)
