@@ -6,7 +6,7 @@ import gc
 
 # A batch of events allocates hundreds of thousands of objects that die with it: a
 # young-generation collection every 700 allocations (the default) walks them over and over.
-_YOUNG_THRESHOLD = 50_000
+_YOUNG_THRESHOLD = 200_000
 
 
 def settle_heap() -> None:

@@ -80,6 +80,21 @@ def create_messaging_tables() -> None:
     tables.inbox.create(bind)
 
 
+def drop_unused_outbox_indexes() -> None:
+    """Migration step: the outbox without the unique index on its random message ids and the
+    unsent-by-key index no query reads (each event wrote both, then again when sent)."""
+    op.execute("ALTER TABLE outbox DROP CONSTRAINT IF EXISTS uq_outbox_message_id")
+    op.execute("DROP INDEX IF EXISTS ix_outbox_unsent_by_key")
+
+
+def restore_unused_outbox_indexes() -> None:
+    """Migration step: `drop_unused_outbox_indexes` undone."""
+    op.execute("ALTER TABLE outbox ADD CONSTRAINT uq_outbox_message_id UNIQUE (message_id)")
+    op.execute(
+        "CREATE INDEX ix_outbox_unsent_by_key ON outbox (message_key, seq) WHERE sent_at IS NULL"
+    )
+
+
 def enable_tenant_isolation(table: str) -> None:
     """Migration step: row-level security keeping each tenant to its own rows.
 
