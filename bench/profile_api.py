@@ -39,7 +39,6 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -77,6 +76,7 @@ from patron_shared.testing import (
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.latency_figures` importable
     sys.path.insert(0, str(ROOT))
+from bench.child_processes import ChildProcess, free_port  # noqa: E402
 from bench.latency_figures import percentile, summarize  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -560,35 +560,15 @@ async def open_loop(
 # --------------------------------------------------------------------------- servers
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """A uvicorn server in its own process group, stopped whatever happens."""
+class ServerProcess(ChildProcess):
+    """A uvicorn server on a port of its own, stopped whatever happens."""
 
     running: list[ServerProcess] = []
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
         self.port = free_port()
-        self.log_path = logs / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
-            env=env,
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        super().__init__(name, [*command, "--port", str(self.port)], env, logs)
         ServerProcess.running.append(self)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     async def wait_ready(self, limit_s: float = 90.0) -> None:
         deadline = time.perf_counter() + limit_s
@@ -606,21 +586,8 @@ class ServerProcess:
             await asyncio.sleep(0.25)
         raise RuntimeError(f"{self.name} not ready in {limit_s}s:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
     def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self._log.close()
+        super().stop()
         if self in ServerProcess.running:
             ServerProcess.running.remove(self)
 

@@ -51,9 +51,6 @@ import os
 import platform
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +71,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.segmentation` importable
     sys.path.insert(0, str(ROOT))
 
+from bench.child_processes import ChildProcess, free_port  # noqa: E402
 from bench.latency_figures import summarize  # noqa: E402
 from bench.segmentation import CUSTOM_RULES, plain, seed  # noqa: E402
 from patron_segmentation.adapters.tables import messaging  # noqa: E402
@@ -266,59 +264,12 @@ class Progress:
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class Process:
-    """A child in its own process group, stopped whatever happens."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.log_path = logs / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def check(self) -> None:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self._log.close()
-
-
 def http_get(port: int, path: str) -> bytes:
     with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=5) as response:
         return bytes(response.read())
 
 
-async def wait_ready(service: Process, port: int, limit_s: float = 90.0) -> None:
+async def wait_ready(service: ChildProcess, port: int, limit_s: float = 90.0) -> None:
     deadline = time.perf_counter() + limit_s
     while time.perf_counter() < deadline:
         service.check()
@@ -657,13 +608,13 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         "SEGMENTS_SWEEP_INTERVAL_SECONDS": "0",
     }
     env |= dict(item.split("=", 1) for item in args.service_env)
-    service = Process(
+    service = ChildProcess(
         "service",
         [sys.executable, __file__, "--serve", "--order-topic", run.topic, "--port", str(port)],
         env,
         logs,
     )
-    relay = Process(
+    relay = ChildProcess(
         "relay",
         [sys.executable, "-m", "patron_shared.messaging.relay_main", "--service", "segmentation"],
         env,
