@@ -13,10 +13,10 @@ Every subscriber in Patron is built here so that each one:
 
 Types registered with `on_batch` are handled many at a time: the consumer takes up to
 `batch_max_records` per poll and gives each tenant's run of them to the use case in one unit
-of work (one transaction, one inbox claim for all). A batch that fails, or that holds a
-message handled before, is handled again message by message on the path above, so a poison
-message still goes alone to the DLQ and a redelivery is still a no-op. The batch path is
-only ever a faster way to the same result.
+of work (one transaction, one inbox claim for all). A batch holding messages handled before
+is handled again without them; a batch that fails is handled again message by message on
+the path above, so a poison message still goes alone to the DLQ. The batch path is only
+ever a faster way to the same result.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ BATCH_SIZE = Histogram(
 )
 BATCH_FALLBACKS = Counter(
     "patron_consumer_batch_fallbacks_total",
-    "Batches handled again message by message (a failure, or a message seen before)",
+    "Batches that failed whole and were handled again message by message",
     ["consumer"],
 )
 _DLQ_UNREACHABLE_PAUSE_S = 2.0
