@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic_core import to_json
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from patron_shared.settings import ServiceSettings
 
 OUTBOX_CHANNEL = "patron_outbox"
-# From this many events a commit writes the outbox with COPY (a batch's), else with INSERT.
-_COPY_AT_LEAST = 16
 # message_id, topic, message_key, tenant_id, message_type, payload, headers (JSON text)
 _OutboxRecord = tuple[uuid.UUID, str, str, str, str, str, str]
 _OUTBOX_COPY_COLUMNS = (
@@ -252,39 +250,20 @@ class UnitOfWork:
             self._envelope(event, cause, message_id)
             for (event, cause), message_id in zip(pending, _random_uuids(len(pending)), strict=True)
         ]
-        records: list[_OutboxRecord] = []
-        if len(envelopes) >= _COPY_AT_LEAST:
-            # a batch's many events: as rows for COPY, serialised by pydantic in one step
-            headers_json = to_json(current_trace_headers()).decode()
-            records += [
-                (
-                    envelope.id,
-                    event.topic.value,
-                    envelope.subject or str(envelope.id),
-                    envelope.tenant_id,
-                    envelope.type,
-                    envelope.model_dump_json(),
-                    headers_json,
-                )
-                for event, envelope in zip(events, envelopes, strict=True)
-            ]
-        elif envelopes:
-            headers = current_trace_headers()
-            await self.session.execute(
-                insert(self._messaging.outbox),
-                [
-                    {
-                        "message_id": envelope.id,
-                        "topic": event.topic.value,
-                        "message_key": envelope.subject or str(envelope.id),
-                        "tenant_id": envelope.tenant_id,
-                        "message_type": envelope.type,
-                        "payload": envelope.model_dump(mode="json"),
-                        "headers": headers,
-                    }
-                    for event, envelope in zip(events, envelopes, strict=True)
-                ],
+        # Every event as a row for one COPY, serialised by pydantic in one step.
+        headers_json = to_json(current_trace_headers()).decode()
+        records: list[_OutboxRecord] = [
+            (
+                envelope.id,
+                event.topic.value,
+                envelope.subject or str(envelope.id),
+                envelope.tenant_id,
+                envelope.type,
+                envelope.model_dump_json(),
+                headers_json,
             )
+            for event, envelope in zip(events, envelopes, strict=True)
+        ]
         if self._pending_in_bulk:
             records += self._bulk_records(self._pending_in_bulk)
         if records:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -166,13 +167,14 @@ def create_service_app(
         await runtime.point_reads.open()
         await runtime.broker.start()
         relay_task: asyncio.Task[None] | None = None
+        relay_producer: AIOKafkaProducer | None = None
         stop_relay = asyncio.Event()
-        relay_producer = create_producer(
-            settings.kafka_bootstrap,
-            client_id=f"{runtime.name}-relay",
-            compression=settings.kafka_compression,
-        )
         if settings.outbox_relay_in_process:
+            relay_producer = create_producer(
+                settings.kafka_bootstrap,
+                client_id=f"{runtime.name}-relay",
+                compression=settings.kafka_compression,
+            )
             await relay_producer.start()
             relay = OutboxRelay(
                 runtime.engine,
@@ -192,6 +194,7 @@ def create_service_app(
             stop_relay.set()
             if relay_task is not None:
                 await relay_task
+            if relay_producer is not None:
                 await relay_producer.stop()
             for consumer in consumers:  # while the clients can still commit
                 await consumer.offsets.close()

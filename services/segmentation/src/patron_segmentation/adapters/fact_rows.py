@@ -26,14 +26,13 @@ async def write_fact_columns(
     session: AsyncSession, tenant_id: str, customer_id: uuid.UUID, values: Mapping[str, Any]
 ) -> None:
     """Set `values` on the customer's facts row (none: only make sure the row exists)."""
-    insert = pg_insert(customer_facts).values(
-        tenant_id=tenant_id, customer_id=customer_id, source_updated_at=NO_SNAPSHOT_YET, **values
-    )
-    keys = ["tenant_id", "customer_id"]
+    if values:
+        await write_fact_rows(session, tenant_id, {customer_id: values})
+        return
     await session.execute(
-        insert.on_conflict_do_update(index_elements=keys, set_={**values, "updated_at": func.now()})
-        if values
-        else insert.on_conflict_do_nothing(index_elements=keys)
+        pg_insert(customer_facts)
+        .values(tenant_id=tenant_id, customer_id=customer_id, source_updated_at=NO_SNAPSHOT_YET)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "customer_id"])
     )
 
 
