@@ -32,7 +32,7 @@ def _producer_options(client_id: str, compression: Compression) -> dict[str, Any
 
 
 def create_broker(
-    bootstrap: str, *, client_id: str, compression: Compression = "gzip"
+    bootstrap: str, *, client_id: str, compression: Compression = "lz4"
 ) -> KafkaBroker:
     return KafkaBroker(
         bootstrap,
@@ -42,7 +42,7 @@ def create_broker(
 
 
 def create_producer(
-    bootstrap: str, *, client_id: str, compression: Compression = "gzip"
+    bootstrap: str, *, client_id: str, compression: Compression = "lz4"
 ) -> AIOKafkaProducer:
     """Not started: the caller starts and stops it."""
     return AIOKafkaProducer(
