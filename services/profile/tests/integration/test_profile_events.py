@@ -11,13 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from patron_profile.adapters.tables import messaging
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.settings import ProfileSettings
-from patron_shared.events import OrderPlaced, Topic, build_envelope
+from patron_shared.events import CLOUDEVENTS_CONTENT_TYPE, OrderPlaced, Topic, build_envelope
 from patron_shared.messaging import OutboxRelay, create_producer
 from patron_shared.testing import KafkaProbe
 
@@ -97,6 +99,65 @@ async def test_the_relay_publishes_a_customers_events_in_order_keyed_by_customer
             .where(outbox.c.message_key == created["id"], outbox.c.sent_at.is_(None))
         )
     assert unsent == 0
+
+
+async def test_the_relay_puts_each_key_where_a_lone_send_would_and_keeps_its_order(
+    service_app: FastAPI, probe: KafkaProbe, kafka_bootstrap: str, tenant: str
+) -> None:
+    # a topic of its own: 30 keys over 6 partitions, payloads large enough that a
+    # partition's record batch fills up and the relay starts another mid-transaction
+    topic = f"patron.test.relay.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 6, 1)])
+    finally:
+        await admin.close()
+    keys = [f"key-{k}" for k in range(30)]
+    runtime = service_app.state.runtime
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            messaging.outbox.insert(),
+            [
+                {
+                    "message_id": uuid.uuid4(),
+                    "topic": topic,
+                    "message_key": keys[n % len(keys)],
+                    "tenant_id": tenant,
+                    "message_type": "RelayProbe",
+                    "payload": {"n": n, "padding": "x" * 3000},
+                    "headers": {"traceparent": f"trace-{n}"},
+                }
+                for n in range(240)
+            ],
+        )
+    producer = create_producer(kafka_bootstrap, client_id="profile-relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(runtime.engine, messaging, producer, batch_size=500)
+        while await relay.publish_pending_batch():
+            pass
+        # where the producer itself sends each key
+        lone = {
+            key: (await producer.send_and_wait(topic, b"{}", key=key.encode())).partition
+            for key in keys
+        }
+    finally:
+        await producer.stop()
+
+    since = {TopicPartition(topic, p): 0 for p in range(6)}
+    records = await probe.collect(topic, since, until=lambda r: len(r) >= 240 + len(keys))
+    relayed = [r for r in records if r.value != b"{}"]
+    assert len(relayed) == 240
+    for k, key in enumerate(keys):
+        mine = [r for r in relayed if r.key == key.encode()]
+        assert {r.partition for r in mine} == {lone[key]}
+        numbers = [json.loads(r.value)["n"] for r in sorted(mine, key=lambda r: r.offset)]
+        assert numbers == list(range(k, 240, len(keys)))  # all of them, in outbox order
+    first = relayed[0]
+    headers = dict(first.headers)
+    assert headers["content-type"] == CLOUDEVENTS_CONTENT_TYPE.encode()
+    assert headers["traceparent"] == f"trace-{json.loads(first.value)['n']}".encode()
 
 
 async def test_an_order_placed_twice_changes_the_statistics_once(

@@ -1,9 +1,11 @@
 """Outbox relay: publishes committed outbox rows to Kafka in order and marks them sent.
 
 One batch is one transaction: rows are locked `FOR UPDATE SKIP LOCKED` in `seq` order,
-sent with the idempotent producer (all sends of a batch in flight at once, in order, so a
-key's messages keep their order on its partition), awaited, then marked sent. A failure
-rolls the batch back and it is published again (at-least-once; consumers dedupe by id).
+sent with the idempotent producer as one record batch per partition (built in `seq` order,
+all in flight at once, so a key's messages keep their order on its partition), awaited,
+then marked sent. A failure rolls the batch back and it is published again (at-least-once;
+consumers dedupe by id). Keys go to the partition the producer's own partitioner gives
+them, as if each row were sent alone: record batches only spare the per-message work.
 
 Per-key order across several relay processes is kept by a transaction-scoped advisory lock:
 one relay publishes a database's batch at a time and the others stand by (failover without
@@ -14,14 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Text, cast, delete, func, select, update
+from sqlalchemy import Row, Text, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from patron_shared.db.expressions import is_one_of
 from patron_shared.db.tables import MessagingTables
 from patron_shared.db.uow import OUTBOX_CHANNEL
 from patron_shared.events import CLOUDEVENTS_CONTENT_TYPE, utcnow
@@ -33,6 +39,8 @@ RELAY_ERRORS = Counter("patron_outbox_relay_errors_total", "Failed relay batches
 # Any constant shared by the relays of one database; they all lock the same key.
 _RELAY_LOCK_KEY = 0x5A7120
 _PURGE_EVERY_S = 300.0
+_CACHED_KEYS = 100_000
+_CONTENT_TYPE_HEADER = ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())
 log = get_logger("patron.outbox")
 
 
@@ -62,6 +70,7 @@ class OutboxRelay:
         self._retention = retention
         self._max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
+        self._partitions = _KeyPartitions(producer)
 
     async def publish_pending_batch(self) -> int:
         """Publish up to one batch; returns how many rows were sent (0 when idle or standby)."""
@@ -89,27 +98,41 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            sends = [
-                await self._producer.send(
-                    row.topic,
-                    row.payload.encode(),
-                    key=row.message_key.encode(),
-                    headers=[
-                        ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()),
-                        *((name, value.encode()) for name, value in (row.headers or {}).items()),
-                    ],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*sends)
+            await self._send(rows)
             await session.execute(
                 update(outbox)
-                .where(outbox.c.seq.in_([row.seq for row in rows]))
+                .where(is_one_of(outbox.c.seq, [row.seq for row in rows]))
                 .values(sent_at=func.now())
             )
         for row in rows:
             PUBLISHED.labels(row.topic).inc()
         return len(rows)
+
+    async def _send(self, rows: Sequence[Row[Any]]) -> None:
+        """Every row sent, in order per partition; returns once Kafka has them all."""
+        producer = self._producer
+        filling: dict[tuple[str, int], BatchBuilder] = {}
+        deliveries: list[asyncio.Future[Any]] = []
+        for row in rows:
+            key, value = row.message_key.encode(), row.payload.encode()
+            headers = [_CONTENT_TYPE_HEADER]
+            headers += [(name, text.encode()) for name, text in (row.headers or {}).items()]
+            place = (row.topic, await self._partitions.of(row.topic, key))
+            batch = filling.get(place)
+            if (
+                batch is None
+                or batch.append(timestamp=None, key=key, value=value, headers=headers) is None
+            ):
+                if batch is not None:  # full: on its way before the next one for the partition
+                    deliveries.append(
+                        await producer.send_batch(batch, place[0], partition=place[1])
+                    )
+                batch = filling[place] = producer.create_batch()
+                batch.append(timestamp=None, key=key, value=value, headers=headers)  # room for one
+        for (topic, partition), batch in filling.items():
+            batch.close()
+            deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*deliveries)
 
     async def count_unsent(self) -> int:
         async with self._sessions() as session:
@@ -185,6 +208,27 @@ class OutboxRelay:
 
     def _on_notify(self, *_args: Any) -> None:
         self._wake.set()
+
+
+class _KeyPartitions:
+    """The partition `producer.send(key=...)` would pick for a key, remembered: the
+    partitioner hashes in pure Python, and a batch holds several events per key."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+        self._partitioner = DefaultPartitioner()
+        self._known: dict[str, tuple[frozenset[int], dict[bytes, int]]] = {}
+
+    async def of(self, topic: str, key: bytes) -> int:
+        partitions = await self._producer.partitions_for(topic)
+        known = self._known.get(topic)
+        if known is None or known[0] != partitions or len(known[1]) > _CACHED_KEYS:
+            known = self._known[topic] = (frozenset(partitions), {})
+        partition = known[1].get(key)
+        if partition is None:
+            listed = list(partitions)  # as the producer lists them for its partitioner
+            partition = known[1][key] = self._partitioner(key, listed, listed)
+        return partition
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
