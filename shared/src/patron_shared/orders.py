@@ -79,6 +79,9 @@ class OrderState:
     paid_at: datetime | None = None
     cancelled_at: datetime | None = None
     refunds: tuple[Refund, ...] = ()
+    # What the goods cost after discounts: the total less shipping and tax (loyalty earns
+    # on it); None while pending.
+    merchandise: Decimal | None = None
 
     @property
     def is_placed(self) -> bool:
@@ -111,6 +114,7 @@ class OrderState:
         order_number: str | None = None,
         channel: str | None = None,
         items: Iterable[dict[str, Any]] = (),
+        merchandise: Decimal | None = None,
     ) -> OrderState:
         if self.is_placed:
             return self
@@ -119,6 +123,7 @@ class OrderState:
             customer_id=customer_id,
             currency=currency,
             total=total,
+            merchandise=total if merchandise is None else merchandise,
             placed_at=placed_at,
             order_number=order_number,
             channel=channel,
@@ -235,6 +240,13 @@ def _earliest(current: datetime | None, new: datetime) -> datetime:
 OrderEvent = OrderPlaced | OrderPaid | OrderRefunded | OrderCancelled
 
 
+def merchandise_amount(event: OrderPlaced) -> Decimal:
+    """The order's total less its shipping and tax (what the goods cost after discounts),
+    never below zero."""
+    charged = event.total - (event.shipping_total or _ZERO) - (event.tax_total or _ZERO)
+    return max(charged, _ZERO)
+
+
 def apply_order_event(
     order: OrderState, event: OrderEvent, *, event_id: uuid.UUID, owner: uuid.UUID
 ) -> OrderState:
@@ -251,6 +263,7 @@ def apply_order_event(
             order_number=event.order_number,
             channel=event.channel,
             items=[item.model_dump(mode="json") for item in event.items],
+            merchandise=merchandise_amount(event),
         )
     if isinstance(event, OrderPaid):
         return order.pay(event.paid_at)
