@@ -49,6 +49,7 @@ from patron_shared.events.loyalty import (
     PointsEarned,
     PointsExpired,
     PointsRedeemed,
+    PointsReversed,
     TierChanged,
 )
 from patron_shared.events.notification import (
@@ -105,6 +106,7 @@ CONTRACTS = ContractRegistry(
         PointsRedeemed,
         PointsExpired,
         PointsAdjusted,
+        PointsReversed,
         TierChanged,
         CreditIssued,
         CreditApplied,
@@ -155,6 +157,7 @@ __all__ = [
     "PointsEarned",
     "PointsExpired",
     "PointsRedeemed",
+    "PointsReversed",
     "ReleaseExternalId",
     "SegmentEntered",
     "SegmentExited",

@@ -86,6 +86,20 @@ class PointsAdjusted(_LoyaltyEvent):
     adjusted_at: UtcDatetime
 
 
+class PointsReversed(_LoyaltyEvent):
+    """Points an order earned taken back after a refund or cancellation. What the balance
+    no longer held (already redeemed or expired) is `unrecovered`."""
+
+    event_type: ClassVar[str] = "PointsReversed"
+
+    points: int = Field(ge=0, description="Points taken back now")
+    unrecovered: int = Field(default=0, ge=0, description="Points that could not be taken")
+    balance: PointsBalance
+    order_id: _OrderReference
+    reason: str = Field(min_length=1, max_length=200, examples=["order refunded"])
+    reversed_at: UtcDatetime
+
+
 class TierChanged(_LoyaltyEvent):
     event_type: ClassVar[str] = "TierChanged"
 
