@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from patron_loyalty.adapters.tables import messaging
 from patron_loyalty.api.members import build_members_router
+from patron_loyalty.api.points import build_points_router
 from patron_loyalty.consumers.customers import build_customer_consumer
+from patron_loyalty.consumers.orders import build_order_consumer
 from patron_loyalty.settings import LoyaltySettings
 from patron_shared.http import ServiceRuntime, create_service_app
 
@@ -19,6 +21,6 @@ def create_app(settings: LoyaltySettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron loyalty service",
-        routers=[build_members_router()],
-        consumers=[build_customer_consumer(runtime)],
+        routers=[build_members_router(), build_points_router()],
+        consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
     )

@@ -1,13 +1,25 @@
-"""The loyalty unit of work: the shared one plus the membership repository."""
+"""The loyalty unit of work: the shared one plus members, points and credit."""
 
 from __future__ import annotations
 
+from patron_loyalty.adapters.points import SqlPointsRepository
 from patron_loyalty.adapters.repository import SqlMemberRepository
+from patron_loyalty.domain.program import Program
+from patron_loyalty.settings import LoyaltySettings
 from patron_shared.db import UnitOfWork
 
 
 class LoyaltyUnitOfWork(UnitOfWork):
     members: SqlMemberRepository
+    points: SqlPointsRepository
+
+    @property
+    def default_program(self) -> Program:
+        """The program of a tenant that has not set its own, from the service's settings."""
+        if isinstance(self.settings, LoyaltySettings):
+            return self.settings.default_program()
+        return LoyaltySettings().default_program()
 
     def _open_repositories(self) -> None:
         self.members = SqlMemberRepository(self.session, self.tenant_id)
+        self.points = SqlPointsRepository(self.session, self.tenant_id)

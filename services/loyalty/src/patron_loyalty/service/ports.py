@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from patron_loyalty.domain.account import LoyaltyAccount
+from patron_loyalty.domain.earning import OrderPoints
+from patron_loyalty.domain.ledger import Entry, PointsAccount
 from patron_loyalty.domain.member import LoyaltyMember
-from patron_shared.db.ports import UnitOfWorkProtocol
+from patron_loyalty.domain.program import Program, Tier
+from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
 
 
 class MemberRepository(Protocol):
@@ -21,3 +27,36 @@ class MemberUnitOfWork(UnitOfWorkProtocol, Protocol):
 
     @property
     def members(self) -> MemberRepository: ...
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[Entry]
+    has_more: bool
+
+
+class PointsRepository(Protocol):
+    async def program(self) -> Program | None: ...
+    async def save_program(self, program: Program, actor: str) -> None: ...
+    async def account(self, customer_id: uuid.UUID) -> LoyaltyAccount | None: ...
+    async def lock_account(
+        self, customer_id: uuid.UUID, entry_tier: Tier, now: datetime
+    ) -> LoyaltyAccount: ...
+    async def save_account(self, account: LoyaltyAccount) -> None: ...
+    async def ledger(self, customer_id: uuid.UUID) -> PointsAccount: ...
+    async def save_ledger(self, account: PointsAccount) -> None: ...
+    async def qualifying_points(self, customer_id: uuid.UUID, since: datetime | None) -> int: ...
+    async def expiring_by(self, customer_id: uuid.UUID, moment: datetime) -> int: ...
+    async def history(
+        self, customer_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> HistoryPage: ...
+    async def orders(self, order_ids: set[str]) -> dict[str, OrderPoints]: ...
+    async def save_order(self, order: OrderPoints) -> None: ...
+
+
+class PointsUnitOfWork(MemberUnitOfWork, EmittingUnitOfWorkProtocol, Protocol):
+    @property
+    def default_program(self) -> Program: ...
+
+    @property
+    def points(self) -> PointsRepository: ...

@@ -1,0 +1,419 @@
+"""Points persistence: programs, accounts, entries, lots and orders (tenant-scoped)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron_loyalty.adapters.tables import (
+    loyalty_programs,
+    points_accounts,
+    points_entries,
+    points_lots,
+    points_orders,
+)
+from patron_loyalty.domain.account import LoyaltyAccount
+from patron_loyalty.domain.earning import OrderPoints
+from patron_loyalty.domain.ledger import Entry, Lot, LotMove, PointsAccount
+from patron_loyalty.domain.program import Program, Tier
+from patron_loyalty.domain.tiers import TierStanding
+from patron_loyalty.service.ports import HistoryPage
+from patron_shared.db import is_one_of
+from patron_shared.orders import OrderState, Refund
+
+_CARD_ATTEMPTS = 5
+
+
+class SqlPointsRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    # ------------------------------------------------------------------ program
+
+    async def program(self) -> Program | None:
+        stored = await self._session.scalar(
+            select(loyalty_programs.c.program).where(
+                loyalty_programs.c.tenant_id == self._tenant_id
+            )
+        )
+        return None if stored is None else program_from_json(stored)
+
+    async def save_program(self, program: Program, actor: str) -> None:
+        values = {"program": program_to_json(program), "updated_by": actor}
+        insert = pg_insert(loyalty_programs).values(tenant_id=self._tenant_id, **values)
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id"], set_=values | {"updated_at": func.now()}
+            )
+        )
+
+    # ------------------------------------------------------------------ accounts
+
+    async def account(self, customer_id: uuid.UUID) -> LoyaltyAccount | None:
+        row = (
+            await self._session.execute(
+                select(points_accounts).where(
+                    points_accounts.c.tenant_id == self._tenant_id,
+                    points_accounts.c.customer_id == customer_id,
+                )
+            )
+        ).first()
+        return None if row is None else _to_account(row)
+
+    async def lock_account(
+        self, customer_id: uuid.UUID, entry_tier: Tier, now: datetime
+    ) -> LoyaltyAccount:
+        """The customer's account, locked for this transaction (opened on first use, with a
+        new card number and the entry tier): every change of one customer's points
+        serializes here."""
+        for _ in range(_CARD_ATTEMPTS):
+            opened = await self._session.execute(
+                pg_insert(points_accounts)
+                .values(
+                    tenant_id=self._tenant_id,
+                    customer_id=customer_id,
+                    card_number=new_card_number(),
+                    tier=entry_tier.key,
+                    tier_since=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await self._session.execute(
+                    select(points_accounts)
+                    .where(
+                        points_accounts.c.tenant_id == self._tenant_id,
+                        points_accounts.c.customer_id == customer_id,
+                    )
+                    .with_for_update()
+                )
+            ).first()
+            if row is not None:
+                return _to_account(row)
+            # nothing inserted and no account: the random card number was taken
+            del opened
+        raise RuntimeError("could not issue a unique card number")
+
+    async def save_account(self, account: LoyaltyAccount) -> None:
+        await self._session.execute(
+            update(points_accounts)
+            .where(
+                points_accounts.c.tenant_id == self._tenant_id,
+                points_accounts.c.customer_id == account.customer_id,
+            )
+            .values(
+                balance=account.balance,
+                tier=account.standing.tier,
+                tier_since=account.standing.since,
+                downgrade_due_at=account.standing.downgrade_due_at,
+                updated_at=func.now(),
+            )
+        )
+
+    async def ledger(self, customer_id: uuid.UUID) -> PointsAccount:
+        """The customer's open lots (call with the account locked)."""
+        rows = (
+            await self._session.execute(
+                select(points_lots)
+                .where(
+                    points_lots.c.tenant_id == self._tenant_id,
+                    points_lots.c.customer_id == customer_id,
+                    points_lots.c.remaining > 0,
+                )
+                .order_by(points_lots.c.earned_at, points_lots.c.lot_id)
+            )
+        ).all()
+        return PointsAccount(customer_id, [_to_lot(row) for row in rows])
+
+    async def save_ledger(self, account: PointsAccount) -> None:
+        """What the account's operations made: new lots, changed lots, new entries."""
+        new_ids = {lot.lot_id for lot in account.new_lots}
+        if account.new_lots:
+            await self._session.execute(
+                points_lots.insert(),
+                [
+                    {
+                        "lot_id": lot.lot_id,
+                        "tenant_id": self._tenant_id,
+                        "customer_id": lot.customer_id,
+                        "points": lot.points,
+                        "remaining": lot.remaining,
+                        "earned_at": lot.earned_at,
+                        "expires_at": lot.expires_at,
+                        "order_id": lot.order_id,
+                    }
+                    for lot in account.new_lots
+                ],
+            )
+        for lot in account.touched_lots.values():
+            if lot.lot_id in new_ids:
+                continue
+            await self._session.execute(
+                update(points_lots)
+                .where(points_lots.c.lot_id == lot.lot_id)
+                .values(remaining=lot.remaining, customer_id=lot.customer_id)
+            )
+        if account.new_entries:
+            await self._session.execute(
+                points_entries.insert(),
+                [self._entry_values(entry) for entry in account.new_entries],
+            )
+        account.new_lots.clear()
+        account.touched_lots.clear()
+        account.new_entries.clear()
+
+    def _entry_values(self, entry: Entry) -> dict[str, Any]:
+        return {
+            "entry_id": entry.entry_id,
+            "tenant_id": self._tenant_id,
+            "customer_id": entry.customer_id,
+            "kind": entry.kind,
+            "points": entry.points,
+            "balance_after": entry.balance_after,
+            "reason": entry.reason,
+            "actor": entry.actor,
+            "source_type": entry.source_type,
+            "source_id": entry.source_id,
+            "lot_moves": [{"lot_id": str(m.lot_id), "points": m.points} for m in entry.moves],
+            "occurred_at": entry.occurred_at,
+        }
+
+    async def qualifying_points(self, customer_id: uuid.UUID, since: datetime | None) -> int:
+        """Points earned on orders less their reversals (since `since`, or ever)."""
+        query = select(func.coalesce(func.sum(points_entries.c.points), 0)).where(
+            points_entries.c.tenant_id == self._tenant_id,
+            points_entries.c.customer_id == customer_id,
+            points_entries.c.source_type == "order",
+        )
+        if since is not None:
+            query = query.where(points_entries.c.occurred_at >= since)
+        return int(await self._session.scalar(query) or 0)
+
+    async def expiring_by(self, customer_id: uuid.UUID, moment: datetime) -> int:
+        total = await self._session.scalar(
+            select(func.coalesce(func.sum(points_lots.c.remaining), 0)).where(
+                points_lots.c.tenant_id == self._tenant_id,
+                points_lots.c.customer_id == customer_id,
+                points_lots.c.remaining > 0,
+                points_lots.c.expires_at <= moment,
+            )
+        )
+        return int(total or 0)
+
+    async def history(
+        self, customer_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> HistoryPage:
+        """Entries newest first, `limit` at a time after a (occurred_at, entry_id) cursor."""
+        entries = points_entries.c
+        query = select(points_entries).where(
+            entries.tenant_id == self._tenant_id, entries.customer_id == customer_id
+        )
+        if after is not None:
+            at, entry_id = after
+            query = query.where(
+                or_(
+                    entries.occurred_at < at,
+                    and_(entries.occurred_at == at, entries.entry_id < entry_id),
+                )
+            )
+        rows = (
+            await self._session.execute(
+                query.order_by(entries.occurred_at.desc(), entries.entry_id.desc()).limit(limit + 1)
+            )
+        ).all()
+        return HistoryPage([_to_entry(row) for row in rows[:limit]], has_more=len(rows) > limit)
+
+    # ------------------------------------------------------------------ orders
+
+    async def orders(self, order_ids: set[str]) -> dict[str, OrderPoints]:
+        """The orders known among these, locked (their account is locked first)."""
+        if not order_ids:
+            return {}
+        rows = (
+            await self._session.execute(
+                select(points_orders)
+                .where(
+                    points_orders.c.tenant_id == self._tenant_id,
+                    is_one_of(points_orders.c.order_id, order_ids),
+                )
+                .with_for_update()
+            )
+        ).all()
+        return {row.order_id: _to_order(row) for row in rows}
+
+    async def save_order(self, order: OrderPoints) -> None:
+        values = {
+            "customer_id": order.customer_id,
+            "state": state_to_json(order.state),
+            "earn_rate": order.earn_rate,
+            "earned": order.earned,
+            "reversed": order.reversed,
+            "unrecovered": order.unrecovered,
+        }
+        insert = pg_insert(points_orders).values(
+            tenant_id=self._tenant_id, order_id=order.order_id, **values
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id", "order_id"], set_=values | {"updated_at": func.now()}
+            )
+        )
+
+
+# ---------------------------------------------------------------------------- mapping
+
+
+def new_card_number() -> str:
+    """16 digits, the last a Luhn check digit (so a mistyped number is caught at the till)."""
+    body = "8" + "".join(secrets.choice("0123456789") for _ in range(14))
+    return body + _luhn_digit(body)
+
+
+def _luhn_digit(body: str) -> str:
+    total = 0
+    for n, digit in enumerate(reversed(body)):
+        value = int(digit) * (2 if n % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return str((10 - total % 10) % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return number.isdigit() and _luhn_digit(number[:-1]) == number[-1]
+
+
+def program_to_json(program: Program) -> dict[str, Any]:
+    data = asdict(program)
+    data["tiers"] = [
+        {**asdict(tier), "earn_rate": str(tier.earn_rate), "benefits": list(tier.benefits)}
+        for tier in program.tiers
+    ]
+    return data
+
+
+def program_from_json(data: dict[str, Any]) -> Program:
+    tiers = tuple(
+        Tier(
+            key=tier["key"],
+            name=tier["name"],
+            min_points=int(tier["min_points"]),
+            earn_rate=Decimal(str(tier["earn_rate"])),
+            benefits=tuple(tier.get("benefits", ())),
+        )
+        for tier in data["tiers"]
+    )
+    return Program(**{**data, "tiers": tiers})
+
+
+def state_to_json(state: OrderState) -> dict[str, Any]:
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    def moment(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "currency": state.currency,
+        "total": text(state.total),
+        "merchandise": text(state.merchandise),
+        "placed_at": moment(state.placed_at),
+        "placed_event_id": text(state.placed_event_id),
+        "paid_at": moment(state.paid_at),
+        "cancelled_at": moment(state.cancelled_at),
+        "refunds": [
+            {
+                "refund_id": str(r.refund_id),
+                "amount": str(r.amount),
+                "currency": r.currency,
+                "refunded_at": r.refunded_at.isoformat(),
+            }
+            for r in state.refunds
+        ],
+    }
+
+
+def state_from_json(order_id: str, customer_id: uuid.UUID, data: dict[str, Any]) -> OrderState:
+    def money(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    def moment(value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    return OrderState(
+        order_id=order_id,
+        customer_id=customer_id,
+        currency=data.get("currency"),
+        total=money(data.get("total")),
+        merchandise=money(data.get("merchandise")),
+        placed_at=moment(data.get("placed_at")),
+        placed_event_id=uuid.UUID(data["placed_event_id"]) if data.get("placed_event_id") else None,
+        paid_at=moment(data.get("paid_at")),
+        cancelled_at=moment(data.get("cancelled_at")),
+        refunds=tuple(
+            Refund(
+                refund_id=uuid.UUID(r["refund_id"]),
+                amount=Decimal(r["amount"]),
+                currency=r["currency"],
+                refunded_at=datetime.fromisoformat(r["refunded_at"]),
+            )
+            for r in data.get("refunds", ())
+        ),
+    )
+
+
+def _to_account(row: Row[Any]) -> LoyaltyAccount:
+    return LoyaltyAccount(
+        customer_id=row.customer_id,
+        card_number=row.card_number,
+        balance=row.balance,
+        standing=TierStanding(row.tier, row.tier_since, row.downgrade_due_at),
+        created_at=row.created_at,
+    )
+
+
+def _to_lot(row: Row[Any]) -> Lot:
+    return Lot(
+        lot_id=row.lot_id,
+        customer_id=row.customer_id,
+        points=row.points,
+        remaining=row.remaining,
+        earned_at=row.earned_at,
+        expires_at=row.expires_at,
+        order_id=row.order_id,
+    )
+
+
+def _to_entry(row: Row[Any]) -> Entry:
+    return Entry(
+        entry_id=row.entry_id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        points=row.points,
+        balance_after=row.balance_after,
+        reason=row.reason,
+        occurred_at=row.occurred_at,
+        source_type=row.source_type,
+        source_id=row.source_id,
+        actor=row.actor,
+        moves=tuple(LotMove(uuid.UUID(m["lot_id"]), int(m["points"])) for m in row.lot_moves),
+    )
+
+
+def _to_order(row: Row[Any]) -> OrderPoints:
+    return OrderPoints(
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        state=state_from_json(row.order_id, row.customer_id, row.state),
+        earn_rate=row.earn_rate,
+        earned=row.earned,
+        reversed=row.reversed,
+        unrecovered=row.unrecovered,
+    )

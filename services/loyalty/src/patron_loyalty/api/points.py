@@ -1,0 +1,106 @@
+"""Points, the fidelity card and the program: translate HTTP to use cases and back.
+
+No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from patron_loyalty.adapters.uow import LoyaltyUnitOfWork
+from patron_loyalty.api.points_schemas import (
+    AdjustedOut,
+    AdjustPointsIn,
+    CardOut,
+    PointsEntryOut,
+    ProgramIO,
+)
+from patron_loyalty.service import points as use_cases
+from patron_shared.auth import Scope
+from patron_shared.errors import InvalidInput
+from patron_shared.http import (
+    CursorMeta,
+    CursorPage,
+    api_router,
+    decode_cursor,
+    encode_cursor,
+    unit_of_work,
+)
+
+Reader = Annotated[LoyaltyUnitOfWork, Depends(unit_of_work(LoyaltyUnitOfWork, Scope.LOYALTY_READ))]
+Writer = Annotated[LoyaltyUnitOfWork, Depends(unit_of_work(LoyaltyUnitOfWork, Scope.LOYALTY_WRITE))]
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    at, entry_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(entry_id)
+    except ValueError as error:
+        raise InvalidInput("cursor", "not a cursor this API returned", location="query") from error
+
+
+def build_points_router() -> APIRouter:
+    router = api_router(prefix="/api/v1", tags=["loyalty"])
+
+    @router.get("/customers/{customer_id}/loyalty", summary="A customer's fidelity card")
+    async def get_card(customer_id: uuid.UUID, uow: Reader) -> CardOut:
+        return CardOut.of(await use_cases.fidelity_card(uow, customer_id))
+
+    @router.get(
+        "/customers/{customer_id}/points",
+        summary="A customer's points history, newest first (each entry with the lots it moved)",
+    )
+    async def get_points_history(
+        customer_id: uuid.UUID,
+        uow: Reader,
+        cursor: Annotated[
+            str | None, Query(max_length=500, description="`meta.next_cursor` of the previous page")
+        ] = None,
+        per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+    ) -> CursorPage[PointsEntryOut]:
+        page = await use_cases.points_history(
+            uow, customer_id, after=_after(cursor), limit=per_page
+        )
+        last = page.entries[-1] if page.entries and page.has_more else None
+        return CursorPage[PointsEntryOut](
+            data=[PointsEntryOut.of(entry) for entry in page.entries],
+            meta=CursorMeta(
+                per_page=per_page,
+                next_cursor=(
+                    encode_cursor(last.occurred_at.isoformat(), str(last.entry_id))
+                    if last
+                    else None
+                ),
+            ),
+        )
+
+    @router.post(
+        "/customers/{customer_id}/points",
+        status_code=201,
+        summary="Add or deduct points by hand, with a reason (announced as PointsAdjusted)",
+        responses={409: {"description": "a deduction larger than the balance"}},
+    )
+    async def adjust_points(
+        customer_id: uuid.UUID, body: AdjustPointsIn, uow: Writer
+    ) -> AdjustedOut:
+        adjusted = await use_cases.adjust_points(
+            uow, customer_id, body.points, body.reason, actor=uow.caller.subject
+        )
+        return AdjustedOut.of(adjusted)
+
+    @router.get("/loyalty/program", summary="The loyalty program in force (tiers, rates, expiry)")
+    async def get_program(uow: Reader) -> ProgramIO:
+        async with uow:
+            return ProgramIO.of(await use_cases.program_of(uow))
+
+    @router.put("/loyalty/program", summary="Set the tenant's loyalty program")
+    async def put_program(body: ProgramIO, uow: Writer) -> ProgramIO:
+        program = use_cases.build_program(**body.fields())
+        return ProgramIO.of(await use_cases.save_program(uow, program, uow.caller.subject))
+
+    return router

@@ -1,0 +1,20 @@
+"""A customer's loyalty account: card, points balance and tier standing (the ledger's
+entries and lots are in `ledger`)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from patron_loyalty.domain.tiers import TierStanding
+
+
+@dataclass
+class LoyaltyAccount:
+    customer_id: uuid.UUID
+    card_number: str
+    # always the ledger's balance: updated in the transaction that writes its entries
+    balance: int
+    standing: TierStanding
+    created_at: datetime

@@ -1,0 +1,93 @@
+"""Points for orders: what an order is worth, and the entries that bring the ledger there.
+
+An order's points are a function of everything known about it (the shared order fold,
+`patron_shared.orders`), never a running sum of its events:
+
+    points = floor(merchandise x (1 - refunded / total) x earn rate)
+
+and 0 while it is not placed, not yet paid (when the program earns on payment), cancelled,
+or in another currency than the program's. The earn rate is the customer's tier's at the
+first posting and stays with the order, so a refund reverses at the rate it earned.
+
+Each event recomputes the order's target and posts the difference: an `earn` (a new lot)
+when it grew, a `reverse` when it shrank (refund, cancellation). Events in any order, or
+twice, land on the same target, so the ledger ends the same.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from patron_loyalty.domain.ledger import Entry, PointsAccount
+from patron_loyalty.domain.program import Program
+from patron_shared.orders import OrderState
+
+
+def order_points(order: OrderState, program: Program, earn_rate: Decimal) -> int:
+    """What the order is worth in points now, at `earn_rate`."""
+    if order.cancelled_at is not None or order.total is None or order.merchandise is None:
+        return 0
+    if program.earn_on == "OrderPaid" and order.paid_at is None:
+        return 0
+    if order.currency != program.currency:
+        return 0
+    kept = Decimal(1) - (order.refunded_amount / order.total if order.total else Decimal(0))
+    return program.points_for(order.merchandise * kept, earn_rate)
+
+
+@dataclass
+class OrderPoints:
+    """One order as the loyalty service knows it: its folded events and what its points
+    did to the ledger so far."""
+
+    order_id: str
+    customer_id: uuid.UUID
+    state: OrderState
+    earn_rate: Decimal | None = None
+    earned: int = 0
+    reversed: int = 0
+    # points a reversal should have taken back but the balance no longer held
+    unrecovered: int = 0
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def credited(self) -> int:
+        """Points the ledger counts for this order (earned less what was taken back or
+        written off)."""
+        return self.earned - self.reversed - self.unrecovered
+
+    def settle(
+        self, account: PointsAccount, program: Program, tier_rate: Decimal, now: datetime
+    ) -> list[Entry]:
+        """Post to `account` whatever brings the order's points to what it is worth now."""
+        rate = self.earn_rate if self.earn_rate is not None else tier_rate
+        target = order_points(self.state, program, rate)
+        posted: list[Entry] = []
+        if target > self.credited:
+            points = target - self.credited
+            posted.append(
+                account.earn(
+                    points,
+                    at=now,
+                    expires_at=program.expires_at(now),
+                    reason="order",
+                    source_type="order",
+                    source_id=self.order_id,
+                    order_id=self.order_id,
+                )
+            )
+            self.earned += points
+            self.earn_rate = rate
+        elif target < self.credited:
+            wanted = self.credited - target
+            reason = "order cancelled" if self.state.cancelled_at else "order refunded"
+            entry, short = account.reverse_order(self.order_id, wanted, at=now, reason=reason)
+            if entry is not None:
+                posted.append(entry)
+            self.reversed += wanted - short
+            self.unrecovered += short
+        self.entries.extend(posted)
+        return posted
