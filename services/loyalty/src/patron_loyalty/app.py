@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from patron_loyalty.adapters.tables import messaging
+from patron_loyalty.api.credit import build_credit_router
 from patron_loyalty.api.members import build_members_router
 from patron_loyalty.api.points import build_points_router
+from patron_loyalty.consumers.credit import build_credit_lifecycle_consumer
 from patron_loyalty.consumers.customers import build_customer_consumer
 from patron_loyalty.consumers.orders import build_order_consumer
 from patron_loyalty.settings import LoyaltySettings
@@ -21,6 +23,10 @@ def create_app(settings: LoyaltySettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron loyalty service",
-        routers=[build_members_router(), build_points_router()],
-        consumers=[build_customer_consumer(runtime), build_order_consumer(runtime)],
+        routers=[build_members_router(), build_points_router(), build_credit_router()],
+        consumers=[
+            build_customer_consumer(runtime),
+            build_order_consumer(runtime),
+            build_credit_lifecycle_consumer(runtime),
+        ],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from patron_loyalty.adapters.credit import SqlCreditRepository
 from patron_loyalty.adapters.points import SqlPointsRepository
 from patron_loyalty.adapters.repository import SqlMemberRepository
 from patron_loyalty.domain.program import Program
@@ -12,6 +13,7 @@ from patron_shared.db import UnitOfWork
 class LoyaltyUnitOfWork(UnitOfWork):
     members: SqlMemberRepository
     points: SqlPointsRepository
+    credit: SqlCreditRepository
 
     @property
     def default_program(self) -> Program:
@@ -23,3 +25,4 @@ class LoyaltyUnitOfWork(UnitOfWork):
     def _open_repositories(self) -> None:
         self.members = SqlMemberRepository(self.session, self.tenant_id)
         self.points = SqlPointsRepository(self.session, self.tenant_id)
+        self.credit = SqlCreditRepository(self.session, self.tenant_id)

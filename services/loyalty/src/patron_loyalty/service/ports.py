@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from patron_loyalty.domain.account import LoyaltyAccount
+from patron_loyalty.domain.credit import (
+    AccountKey,
+    AnsweredRequest,
+    CreditAccount,
+    CreditEntry,
+    RequestKeyType,
+)
 from patron_loyalty.domain.earning import OrderPoints
 from patron_loyalty.domain.ledger import Entry, PointsAccount
 from patron_loyalty.domain.member import LoyaltyMember
@@ -60,3 +69,32 @@ class PointsUnitOfWork(MemberUnitOfWork, EmittingUnitOfWorkProtocol, Protocol):
 
     @property
     def points(self) -> PointsRepository: ...
+
+
+class CreditRepository(Protocol):
+    async def lock_accounts(
+        self, keys: Collection[AccountKey]
+    ) -> dict[AccountKey, CreditAccount]: ...
+    async def account_keys(self, customer_ids: Collection[uuid.UUID]) -> set[AccountKey]: ...
+    async def holders_of_lots_from(self, origin_customer_id: uuid.UUID) -> set[AccountKey]: ...
+    async def accounts_with_due_lots(
+        self, now: datetime, customer_id: uuid.UUID | None = None
+    ) -> set[AccountKey]: ...
+    async def balances(self, customer_id: uuid.UUID) -> dict[str, Decimal]: ...
+    async def save(self, account: CreditAccount) -> None: ...
+    async def entry(self, entry_id: uuid.UUID) -> CreditEntry | None: ...
+    async def entries_page(
+        self, customer_id: uuid.UUID, *, currency: str | None, offset: int, limit: int
+    ) -> tuple[list[CreditEntry], int]: ...
+    async def erase_personal_data(self, customer_id: uuid.UUID) -> int: ...
+    async def answered(
+        self, keys: Sequence[tuple[RequestKeyType, str]]
+    ) -> list[AnsweredRequest]: ...
+    async def remember(self, requests: Sequence[AnsweredRequest]) -> bool: ...
+
+
+class CreditUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
+    tenant_id: str
+
+    @property
+    def credit(self) -> CreditRepository: ...
