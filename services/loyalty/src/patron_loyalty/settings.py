@@ -39,6 +39,14 @@ class LoyaltySettings(ServiceSettings):
         default=0, ge=0, le=3_650, validation_alias=_env("LOYALTY_DOWNGRADE_GRACE_DAYS")
     )
 
+    # 0: off (tests run the jobs by hand)
+    daily_jobs_interval_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=7 * 86_400,
+        validation_alias=_env("LOYALTY_DAILY_JOBS_INTERVAL_SECONDS"),
+    )
+
     def default_program(self) -> Program:
         return Program(
             currency=self.program_currency,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,11 +13,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from patron_loyalty.adapters.points import luhn_valid
+from patron_loyalty.adapters.points import loyalty_tenants, luhn_valid
 from patron_loyalty.adapters.tables import points_accounts, points_entries, points_lots
 from patron_loyalty.adapters.uow import LoyaltyUnitOfWork
+from patron_loyalty.scheduler import run_daily_jobs_for_tenants
+from patron_loyalty.service.daily import run_daily_jobs
 from patron_shared.events import (
     Contract,
+    CustomerErased,
+    CustomersMerged,
+    CustomersUnmerged,
     Envelope,
     OrderCancelled,
     OrderPaid,
@@ -247,3 +252,281 @@ async def test_the_program_can_be_read_and_set_and_a_broken_one_is_refused(
     refused = await client.put("/api/v1/loyalty/program", json=broken, headers=admin)
     assert refused.status_code == 422
     assert "tiers" in refused.text
+
+
+async def test_points_are_quoted_and_redeemed_once_per_idempotency_key(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer = uuid.uuid4()
+    base = f"/api/v1/customers/{customer}/points"
+    await client.post(base, json={"points": 1_000, "reason": "welcome"}, headers=admin)
+
+    quote = (await client.get(f"{base}/quote", params={"points": 500}, headers=admin)).json()
+    assert quote == {
+        "points": 500,
+        "discount": "5.00",
+        "currency": "USD",
+        "points_balance": 1_000,
+        "points_available": 1_000,
+        "redeemable": True,
+    }
+    keyed = admin | {"Idempotency-Key": "checkout-1"}
+    first = await client.post(f"{base}/redeem", json={"points": 500}, headers=keyed)
+    assert first.status_code == 201
+    redeemed = first.json()
+    assert redeemed["status"] == "redeemed"
+    assert redeemed["discount"] == "5.00"
+    assert redeemed["points_balance"] == 500
+    assert redeemed["code"].startswith("PTS-")
+    again = (await client.post(f"{base}/redeem", json={"points": 500}, headers=keyed)).json()
+    assert (again["id"], again["code"], again["points_balance"]) == (
+        redeemed["id"],
+        redeemed["code"],
+        500,
+    )
+    reused = await client.post(f"{base}/redeem", json={"points": 100}, headers=keyed)
+    assert reused.status_code == 409
+
+    short = await client.post(f"{base}/redeem", json={"points": 600}, headers=admin)
+    assert short.status_code == 409
+    assert short.headers["content-type"].startswith("application/problem+json")
+    assert short.json()["available"] == 500
+    assert (
+        await client.post(f"{base}/redeem", json={"points": 0}, headers=admin)
+    ).status_code == 422
+    assert await books(runtime, tenant, customer) == (500, 500, 500)
+    events = [e["data"] for e in await announced(runtime, tenant) if e["type"] == "PointsRedeemed"]
+    assert [(e["points"], e["discount"], e["code"], e["balance"]) for e in events] == [
+        (500, "5.00", redeemed["code"], 500)
+    ]
+
+
+async def test_a_hold_reserves_points_until_confirmed_cancelled_or_lapsed(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer = uuid.uuid4()
+    base = f"/api/v1/customers/{customer}/points"
+    await client.post(base, json={"points": 1_000, "reason": "welcome"}, headers=admin)
+
+    held = await client.post(
+        f"{base}/holds", json={"points": 700, "order_id": "C-1"}, headers=admin
+    )
+    assert held.status_code == 201
+    hold = held.json()
+    assert (hold["status"], hold["code"], hold["points_available"]) == ("held", None, 300)
+    # what is held cannot be deducted or held again, and is still in the balance
+    deduct = await client.post(base, json={"points": -400, "reason": "x"}, headers=admin)
+    assert deduct.status_code == 409
+    assert (
+        await client.post(f"{base}/holds", json={"points": 400}, headers=admin)
+    ).status_code == 409
+    card = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+    assert (card["points_balance"], card["points_held"], card["points_available"]) == (
+        1_000,
+        700,
+        300,
+    )
+
+    confirmed = (await client.post(f"{base}/holds/{hold['id']}/confirm", headers=admin)).json()
+    assert (confirmed["status"], confirmed["points_balance"], confirmed["points_available"]) == (
+        "redeemed",
+        300,
+        300,
+    )
+    assert confirmed["code"].startswith("PTS-")
+    twice = (await client.post(f"{base}/holds/{hold['id']}/confirm", headers=admin)).json()
+    assert twice["code"] == confirmed["code"]
+    assert (
+        await client.post(f"{base}/holds/{hold['id']}/cancel", headers=admin)
+    ).status_code == 409
+
+    second = (await client.post(f"{base}/holds", json={"points": 200}, headers=admin)).json()
+    released = (await client.post(f"{base}/holds/{second['id']}/cancel", headers=admin)).json()
+    assert (released["status"], released["points_available"]) == ("cancelled", 300)
+    assert (
+        await client.post(f"{base}/holds/{second['id']}/confirm", headers=admin)
+    ).status_code == 409
+
+    brief = (
+        await client.post(f"{base}/holds", json={"points": 300, "hold_seconds": 1}, headers=admin)
+    ).json()
+    assert brief["points_available"] == 0
+    await asyncio.sleep(1.2)
+    lapsed = await client.post(f"{base}/holds/{brief['id']}/confirm", headers=admin)
+    assert lapsed.status_code == 409
+    assert "expired" in lapsed.json()["detail"]
+    quote = (await client.get(f"{base}/quote", params={"points": 300}, headers=admin)).json()
+    assert (quote["points_available"], quote["redeemable"]) == (300, True)
+    assert await books(runtime, tenant, customer) == (300, 300, 300)
+    missing = await client.post(f"{base}/holds/{uuid.uuid4()}/confirm", headers=admin)
+    assert missing.status_code == 404
+
+
+async def test_concurrent_redemptions_never_spend_the_same_points(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer = uuid.uuid4()
+    base = f"/api/v1/customers/{customer}/points"
+    await client.post(base, json={"points": 1_000, "reason": "welcome"}, headers=admin)
+    results = await asyncio.gather(
+        *(client.post(f"{base}/redeem", json={"points": 200}, headers=admin) for _ in range(10))
+    )
+    assert sorted(r.status_code for r in results) == [201] * 5 + [409] * 5
+    codes = {r.json()["code"] for r in results if r.status_code == 201}
+    assert len(codes) == 5
+    assert await books(runtime, tenant, customer) == (0, 0, 0)
+
+
+async def test_the_daily_jobs_expire_due_points_once_and_review_tiers_time_moves(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    program = (await client.get("/api/v1/loyalty/program", headers=admin)).json()
+    program |= {"downgrade_grace_days": 30, "earn_on": "OrderPlaced"}
+    assert (await client.put("/api/v1/loyalty/program", json=program, headers=admin)).is_success
+    saver, spender = uuid.uuid4(), uuid.uuid4()
+    await client.post(
+        f"/api/v1/customers/{saver}/points", json={"points": 700, "reason": "gift"}, headers=admin
+    )
+    # 120 -> 1,200 points: Silver; a refund of half takes it to 600, below Silver's 1,000
+    await deliver_record(runtime, envelope(placed(spender, "O-7", "120.00"), tenant))
+    refund = OrderRefunded(
+        order_id="O-7", customer_id=spender, amount=Decimal("60.00"), currency="USD", refunded_at=AT
+    )
+    await deliver_record(runtime, envelope(refund, tenant))
+
+    def new_uow() -> LoyaltyUnitOfWork:
+        return runtime.unit_of_work(LoyaltyUnitOfWork, tenant_id=tenant)
+
+    async def tier_of(customer: uuid.UUID) -> str:
+        body = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+        return str(body["tier"])
+
+    now = datetime.now(UTC)
+    assert await tier_of(spender) == "silver"  # the grace period runs
+    early = await run_daily_jobs(new_uow, now + timedelta(days=10))
+    assert (early.customers_expired, early.points_expired) == (0, 0)
+    assert await tier_of(spender) == "silver"
+    await run_daily_jobs(new_uow, now + timedelta(days=31))
+    assert await tier_of(spender) == "bronze"
+
+    # store credit expires in the same jobs
+    credit = {"amount": "15.00", "currency": "USD", "reason": "goodwill"}
+    credit["expires_at"] = (now + timedelta(days=60)).isoformat()
+    issued = await client.post(f"/api/v1/customers/{saver}/credit", json=credit, headers=admin)
+    assert issued.status_code == 201
+
+    # every tenant's jobs, as the scheduler runs them, a year and more later
+    later = now + timedelta(days=400)
+    results = await run_daily_jobs_for_tenants(runtime, [tenant], later)
+    assert (results[tenant].customers_expired, results[tenant].points_expired) == (2, 1_300)
+    assert results[tenant].credit_lots_expired == 1
+    assert await books(runtime, tenant, saver) == (0, 0, 0)
+    assert await books(runtime, tenant, spender) == (0, 0, 0)
+    again = await run_daily_jobs(new_uow, later)
+    assert (again.customers_expired, again.points_expired, again.credit_lots_expired) == (0, 0, 0)
+
+    kinds = [(e["type"], e["data"]) for e in await announced(runtime, tenant)]
+    expired = sorted((d["points"], d["balance"]) for t, d in kinds if t == "PointsExpired")
+    assert expired == [(600, 0), (700, 0)]
+    downgrades = [d for t, d in kinds if t == "TierChanged" and d["direction"] == "downgrade"]
+    assert [(d["previous_tier"], d["tier"]) for d in downgrades] == [("silver", "bronze")]
+    assert tenant in await loyalty_tenants(runtime.engine)
+
+
+async def test_a_rolling_window_downgrades_once_its_points_age_out(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    program = (await client.get("/api/v1/loyalty/program", headers=admin)).json()
+    program |= {"tier_basis": "rolling_12m", "earn_on": "OrderPlaced", "expiry_months": None}
+    assert (await client.put("/api/v1/loyalty/program", json=program, headers=admin)).is_success
+    customer = uuid.uuid4()
+    await deliver_record(runtime, envelope(placed(customer, "O-3", "150.00"), tenant))
+    card = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+    assert (card["tier"], card["points_balance"]) == ("silver", 1_500)
+
+    def new_uow() -> LoyaltyUnitOfWork:
+        return runtime.unit_of_work(LoyaltyUnitOfWork, tenant_id=tenant)
+
+    await run_daily_jobs(new_uow, datetime.now(UTC) + timedelta(days=200))
+    card = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+    assert card["tier"] == "silver"
+    reviewed = await run_daily_jobs(new_uow, datetime.now(UTC) + timedelta(days=370))
+    assert reviewed.tiers_reviewed >= 1
+    card = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+    # the points never expire, but they no longer count for the tier
+    assert (card["tier"], card["points_balance"]) == ("bronze", 1_500)
+
+
+async def test_a_merge_moves_lots_orders_and_tier_and_an_unmerge_gives_back_what_is_left(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    survivor, merged = uuid.uuid4(), uuid.uuid4()
+    for customer, order_id, total in ((survivor, "S-1", "60.00"), (merged, "M-1", "50.00")):
+        await deliver_record(runtime, envelope(placed(customer, order_id, total), tenant))
+        await deliver_record(runtime, envelope(paid(customer, order_id, total), tenant))
+    hold = await client.post(
+        f"/api/v1/customers/{merged}/points/holds", json={"points": 100}, headers=admin
+    )
+    assert hold.status_code == 201
+
+    merge = CustomersMerged(customer_id=survivor, merged_customer_id=merged, merged_at=AT)
+    assert await deliver_record(runtime, envelope(merge, tenant)) == "processed"
+    assert await books(runtime, tenant, survivor) == (1_100, 1_100, 1_100)
+    assert await books(runtime, tenant, merged) == (0, 0, 0)
+    card = (await client.get(f"/api/v1/customers/{survivor}/loyalty", headers=admin)).json()
+    assert card["tier"] == "silver"  # 600 + 500 points earned between them
+    held = await client.get(
+        f"/api/v1/customers/{merged}/points/redemptions/{hold.json()['id']}", headers=admin
+    )
+    assert held.json()["status"] == "cancelled"
+    refused = await client.post(
+        f"/api/v1/customers/{merged}/points", json={"points": 5, "reason": "x"}, headers=admin
+    )
+    assert refused.status_code == 409
+    assert refused.json()["merged_into"] == str(survivor)
+
+    # the survivor spends 700: the oldest lots first (its own, then 100 of the merged one's)
+    spent = await client.post(
+        f"/api/v1/customers/{survivor}/points/redeem", json={"points": 700}, headers=admin
+    )
+    assert spent.status_code == 201
+    # an event still naming the merged customer counts for the survivor
+    late = OrderPlaced(
+        order_id="M-2", customer_id=merged, currency="USD", total=Decimal("10.00"), placed_at=AT
+    )
+    await deliver_record(runtime, envelope(late, tenant))
+    await deliver_record(runtime, envelope(paid(merged, "M-2", "10.00"), tenant))
+    # 1,100 - 700 + 120 (M-2 at Silver's 12 points per unit)
+    assert await books(runtime, tenant, survivor) == (520, 520, 520)
+
+    unmerge = CustomersUnmerged(customer_id=survivor, restored_customer_id=merged, unmerged_at=AT)
+    assert await deliver_record(runtime, envelope(unmerge, tenant)) == "processed"
+    # what was left of the merged customer's lot (400 of 500) goes back; M-2 stays earned
+    assert await books(runtime, tenant, merged) == (400, 400, 400)
+    assert await books(runtime, tenant, survivor) == (120, 120, 120)
+    card = (await client.get(f"/api/v1/customers/{survivor}/loyalty", headers=admin)).json()
+    assert card["tier"] == "bronze"  # 600 + 120 of its own: below Silver again
+    # its order is its own again: a refund now reverses from its own ledger
+    refund = OrderRefunded(
+        order_id="M-1", customer_id=merged, amount=Decimal("25.00"), currency="USD", refunded_at=AT
+    )
+    await deliver_record(runtime, envelope(refund, tenant))
+    assert await books(runtime, tenant, merged) == (150, 150, 150)
+    assert await books(runtime, tenant, survivor) == (120, 120, 120)
+
+
+async def test_erasure_removes_personal_references_and_keeps_the_amounts(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer = uuid.uuid4()
+    url = f"/api/v1/customers/{customer}/points"
+    await client.post(url, json={"points": 300, "reason": "Sorry, Ms Jane Roe"}, headers=admin)
+    before = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+    erased = CustomerErased(customer_id=customer, mode="anonymize", erased_at=AT)
+    assert await deliver_record(runtime, envelope(erased, tenant)) == "processed"
+    after = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
+    assert after["points_balance"] == 300
+    assert after["card_number"] != before["card_number"]
+    history = (await client.get(url, headers=admin)).json()["data"]
+    assert [(e["points"], e["reason"]) for e in history] == [(300, "[erased]")]
+    assert await books(runtime, tenant, customer) == (300, 300, 300)

@@ -356,3 +356,92 @@ def _assert_oldest_first(entry: Entry, books: Books, account: PointsAccount) -> 
     newest_taken = max(lot.fifo_key for lot in taken)
     # every lot older than the newest one it took from is used up
     assert all(lot.remaining == 0 for lot in account.lots if lot.fifo_key < newest_taken)
+
+
+OTHER = uuid.UUID("00000000-0000-4000-8000-000000000002")
+two_account_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("earn"), st.booleans(), st.integers(1, 2_000)),
+        st.tuples(st.just("take"), st.booleans(), st.integers(1, 2_000)),
+        st.tuples(st.just("hold"), st.booleans(), st.integers(0, 2_000)),
+        st.tuples(st.just("expire"), st.booleans(), st.integers(0, 400)),
+        st.tuples(st.just("merge"), st.booleans(), st.just(0)),
+        st.tuples(st.just("unmerge"), st.booleans(), st.just(0)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(two_account_operations)
+def test_merges_and_holds_keep_both_ledgers_exact(ops: list[tuple[str, bool, int]]) -> None:
+    """Two customers earning, spending, holding and expiring points, merged into one and
+    split again at random: each ledger stays exact and points are neither made nor lost
+    by moving them."""
+    accounts = {CUSTOMER: PointsAccount(CUSTOMER, []), OTHER: PointsAccount(OTHER, [])}
+    books = Books()
+    merged = False
+    now = T0
+    made = 0  # points earned less points taken and expired: what the two must hold
+    for kind, first, amount in ops:
+        now += timedelta(days=5)
+        # once merged, everything of the other customer happens to the survivor
+        customer = CUSTOMER if first or merged else OTHER
+        account = accounts[customer]
+        if kind == "earn":
+            account.earn(amount, at=now, expires_at=now + timedelta(days=300), reason="order")
+            made += amount
+        elif kind == "take":
+            if amount <= account.available:
+                account.take(amount, kind="redeem", at=now, reason="r", source_type="redemption")
+                made -= amount
+            else:
+                with pytest.raises(InsufficientPoints):
+                    account.take(
+                        amount, kind="redeem", at=now, reason="r", source_type="redemption"
+                    )
+        elif kind == "hold":
+            account.held = min(amount, account.balance)
+        elif kind == "expire":
+            now += timedelta(days=amount)
+            for each in accounts.values():
+                entry = each.expire(now)
+                made += entry.points if entry else 0
+        elif kind == "merge" and not merged:
+            _, lots = accounts[OTHER].give_all(CUSTOMER, at=now)
+            accounts[CUSTOMER].receive(lots, source=OTHER, at=now)
+            accounts[OTHER].held = 0  # its holds are cancelled with the merge
+            merged = True
+            assert accounts[OTHER].balance == 0
+        elif kind == "unmerge" and merged:
+            _, lots = accounts[CUSTOMER].give_back(OTHER, at=now)
+            accounts[OTHER].receive(lots, source=CUSTOMER, at=now)
+            merged = False
+        for each in accounts.values():
+            each.held = min(each.held, each.balance)  # expiry and merges are not held back
+            books.take_in(each)
+        for customer_id, each in accounts.items():
+            mine = [e for e in books.entries if e.customer_id == customer_id]
+            owned = [lot for lot in books.lots.values() if lot.customer_id == customer_id]
+            assert each.balance == sum(e.points for e in mine) >= 0
+            assert each.balance == sum(lot.remaining for lot in owned)
+            assert 0 <= each.available <= each.balance
+        assert sum(each.balance for each in accounts.values()) == made
+
+
+def test_a_refunded_order_rounds_down_exactly() -> None:
+    """6.00 of merchandise, 5.98 of 6.90 refunded: exactly 8 points are kept (a quotient
+    rounded to 28 digits would make it 7.99...)."""
+    order = OrderPlaced(
+        order_id="O-1",
+        customer_id=CUSTOMER,
+        currency="USD",
+        total=Decimal("6.90"),
+        tax_total=Decimal("0.90"),
+        placed_at=T0,
+    )
+    refund = OrderRefunded(
+        order_id="O-1", customer_id=CUSTOMER, amount=Decimal("5.98"), currency="USD", refunded_at=T0
+    )
+    state = fold("O-1", order, refund)
+    assert order_points(state, Program(earn_on="OrderPlaced"), Decimal(10)) == 8

@@ -9,27 +9,31 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from patron_loyalty.adapters.tables import (
     loyalty_programs,
     points_accounts,
     points_entries,
     points_lots,
+    points_merges,
     points_orders,
+    points_redemptions,
 )
 from patron_loyalty.domain.account import LoyaltyAccount
 from patron_loyalty.domain.earning import OrderPoints
 from patron_loyalty.domain.ledger import Entry, Lot, LotMove, PointsAccount
 from patron_loyalty.domain.program import Program, Tier
+from patron_loyalty.domain.redemption import Redemption
 from patron_loyalty.domain.tiers import TierStanding
 from patron_loyalty.service.ports import HistoryPage
 from patron_shared.db import is_one_of
 from patron_shared.orders import OrderState, Refund
 
 _CARD_ATTEMPTS = 5
+ERASED = "[erased]"
 
 
 class SqlPointsRepository:
@@ -150,6 +154,7 @@ class SqlPointsRepository:
                         "earned_at": lot.earned_at,
                         "expires_at": lot.expires_at,
                         "order_id": lot.order_id,
+                        "origin_customer_id": lot.origin_customer_id,
                     }
                     for lot in account.new_lots
                 ],
@@ -160,7 +165,11 @@ class SqlPointsRepository:
             await self._session.execute(
                 update(points_lots)
                 .where(points_lots.c.lot_id == lot.lot_id)
-                .values(remaining=lot.remaining, customer_id=lot.customer_id)
+                .values(
+                    remaining=lot.remaining,
+                    customer_id=lot.customer_id,
+                    origin_customer_id=lot.origin_customer_id,
+                )
             )
         if account.new_entries:
             await self._session.execute(
@@ -188,10 +197,12 @@ class SqlPointsRepository:
         }
 
     async def qualifying_points(self, customer_id: uuid.UUID, since: datetime | None) -> int:
-        """Points earned on orders less their reversals (since `since`, or ever)."""
+        """Points earned on orders less their reversals (since `since`, or ever), by the
+        customer and by every customer merged into it."""
+        customers = [customer_id, *await self.absorbed(customer_id)]
         query = select(func.coalesce(func.sum(points_entries.c.points), 0)).where(
             points_entries.c.tenant_id == self._tenant_id,
-            points_entries.c.customer_id == customer_id,
+            is_one_of(points_entries.c.customer_id, customers),
             points_entries.c.source_type == "order",
         )
         if since is not None:
@@ -232,6 +243,225 @@ class SqlPointsRepository:
         ).all()
         return HistoryPage([_to_entry(row) for row in rows[:limit]], has_more=len(rows) > limit)
 
+    # ------------------------------------------------------------------ merges
+
+    async def record_merge(self, merged: uuid.UUID, survivor: uuid.UUID, at: datetime) -> None:
+        values = {"survivor_id": survivor, "merged_at": at, "unmerged_at": None}
+        insert = pg_insert(points_merges).values(
+            tenant_id=self._tenant_id, merged_customer_id=merged, **values
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id", "merged_customer_id"], set_=values
+            )
+        )
+
+    async def record_unmerge(self, merged: uuid.UUID, at: datetime) -> None:
+        await self._session.execute(
+            update(points_merges)
+            .where(
+                points_merges.c.tenant_id == self._tenant_id,
+                points_merges.c.merged_customer_id == merged,
+            )
+            .values(unmerged_at=at)
+        )
+
+    async def survivors_of(self, customer_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """For each of these customers merged away, the customer it lives on in (following
+        chains of merges); customers not merged away are left out."""
+        found: dict[uuid.UUID, uuid.UUID] = {}
+        pending = set(customer_ids)
+        for _ in range(32):  # a chain longer than this would be a cycle
+            if not pending:
+                break
+            rows = await self._session.execute(
+                select(points_merges.c.merged_customer_id, points_merges.c.survivor_id).where(
+                    points_merges.c.tenant_id == self._tenant_id,
+                    points_merges.c.unmerged_at.is_(None),
+                    is_one_of(points_merges.c.merged_customer_id, pending),
+                )
+            )
+            step = {merged: survivor for merged, survivor in rows}
+            for start in list(customer_ids):
+                current = found.get(start, start)
+                if current in step:
+                    found[start] = step[current]
+            pending = set(step.values())
+        return found
+
+    async def absorbed(self, survivor: uuid.UUID) -> list[uuid.UUID]:
+        """Every customer merged (directly or through others) into `survivor`."""
+        merges = points_merges.c
+        seed = (
+            select(merges.merged_customer_id)
+            .where(
+                merges.tenant_id == self._tenant_id,
+                merges.survivor_id == survivor,
+                merges.unmerged_at.is_(None),
+            )
+            .cte("absorbed", recursive=True)
+        )
+        deeper = select(merges.merged_customer_id).where(
+            merges.tenant_id == self._tenant_id,
+            merges.unmerged_at.is_(None),
+            merges.survivor_id == seed.c.merged_customer_id,
+        )
+        tree = seed.union(deeper)
+        rows = await self._session.execute(select(tree.c.merged_customer_id))
+        return [customer_id for (customer_id,) in rows]
+
+    async def move_orders(self, source: uuid.UUID, to: uuid.UUID) -> None:
+        """The source's orders become `to`'s, remembering whose they were."""
+        await self._session.execute(
+            update(points_orders)
+            .where(
+                points_orders.c.tenant_id == self._tenant_id, points_orders.c.customer_id == source
+            )
+            .values(customer_id=to, origin_customer_id=source, updated_at=func.now())
+        )
+
+    async def move_orders_back(self, origin: uuid.UUID, holder: uuid.UUID) -> None:
+        await self._session.execute(
+            update(points_orders)
+            .where(
+                points_orders.c.tenant_id == self._tenant_id,
+                points_orders.c.customer_id == holder,
+                points_orders.c.origin_customer_id == origin,
+            )
+            .values(customer_id=origin, origin_customer_id=None, updated_at=func.now())
+        )
+
+    async def cancel_holds(self, customer_id: uuid.UUID, at: datetime) -> int:
+        r = points_redemptions.c
+        result = await self._session.execute(
+            update(points_redemptions)
+            .where(r.tenant_id == self._tenant_id, r.customer_id == customer_id, r.status == "held")
+            .values(status="cancelled", settled_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def erase_personal_references(self, customer_id: uuid.UUID) -> None:
+        """What could name the person goes; amounts stay for accounting. Operators' free-text
+        reasons may quote the customer; the card number identifies them at a till."""
+        e = points_entries.c
+        await self._session.execute(
+            update(points_entries)
+            .where(
+                e.tenant_id == self._tenant_id,
+                e.customer_id == customer_id,
+                e.source_type == "admin",
+            )
+            .values(reason=ERASED)
+        )
+        await self._session.execute(
+            update(points_accounts)
+            .where(
+                points_accounts.c.tenant_id == self._tenant_id,
+                points_accounts.c.customer_id == customer_id,
+            )
+            .values(card_number="erased-" + uuid.uuid4().hex[:24], updated_at=func.now())
+        )
+
+    # ------------------------------------------------------------------ daily jobs
+
+    async def customers_with_expired_lots(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        lots = points_lots.c
+        rows = await self._session.execute(
+            select(lots.customer_id)
+            .where(
+                lots.tenant_id == self._tenant_id,
+                lots.remaining > 0,
+                lots.expires_at <= now,
+            )
+            .group_by(lots.customer_id)
+            .order_by(lots.customer_id)
+            .limit(limit)
+        )
+        return [customer_id for (customer_id,) in rows]
+
+    async def customers_for_tier_review(
+        self, now: datetime, entry_tier: str, *, rolling: bool, after: uuid.UUID | None, limit: int
+    ) -> list[uuid.UUID]:
+        """Customers whose tier time alone can change: a downgrade grace period that ended,
+        and with a rolling window every customer above the entry tier (`after`: keyset)."""
+        accounts = points_accounts.c
+        due = and_(accounts.downgrade_due_at.is_not(None), accounts.downgrade_due_at <= now)
+        condition = or_(due, accounts.tier != entry_tier) if rolling else due
+        query = select(accounts.customer_id).where(accounts.tenant_id == self._tenant_id, condition)
+        if after is not None:
+            query = query.where(accounts.customer_id > after)
+        rows = await self._session.execute(query.order_by(accounts.customer_id).limit(limit))
+        return [customer_id for (customer_id,) in rows]
+
+    # ------------------------------------------------------------------ redemptions
+
+    async def held_points(self, customer_id: uuid.UUID, now: datetime) -> int:
+        """Points reserved by the customer's open holds (lapsed ones reserve nothing)."""
+        r = points_redemptions.c
+        total = await self._session.scalar(
+            select(func.coalesce(func.sum(r.points), 0)).where(
+                r.tenant_id == self._tenant_id,
+                r.customer_id == customer_id,
+                r.status == "held",
+                or_(r.hold_expires_at.is_(None), r.hold_expires_at > now),
+            )
+        )
+        return int(total or 0)
+
+    async def redemption(
+        self, customer_id: uuid.UUID, redemption_id: uuid.UUID
+    ) -> Redemption | None:
+        r = points_redemptions.c
+        row = (
+            await self._session.execute(
+                select(points_redemptions).where(
+                    r.tenant_id == self._tenant_id,
+                    r.customer_id == customer_id,
+                    r.redemption_id == redemption_id,
+                )
+            )
+        ).first()
+        return None if row is None else _to_redemption(row)
+
+    async def redemption_by_key(
+        self, customer_id: uuid.UUID, idempotency_key: str
+    ) -> Redemption | None:
+        r = points_redemptions.c
+        row = (
+            await self._session.execute(
+                select(points_redemptions).where(
+                    r.tenant_id == self._tenant_id,
+                    r.customer_id == customer_id,
+                    r.idempotency_key == idempotency_key,
+                )
+            )
+        ).first()
+        return None if row is None else _to_redemption(row)
+
+    async def save_redemption(self, redemption: Redemption) -> None:
+        values = {
+            "status": redemption.status,
+            "code": redemption.code,
+            "entry_id": redemption.entry_id,
+            "settled_at": redemption.settled_at,
+        }
+        insert = pg_insert(points_redemptions).values(
+            redemption_id=redemption.redemption_id,
+            tenant_id=self._tenant_id,
+            customer_id=redemption.customer_id,
+            points=redemption.points,
+            discount=redemption.discount,
+            currency=redemption.currency,
+            order_id=redemption.order_id,
+            hold_expires_at=redemption.hold_expires_at,
+            idempotency_key=redemption.idempotency_key,
+            created_at=redemption.created_at,
+            **values,
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(index_elements=["redemption_id"], set_=values)
+        )
+
     # ------------------------------------------------------------------ orders
 
     async def orders(self, order_ids: set[str]) -> dict[str, OrderPoints]:
@@ -258,6 +488,7 @@ class SqlPointsRepository:
             "earned": order.earned,
             "reversed": order.reversed,
             "unrecovered": order.unrecovered,
+            "origin_customer_id": order.origin_customer_id,
         }
         insert = pg_insert(points_orders).values(
             tenant_id=self._tenant_id, order_id=order.order_id, **values
@@ -270,6 +501,13 @@ class SqlPointsRepository:
 
 
 # ---------------------------------------------------------------------------- mapping
+
+
+async def loyalty_tenants(engine: AsyncEngine) -> list[str]:
+    """Every tenant with a points account (through the function migration 0005 made)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT loyalty_tenants()"))
+        return sorted(tenant for (tenant,) in rows)
 
 
 def new_card_number() -> str:
@@ -314,7 +552,7 @@ def program_from_json(data: dict[str, Any]) -> Program:
 
 
 def state_to_json(state: OrderState) -> dict[str, Any]:
-    def text(value: object) -> str | None:
+    def as_text(value: object) -> str | None:
         return None if value is None else str(value)
 
     def moment(value: datetime | None) -> str | None:
@@ -322,10 +560,10 @@ def state_to_json(state: OrderState) -> dict[str, Any]:
 
     return {
         "currency": state.currency,
-        "total": text(state.total),
-        "merchandise": text(state.merchandise),
+        "total": as_text(state.total),
+        "merchandise": as_text(state.merchandise),
         "placed_at": moment(state.placed_at),
-        "placed_event_id": text(state.placed_event_id),
+        "placed_event_id": as_text(state.placed_event_id),
         "paid_at": moment(state.paid_at),
         "cancelled_at": moment(state.cancelled_at),
         "refunds": [
@@ -388,6 +626,7 @@ def _to_lot(row: Row[Any]) -> Lot:
         earned_at=row.earned_at,
         expires_at=row.expires_at,
         order_id=row.order_id,
+        origin_customer_id=row.origin_customer_id,
     )
 
 
@@ -407,6 +646,24 @@ def _to_entry(row: Row[Any]) -> Entry:
     )
 
 
+def _to_redemption(row: Row[Any]) -> Redemption:
+    return Redemption(
+        redemption_id=row.redemption_id,
+        customer_id=row.customer_id,
+        points=row.points,
+        discount=row.discount,
+        currency=row.currency,
+        status=row.status,
+        created_at=row.created_at,
+        code=row.code,
+        order_id=row.order_id,
+        hold_expires_at=row.hold_expires_at,
+        entry_id=row.entry_id,
+        idempotency_key=row.idempotency_key,
+        settled_at=row.settled_at,
+    )
+
+
 def _to_order(row: Row[Any]) -> OrderPoints:
     return OrderPoints(
         order_id=row.order_id,
@@ -416,4 +673,5 @@ def _to_order(row: Row[Any]) -> OrderPoints:
         earned=row.earned,
         reversed=row.reversed,
         unrecovered=row.unrecovered,
+        origin_customer_id=row.origin_customer_id,
     )

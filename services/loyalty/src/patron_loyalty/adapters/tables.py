@@ -66,7 +66,7 @@ points_accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("tenant_id", "customer_id"),
-    UniqueConstraint("tenant_id", "card_number", name="card_number"),
+    UniqueConstraint("tenant_id", "card_number", name="uq_points_accounts_card_number"),
     CheckConstraint("balance >= 0", name="balance_not_negative"),
 )
 
@@ -107,6 +107,8 @@ points_lots = Table(
     Column("earned_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
     Column("order_id", String(100)),
+    # whose it was before a merge moved it (an unmerge moves it back)
+    Column("origin_customer_id", Uuid),
     CheckConstraint("points > 0", name="points_positive"),
     CheckConstraint("remaining BETWEEN 0 AND points", name="remaining_within_points"),
     Index(
@@ -131,6 +133,55 @@ points_orders = Table(
     Column("earned", Integer, nullable=False, server_default="0"),
     Column("reversed", Integer, nullable=False, server_default="0"),
     Column("unrecovered", Integer, nullable=False, server_default="0"),
+    Column("origin_customer_id", Uuid),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("tenant_id", "order_id"),
+)
+
+# Discounts bought with points: direct redemptions and checkout holds (held, then redeemed
+# or cancelled; a hold past `hold_expires_at` reserves nothing).
+points_redemptions = Table(
+    "points_redemptions",
+    metadata,
+    Column("redemption_id", Uuid, primary_key=True),
+    Column("tenant_id", String(63), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("discount", Numeric(20, 4), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("code", String(40)),
+    Column("order_id", String(100)),
+    Column("hold_expires_at", DateTime(timezone=True)),
+    Column("entry_id", Uuid),
+    Column("idempotency_key", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("settled_at", DateTime(timezone=True)),
+    CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint("discount > 0", name="discount_positive"),
+    CheckConstraint("status IN ('held', 'redeemed', 'cancelled')", name="status"),
+    UniqueConstraint("tenant_id", "code", name="uq_points_redemptions_code"),
+    UniqueConstraint(
+        "tenant_id", "customer_id", "idempotency_key", name="uq_points_redemptions_idempotency_key"
+    ),
+    Index(
+        "ix_points_redemptions_open_holds",
+        "tenant_id",
+        "customer_id",
+        postgresql_where=text("status = 'held'"),
+    ),
+)
+
+# Who was merged into whom (until an unmerge): order events naming a merged-away customer
+# count for its survivor, and a survivor's tier counts the points its merged customers earned.
+points_merges = Table(
+    "points_merges",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("merged_customer_id", Uuid, nullable=False),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("merged_at", DateTime(timezone=True), nullable=False),
+    Column("unmerged_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("tenant_id", "merged_customer_id"),
+    Index("ix_points_merges_survivor", "tenant_id", "survivor_id"),
 )

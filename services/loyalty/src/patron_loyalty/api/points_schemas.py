@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field, PlainSerializer
 
 from patron_loyalty.domain.ledger import Entry
 from patron_loyalty.domain.program import Program, Tier
+from patron_loyalty.domain.redemption import Redemption
 from patron_loyalty.service.points import Adjusted, Card
+from patron_loyalty.service.redemption import Quote, RedemptionResult
 
 # money and rates travel as strings: no float ever rounds them
 MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str)]
@@ -80,6 +82,8 @@ class CardOut(BaseModel):
     tier_since: datetime
     benefits: list[str]
     points_balance: int
+    points_held: int = Field(description="Reserved by open checkout holds")
+    points_available: int = Field(description="What can be redeemed now")
     cash_value: MoneyText
     currency: str
     points_expiring_30d: int
@@ -96,6 +100,8 @@ class CardOut(BaseModel):
             tier_since=account.standing.since,
             benefits=list(card.benefits),
             points_balance=account.balance,
+            points_held=card.points_held,
+            points_available=max(0, account.balance - card.points_held),
             cash_value=card.cash_value,
             currency=card.cash_value_currency,
             points_expiring_30d=card.points_expiring_30d,
@@ -155,3 +161,70 @@ class ProgramIO(BaseModel):
             "downgrade_grace_days": self.downgrade_grace_days,
             "earn_on": self.earn_on,
         }
+
+
+class QuoteOut(BaseModel):
+    points: int
+    discount: MoneyText
+    currency: str
+    points_balance: int
+    points_available: int
+    redeemable: bool
+
+    @classmethod
+    def of(cls, quote: Quote) -> QuoteOut:
+        return cls(
+            points=quote.points,
+            discount=quote.discount,
+            currency=quote.currency,
+            points_balance=quote.balance,
+            points_available=quote.available,
+            redeemable=quote.redeemable,
+        )
+
+
+class RedeemIn(BaseModel):
+    points: int = Field(ge=1, le=100_000_000, examples=[500])
+    order_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class HoldIn(RedeemIn):
+    hold_seconds: int = Field(
+        default=900, ge=1, le=7 * 24 * 3600, description="How long the points stay reserved"
+    )
+
+
+class RedemptionOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    points: int
+    discount: MoneyText
+    currency: str
+    code: str | None = Field(description="The one-time discount code, once redeemed")
+    order_id: str | None
+    hold_expires_at: datetime | None
+    created_at: datetime
+    settled_at: datetime | None
+    points_balance: int | None = None
+    points_available: int | None = None
+
+    @classmethod
+    def of(cls, redemption: Redemption, result: RedemptionResult | None = None) -> RedemptionOut:
+        return cls(
+            id=redemption.redemption_id,
+            status=redemption.status,
+            points=redemption.points,
+            discount=redemption.discount,
+            currency=redemption.currency,
+            code=redemption.code,
+            order_id=redemption.order_id,
+            hold_expires_at=redemption.hold_expires_at,
+            created_at=redemption.created_at,
+            settled_at=redemption.settled_at,
+            points_balance=result.balance if result else None,
+            points_available=result.available if result else None,
+        )
+
+    @classmethod
+    def of_result(cls, result: RedemptionResult) -> RedemptionOut:
+        return cls.of(result.redemption, result)

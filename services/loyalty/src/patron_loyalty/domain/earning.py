@@ -16,10 +16,12 @@ twice, land on the same target, so the ledger ends the same.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from patron_loyalty.domain.ledger import Entry, PointsAccount
 from patron_loyalty.domain.program import Program
@@ -32,10 +34,11 @@ def order_points(order: OrderState, program: Program, earn_rate: Decimal) -> int
         return 0
     if program.earn_on == "OrderPaid" and order.paid_at is None:
         return 0
-    if order.currency != program.currency:
+    if order.currency != program.currency or not order.total:
         return 0
-    kept = Decimal(1) - (order.refunded_amount / order.total if order.total else Decimal(0))
-    return program.points_for(order.merchandise * kept, earn_rate)
+    # exact: a quotient rounded to 28 digits can fall just short of a whole point
+    kept = Fraction(order.total - order.refunded_amount) / Fraction(order.total)
+    return max(0, math.floor(Fraction(order.merchandise) * kept * Fraction(earn_rate)))
 
 
 @dataclass
@@ -51,6 +54,8 @@ class OrderPoints:
     reversed: int = 0
     # points a reversal should have taken back but the balance no longer held
     unrecovered: int = 0
+    # whose it was before the latest merge moved it to `customer_id`
+    origin_customer_id: uuid.UUID | None = None
     entries: list[Entry] = field(default_factory=list)
 
     @property

@@ -8,8 +8,10 @@ and which lots it took them from, so a balance is explainable line by line:
 
 Taking points (redemption, expiry, deductions, reversals) consumes the oldest lots first;
 a reversal of an order's points takes from that order's own lot before the others. The
-account never goes negative: a deduction larger than the balance is refused
-(`InsufficientPoints`); a reversal takes what is there and reports the rest as unrecovered.
+account never goes negative: a deduction larger than what is available (the balance less
+the points held for checkouts) is refused (`InsufficientPoints`); a reversal or an expiry
+takes what is there (holds do not shield points from them), and a reversal reports what it
+could not take as unrecovered.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Lot:
     expires_at: datetime | None
     # the order it was earned on (None for adjustments and the like)
     order_id: str | None = None
+    # whose it was before the latest merge moved it (None: never moved)
+    origin_customer_id: uuid.UUID | None = None
 
     @property
     def fifo_key(self) -> tuple[datetime, uuid.UUID]:
@@ -80,6 +84,8 @@ class PointsAccount:
 
     customer_id: uuid.UUID
     lots: list[Lot]
+    # points reserved by open checkout holds: not available to take
+    held: int = 0
     new_entries: list[Entry] = field(default_factory=list)
     new_lots: list[Lot] = field(default_factory=list)
     touched_lots: dict[uuid.UUID, Lot] = field(default_factory=dict)
@@ -87,6 +93,10 @@ class PointsAccount:
     @property
     def balance(self) -> int:
         return sum(lot.remaining for lot in self.lots)
+
+    @property
+    def available(self) -> int:
+        return max(0, self.balance - self.held)
 
     def open_lots(self) -> list[Lot]:
         return sorted((lot for lot in self.lots if lot.remaining > 0), key=lambda lot: lot.fifo_key)
@@ -133,10 +143,11 @@ class PointsAccount:
         source_id: str | None = None,
         actor: str | None = None,
     ) -> Entry:
-        """Take exactly `points`, oldest lots first; `InsufficientPoints` if there are fewer."""
+        """Take exactly `points`, oldest lots first; `InsufficientPoints` if fewer are
+        available."""
         if points <= 0:
             raise ValueError("taking needs a positive number of points")
-        available = self.balance
+        available = self.available
         if points > available:
             raise InsufficientPoints(points, available)
         moves = self._consume(points, self.open_lots())
@@ -172,9 +183,25 @@ class PointsAccount:
     # ------------------------------------------------------------------ merging
 
     def give_all(self, to: uuid.UUID, *, at: datetime) -> tuple[Entry | None, list[Lot]]:
-        """Every open lot moves to customer `to` (a merge): the lots keep their dates; returns
-        this account's merge_out entry (None when it had nothing) and the lots moved."""
+        """Every open lot moves to customer `to` (a merge), keeping its dates and noting
+        whose it was; returns this account's merge_out entry (None when it had nothing)
+        and the lots moved."""
         moving = self.open_lots()
+        for lot in moving:
+            lot.origin_customer_id = self.customer_id
+        return self._give(moving, to, at, "merged into another customer")
+
+    def give_back(self, to: uuid.UUID, *, at: datetime) -> tuple[Entry | None, list[Lot]]:
+        """The open lots a merge brought from customer `to` go back to it (an unmerge);
+        what was spent of them meanwhile stays spent."""
+        moving = [lot for lot in self.open_lots() if lot.origin_customer_id == to]
+        for lot in moving:
+            lot.origin_customer_id = None
+        return self._give(moving, to, at, "unmerged: back to their customer")
+
+    def _give(
+        self, moving: list[Lot], to: uuid.UUID, at: datetime, reason: str
+    ) -> tuple[Entry | None, list[Lot]]:
         total = sum(lot.remaining for lot in moving)
         if total == 0:
             return None, []
@@ -183,10 +210,17 @@ class PointsAccount:
             lot.customer_id = to
             self.touched_lots[lot.lot_id] = lot
         self.lots = [lot for lot in self.lots if lot not in moving]
-        entry = self._append("merge_out", -total, at, "merged into", "merge", str(to), None, moves)
+        entry = self._append("merge_out", -total, at, reason, "merge", str(to), None, moves)
         return entry, moving
 
-    def receive(self, lots: Iterable[Lot], *, source: uuid.UUID, at: datetime) -> Entry | None:
+    def receive(
+        self,
+        lots: Iterable[Lot],
+        *,
+        source: uuid.UUID,
+        at: datetime,
+        reason: str = "merged from another customer",
+    ) -> Entry | None:
         """Lots another account gave (a merge, or an unmerge giving them back)."""
         arriving = [lot for lot in lots if lot.remaining > 0]
         total = sum(lot.remaining for lot in arriving)
@@ -197,7 +231,7 @@ class PointsAccount:
             self.lots.append(lot)
             self.touched_lots[lot.lot_id] = lot
         moves = tuple(LotMove(lot.lot_id, lot.remaining) for lot in arriving)
-        return self._append("merge_in", total, at, "merged from", "merge", str(source), None, moves)
+        return self._append("merge_in", total, at, reason, "merge", str(source), None, moves)
 
     # ------------------------------------------------------------------ internals
 

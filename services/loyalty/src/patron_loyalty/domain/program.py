@@ -102,12 +102,6 @@ class Program:
             return None
         return add_months(earned_at, self.expiry_months)
 
-    def points_for(self, amount: Decimal, earn_rate: Decimal) -> int:
-        """Points for an amount of the program's currency: whole points, rounded down."""
-        if amount <= 0:
-            return 0
-        return int((amount * earn_rate).to_integral_value(ROUND_DOWN))
-
     def cash_value(self, points: int) -> Decimal:
         """What the points are worth at redemption, in cents rounded down."""
         value = Decimal(points) / Decimal(self.points_per_currency_unit)

@@ -53,6 +53,18 @@ def build_program(**fields: object) -> Program:
         raise InvalidInput(error.field, str(error)) from error
 
 
+async def refuse_if_merged(uow: PointsUnitOfWork, customer_id: uuid.UUID) -> None:
+    """Inside an open unit of work: a customer merged away takes no new points operation;
+    the 409 names where its points went."""
+    survivor = (await uow.points.survivors_of({customer_id})).get(customer_id)
+    if survivor is not None:
+        raise Conflict(
+            f"customer {customer_id} was merged into {survivor}: use that customer",
+            field="customer_id",
+            merged_into=str(survivor),
+        )
+
+
 # ---------------------------------------------------------------------------- orders
 
 
@@ -63,9 +75,12 @@ async def record_order_events(
     async with uow:
         program = await program_of(uow)
         now = utcnow()
+        # an event still naming a merged-away customer counts for its survivor
+        survivors = await uow.points.survivors_of({d.event.customer_id for d in deliveries})
         by_customer: dict[uuid.UUID, list[Delivery[OrderEvent]]] = {}
         for delivery in deliveries:
-            by_customer.setdefault(delivery.event.customer_id, []).append(delivery)
+            owner = survivors.get(delivery.event.customer_id, delivery.event.customer_id)
+            by_customer.setdefault(owner, []).append(delivery)
         accounts = {
             customer_id: await uow.points.lock_account(customer_id, program.entry_tier, now)
             for customer_id in sorted(by_customer)  # one lock order: no deadlocks
@@ -90,7 +105,7 @@ async def record_order_events(
             await uow.points.save_ledger(ledger)
             for order in changed.values():
                 await uow.points.save_order(order)
-            await _settle_account(uow, program, account, ledger, now, mine[-1].envelope)
+            await settle_account(uow, program, account, ledger, now, mine[-1].envelope)
         await uow.commit()
 
 
@@ -136,7 +151,7 @@ def _announce_order_points(  # noqa: PLR0917 - one order's postings, as made
         )
 
 
-async def _settle_account(  # noqa: PLR0917
+async def settle_account(  # noqa: PLR0917
     uow: PointsUnitOfWork,
     program: Program,
     account: LoyaltyAccount,
@@ -184,6 +199,7 @@ async def adjust_points(
     if points == 0:
         raise InvalidInput("points", "must add or remove at least one point")
     async with uow:
+        await refuse_if_merged(uow, customer_id)
         program = await program_of(uow)
         now = utcnow()
         account = await uow.points.lock_account(customer_id, program.entry_tier, now)
@@ -199,18 +215,20 @@ async def adjust_points(
                 actor=actor,
             )
         else:
+            ledger.held = await uow.points.held_points(customer_id, now)
             try:
                 entry = ledger.take(
                     -points, kind="adjust", at=now, reason=reason, source_type="admin", actor=actor
                 )
             except InsufficientPoints as short:
                 raise Conflict(
-                    f"cannot deduct {short.wanted} points: the balance is {short.available}",
+                    f"cannot deduct {short.wanted} points: {short.available} are available",
                     field="points",
-                    balance=short.available,
+                    balance=ledger.balance,
+                    available=short.available,
                 ) from short
         await uow.points.save_ledger(ledger)
-        await _settle_account(uow, program, account, ledger, now, None)
+        await settle_account(uow, program, account, ledger, now, None)
         uow.emit(
             PointsAdjusted(
                 customer_id=customer_id,
@@ -237,6 +255,7 @@ class Card:
     cash_value_currency: str
     cash_value: Decimal
     points_expiring_30d: int
+    points_held: int
 
 
 async def fidelity_card(uow: PointsUnitOfWork, customer_id: uuid.UUID) -> Card:
@@ -251,6 +270,7 @@ async def fidelity_card(uow: PointsUnitOfWork, customer_id: uuid.UUID) -> Card:
             account = await uow.points.lock_account(customer_id, program.entry_tier, utcnow())
             await uow.commit()
         expiring = await uow.points.expiring_by(customer_id, utcnow() + timedelta(days=30))
+        held = await uow.points.held_points(customer_id, utcnow())
     tier = program.tier(account.standing.tier)
     return Card(
         account=account,
@@ -260,6 +280,7 @@ async def fidelity_card(uow: PointsUnitOfWork, customer_id: uuid.UUID) -> Card:
         cash_value_currency=program.currency,
         cash_value=program.cash_value(account.balance),
         points_expiring_30d=expiring,
+        points_held=held,
     )
 
 
