@@ -105,10 +105,14 @@ def service_fixtures(service: ServiceUnderTest) -> ServiceFixtures:
                 await wait_for_assignment(app_runtime.broker)
                 yield app
             return
+        # without the lifespan: what it opens for requests (the broker to publish with,
+        # the point reads), but no consumers
         await app_runtime.broker.connect()
+        await app_runtime.point_reads.open()
         try:
             yield app
         finally:
+            await app_runtime.point_reads.close()
             await app_runtime.broker.stop()
             await app_runtime.engine.dispose()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, text, update
+from sqlalchemy import Row, Table, and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -29,10 +30,20 @@ from patron_loyalty.domain.program import Program, Tier
 from patron_loyalty.domain.redemption import Redemption
 from patron_loyalty.domain.tiers import TierStanding
 from patron_loyalty.service.ports import HistoryPage
-from patron_shared.db import is_one_of
+from patron_shared.db import is_one_of, json_recordset
 from patron_shared.orders import OrderState, Refund
 
 _CARD_ATTEMPTS = 5
+# what an order's row holds besides its key
+_ORDER_COLUMNS = (
+    "customer_id",
+    "state",
+    "earn_rate",
+    "earned",
+    "reversed",
+    "unrecovered",
+    "origin_customer_id",
+)
 ERASED = "[erased]"
 
 
@@ -79,106 +90,160 @@ class SqlPointsRepository:
         """The customer's account, locked for this transaction (opened on first use, with a
         new card number and the entry tier): every change of one customer's points
         serializes here."""
+        return (await self.lock_accounts([customer_id], entry_tier, now))[customer_id]
+
+    async def lock_accounts(
+        self, customer_ids: Sequence[uuid.UUID], entry_tier: Tier, now: datetime
+    ) -> dict[uuid.UUID, LoyaltyAccount]:
+        """`lock_account` for many customers: two statements, locks taken in customer-id
+        order (so two transactions locking overlapping sets cannot deadlock)."""
+        accounts = points_accounts.c
+        wanted = sorted(set(customer_ids))
+        locked: dict[uuid.UUID, LoyaltyAccount] = {}
         for _ in range(_CARD_ATTEMPTS):
-            opened = await self._session.execute(
+            missing = [c for c in wanted if c not in locked]
+            if not missing:
+                return locked
+            columns = ["tenant_id", "customer_id", "card_number", "tier", "tier_since"]
+            rows = json_recordset(
+                points_accounts,
+                [
+                    {
+                        "tenant_id": self._tenant_id,
+                        "customer_id": customer_id,
+                        "card_number": new_card_number(),
+                        "tier": entry_tier.key,
+                        "tier_since": now,
+                    }
+                    for customer_id in missing
+                ],
+                columns,
+            )
+            # a taken card number skips the row too: it is opened again with another
+            await self._session.execute(
                 pg_insert(points_accounts)
-                .values(
-                    tenant_id=self._tenant_id,
-                    customer_id=customer_id,
-                    card_number=new_card_number(),
-                    tier=entry_tier.key,
-                    tier_since=now,
-                )
+                .from_select(columns, select(*(rows.c[name] for name in columns)))
                 .on_conflict_do_nothing()
             )
-            row = (
-                await self._session.execute(
-                    select(points_accounts)
-                    .where(
-                        points_accounts.c.tenant_id == self._tenant_id,
-                        points_accounts.c.customer_id == customer_id,
-                    )
-                    .with_for_update()
+            found = await self._session.execute(
+                select(points_accounts)
+                .where(
+                    accounts.tenant_id == self._tenant_id, is_one_of(accounts.customer_id, missing)
                 )
-            ).first()
-            if row is not None:
-                return _to_account(row)
-            # nothing inserted and no account: the random card number was taken
-            del opened
+                .order_by(accounts.customer_id)
+                .with_for_update()
+            )
+            locked |= {row.customer_id: _to_account(row) for row in found}
         raise RuntimeError("could not issue a unique card number")
 
     async def save_account(self, account: LoyaltyAccount) -> None:
+        await self.save_accounts([account])
+
+    async def save_accounts(self, accounts: Sequence[LoyaltyAccount]) -> None:
+        """Balances and tier standings, one statement for all."""
+        if not accounts:
+            return
+        columns = ["customer_id", "balance", "tier", "tier_since", "downgrade_due_at"]
+        rows = json_recordset(
+            points_accounts,
+            [
+                {
+                    "customer_id": account.customer_id,
+                    "balance": account.balance,
+                    "tier": account.standing.tier,
+                    "tier_since": account.standing.since,
+                    "downgrade_due_at": account.standing.downgrade_due_at,
+                }
+                for account in accounts
+            ],
+            columns,
+        )
         await self._session.execute(
             update(points_accounts)
             .where(
                 points_accounts.c.tenant_id == self._tenant_id,
-                points_accounts.c.customer_id == account.customer_id,
+                points_accounts.c.customer_id == rows.c.customer_id,
             )
-            .values(
-                balance=account.balance,
-                tier=account.standing.tier,
-                tier_since=account.standing.since,
-                downgrade_due_at=account.standing.downgrade_due_at,
-                updated_at=func.now(),
-            )
+            .values({name: rows.c[name] for name in columns[1:]} | {"updated_at": func.now()})
         )
 
     async def ledger(self, customer_id: uuid.UUID) -> PointsAccount:
         """The customer's open lots (call with the account locked)."""
-        rows = (
-            await self._session.execute(
-                select(points_lots)
-                .where(
-                    points_lots.c.tenant_id == self._tenant_id,
-                    points_lots.c.customer_id == customer_id,
-                    points_lots.c.remaining > 0,
-                )
-                .order_by(points_lots.c.earned_at, points_lots.c.lot_id)
+        return (await self.ledgers([customer_id]))[customer_id]
+
+    async def ledgers(self, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PointsAccount]:
+        """Each customer's open lots, one statement for all (call with the accounts locked)."""
+        lots = points_lots.c
+        rows = await self._session.execute(
+            select(points_lots)
+            .where(
+                lots.tenant_id == self._tenant_id,
+                is_one_of(lots.customer_id, set(customer_ids)),
+                lots.remaining > 0,
             )
-        ).all()
-        return PointsAccount(customer_id, [_to_lot(row) for row in rows])
+            .order_by(lots.earned_at, lots.lot_id)
+        )
+        found = {customer_id: PointsAccount(customer_id, []) for customer_id in customer_ids}
+        for row in rows:
+            found[row.customer_id].lots.append(_to_lot(row))
+        return found
 
     async def save_ledger(self, account: PointsAccount) -> None:
-        """What the account's operations made: new lots, changed lots, new entries."""
-        new_ids = {lot.lot_id for lot in account.new_lots}
-        if account.new_lots:
-            await self._session.execute(
-                points_lots.insert(),
-                [
-                    {
-                        "lot_id": lot.lot_id,
-                        "tenant_id": self._tenant_id,
-                        "customer_id": lot.customer_id,
-                        "points": lot.points,
-                        "remaining": lot.remaining,
-                        "earned_at": lot.earned_at,
-                        "expires_at": lot.expires_at,
-                        "order_id": lot.order_id,
-                        "origin_customer_id": lot.origin_customer_id,
-                    }
-                    for lot in account.new_lots
-                ],
+        await self.save_ledgers([account])
+
+    async def save_ledgers(self, accounts: Sequence[PointsAccount]) -> None:
+        """What the accounts' operations made (new lots, changed lots, new entries), three
+        statements at most for all of them."""
+        new_lots = [lot for account in accounts for lot in account.new_lots]
+        new_ids = {lot.lot_id for lot in new_lots}
+        touched = {
+            lot.lot_id: lot
+            for account in accounts
+            for lot in account.touched_lots.values()
+            if lot.lot_id not in new_ids
+        }
+        entries = [entry for account in accounts for entry in account.new_entries]
+        if new_lots:
+            await self._insert_rows(points_lots, [self._lot_values(lot) for lot in new_lots])
+        if touched:
+            columns = ["lot_id", "remaining", "customer_id", "origin_customer_id"]
+            rows = json_recordset(
+                points_lots, [self._lot_values(lot) for lot in touched.values()], columns
             )
-        for lot in account.touched_lots.values():
-            if lot.lot_id in new_ids:
-                continue
             await self._session.execute(
                 update(points_lots)
-                .where(points_lots.c.lot_id == lot.lot_id)
-                .values(
-                    remaining=lot.remaining,
-                    customer_id=lot.customer_id,
-                    origin_customer_id=lot.origin_customer_id,
+                .where(
+                    points_lots.c.tenant_id == self._tenant_id,
+                    points_lots.c.lot_id == rows.c.lot_id,
                 )
+                .values({name: rows.c[name] for name in columns[1:]})
             )
-        if account.new_entries:
-            await self._session.execute(
-                points_entries.insert(),
-                [self._entry_values(entry) for entry in account.new_entries],
-            )
-        account.new_lots.clear()
-        account.touched_lots.clear()
-        account.new_entries.clear()
+        if entries:
+            await self._insert_rows(points_entries, [self._entry_values(e) for e in entries])
+        for account in accounts:
+            account.new_lots.clear()
+            account.touched_lots.clear()
+            account.new_entries.clear()
+
+    async def _insert_rows(self, table: Table, values: list[dict[str, Any]]) -> None:
+        columns = list(values[0])
+        rows = json_recordset(table, values, columns)
+        await self._session.execute(
+            table.insert().from_select(columns, select(*(rows.c[name] for name in columns)))
+        )
+
+    def _lot_values(self, lot: Lot) -> dict[str, Any]:
+        return {
+            "lot_id": lot.lot_id,
+            "tenant_id": self._tenant_id,
+            "customer_id": lot.customer_id,
+            "points": lot.points,
+            "remaining": lot.remaining,
+            "earned_at": lot.earned_at,
+            "expires_at": lot.expires_at,
+            "order_id": lot.order_id,
+            "origin_customer_id": lot.origin_customer_id,
+        }
 
     def _entry_values(self, entry: Entry) -> dict[str, Any]:
         return {
@@ -199,15 +264,54 @@ class SqlPointsRepository:
     async def qualifying_points(self, customer_id: uuid.UUID, since: datetime | None) -> int:
         """Points earned on orders less their reversals (since `since`, or ever), by the
         customer and by every customer merged into it."""
-        customers = [customer_id, *await self.absorbed(customer_id)]
-        query = select(func.coalesce(func.sum(points_entries.c.points), 0)).where(
-            points_entries.c.tenant_id == self._tenant_id,
-            is_one_of(points_entries.c.customer_id, customers),
-            points_entries.c.source_type == "order",
+        return (await self.qualifying_points_of([customer_id], since))[customer_id]
+
+    async def qualifying_points_of(
+        self, customer_ids: Sequence[uuid.UUID], since: datetime | None
+    ) -> dict[uuid.UUID, int]:
+        """`qualifying_points` for many customers, in two statements."""
+        owner = {customer_id: customer_id for customer_id in customer_ids}
+        for survivor, merged in await self._absorbed_of(customer_ids):
+            owner[merged] = survivor
+        entries = points_entries.c
+        query = (
+            select(entries.customer_id, func.sum(entries.points))
+            .where(
+                entries.tenant_id == self._tenant_id,
+                is_one_of(entries.customer_id, owner),
+                entries.source_type == "order",
+            )
+            .group_by(entries.customer_id)
         )
         if since is not None:
-            query = query.where(points_entries.c.occurred_at >= since)
-        return int(await self._session.scalar(query) or 0)
+            query = query.where(entries.occurred_at >= since)
+        totals = dict.fromkeys(customer_ids, 0)
+        for customer_id, points in await self._session.execute(query):
+            totals[owner[customer_id]] += int(points or 0)
+        return totals
+
+    async def _absorbed_of(
+        self, survivors: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(survivor, customer merged into it, directly or through others) pairs."""
+        merges = points_merges.c
+        seed = (
+            select(merges.survivor_id.label("root"), merges.merged_customer_id)
+            .where(
+                merges.tenant_id == self._tenant_id,
+                is_one_of(merges.survivor_id, survivors),
+                merges.unmerged_at.is_(None),
+            )
+            .cte("absorbed", recursive=True)
+        )
+        deeper = select(seed.c.root, merges.merged_customer_id).where(
+            merges.tenant_id == self._tenant_id,
+            merges.unmerged_at.is_(None),
+            merges.survivor_id == seed.c.merged_customer_id,
+        )
+        tree = seed.union(deeper)
+        rows = await self._session.execute(select(tree.c.root, tree.c.merged_customer_id))
+        return [(root, merged) for root, merged in rows]
 
     async def expiring_by(self, customer_id: uuid.UUID, moment: datetime) -> int:
         total = await self._session.scalar(
@@ -291,24 +395,7 @@ class SqlPointsRepository:
 
     async def absorbed(self, survivor: uuid.UUID) -> list[uuid.UUID]:
         """Every customer merged (directly or through others) into `survivor`."""
-        merges = points_merges.c
-        seed = (
-            select(merges.merged_customer_id)
-            .where(
-                merges.tenant_id == self._tenant_id,
-                merges.survivor_id == survivor,
-                merges.unmerged_at.is_(None),
-            )
-            .cte("absorbed", recursive=True)
-        )
-        deeper = select(merges.merged_customer_id).where(
-            merges.tenant_id == self._tenant_id,
-            merges.unmerged_at.is_(None),
-            merges.survivor_id == seed.c.merged_customer_id,
-        )
-        tree = seed.union(deeper)
-        rows = await self._session.execute(select(tree.c.merged_customer_id))
-        return [customer_id for (customer_id,) in rows]
+        return [merged for _, merged in await self._absorbed_of([survivor])]
 
     async def move_orders(self, source: uuid.UUID, to: uuid.UUID) -> None:
         """The source's orders become `to`'s, remembering whose they were."""
@@ -481,21 +568,39 @@ class SqlPointsRepository:
         return {row.order_id: _to_order(row) for row in rows}
 
     async def save_order(self, order: OrderPoints) -> None:
-        values = {
-            "customer_id": order.customer_id,
-            "state": state_to_json(order.state),
-            "earn_rate": order.earn_rate,
-            "earned": order.earned,
-            "reversed": order.reversed,
-            "unrecovered": order.unrecovered,
-            "origin_customer_id": order.origin_customer_id,
-        }
-        insert = pg_insert(points_orders).values(
-            tenant_id=self._tenant_id, order_id=order.order_id, **values
+        await self.save_orders([order])
+
+    async def save_orders(self, orders: Sequence[OrderPoints]) -> None:
+        """Insert or update the orders, one statement for all."""
+        if not orders:
+            return
+        columns = ["tenant_id", "order_id", *_ORDER_COLUMNS]
+        rows = json_recordset(
+            points_orders,
+            [
+                {
+                    "tenant_id": self._tenant_id,
+                    "order_id": order.order_id,
+                    "customer_id": order.customer_id,
+                    "state": state_to_json(order.state),
+                    "earn_rate": order.earn_rate,
+                    "earned": order.earned,
+                    "reversed": order.reversed,
+                    "unrecovered": order.unrecovered,
+                    "origin_customer_id": order.origin_customer_id,
+                }
+                for order in orders
+            ],
+            columns,
+        )
+        insert = pg_insert(points_orders).from_select(
+            columns, select(*(rows.c[name] for name in columns))
         )
         await self._session.execute(
             insert.on_conflict_do_update(
-                index_elements=["tenant_id", "order_id"], set_=values | {"updated_at": func.now()}
+                index_elements=["tenant_id", "order_id"],
+                set_={name: insert.excluded[name] for name in _ORDER_COLUMNS}
+                | {"updated_at": func.now()},
             )
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from patron_loyalty.adapters.cards import SqlCardLookup
 from patron_loyalty.adapters.credit import SqlCreditRepository
 from patron_loyalty.adapters.points import SqlPointsRepository
 from patron_loyalty.adapters.repository import SqlMemberRepository
@@ -21,6 +22,13 @@ class LoyaltyUnitOfWork(UnitOfWork):
         if isinstance(self.settings, LoyaltySettings):
             return self.settings.default_program()
         return LoyaltySettings().default_program()
+
+    @property
+    def cards(self) -> SqlCardLookup:
+        """Card reads outside the transaction (requests' units of work have point reads)."""
+        if self.point_reads is None:
+            raise RuntimeError("this unit of work has no point reads (only requests do)")
+        return SqlCardLookup(self.point_reads)
 
     def _open_repositories(self) -> None:
         self.members = SqlMemberRepository(self.session, self.tenant_id)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from patron_loyalty.domain.program import Program
 from patron_loyalty.domain.tiers import TierStanding
 
 
@@ -18,3 +19,13 @@ class LoyaltyAccount:
     balance: int
     standing: TierStanding
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class CardRead:
+    account: LoyaltyAccount
+    member_since: datetime | None
+    points_expiring: int
+    points_held: int
+    # None: the tenant runs the default program
+    program: Program | None

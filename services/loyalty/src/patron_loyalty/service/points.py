@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from patron_loyalty.domain.account import LoyaltyAccount
+from patron_loyalty.domain.account import CardRead, LoyaltyAccount
 from patron_loyalty.domain.earning import OrderPoints
 from patron_loyalty.domain.ledger import Entry, InsufficientPoints, PointsAccount
 from patron_loyalty.domain.program import Program, ProgramError, rolling_window_start
@@ -71,7 +71,13 @@ async def refuse_if_merged(uow: PointsUnitOfWork, customer_id: uuid.UUID) -> Non
 async def record_order_events(
     uow: PointsUnitOfWork, deliveries: Sequence[Delivery[OrderEvent]]
 ) -> None:
-    """Fold order events into their orders and post what each order is now worth."""
+    """Fold order events into their orders and post what each order is now worth, for a
+    whole batch in a fixed number of statements: the accounts locked (in customer-id
+    order), their orders, open lots and qualifying points read, the events applied in
+    arrival order in memory, and everything written back at once.
+
+    A tier is reviewed after each event, as if the events had come one at a time: an order
+    placed after the one that upgraded a customer earns at the new tier's rate."""
     async with uow:
         program = await program_of(uow)
         now = utcnow()
@@ -81,31 +87,34 @@ async def record_order_events(
         for delivery in deliveries:
             owner = survivors.get(delivery.event.customer_id, delivery.event.customer_id)
             by_customer.setdefault(owner, []).append(delivery)
-        accounts = {
-            customer_id: await uow.points.lock_account(customer_id, program.entry_tier, now)
-            for customer_id in sorted(by_customer)  # one lock order: no deadlocks
-        }
+        owners = sorted(by_customer)
+        accounts = await uow.points.lock_accounts(owners, program.entry_tier, now)
         orders = await uow.points.orders({d.event.order_id for d in deliveries})
-        for customer_id, mine in by_customer.items():
-            account, ledger = accounts[customer_id], await uow.points.ledger(customer_id)
-            rate = program.tier(account.standing.tier).earn_rate
-            changed: dict[str, OrderPoints] = {}
-            for delivery in mine:
+        ledgers = await uow.points.ledgers(owners)
+        since = rolling_window_start(now) if program.tier_basis == "rolling_12m" else None
+        qualifying = await uow.points.qualifying_points_of(owners, since)
+        changed: dict[str, OrderPoints] = {}
+        for owner in owners:
+            account, ledger = accounts[owner], ledgers[owner]
+            for delivery in by_customer[owner]:
                 event = delivery.event
                 order = orders.get(event.order_id) or OrderPoints(
-                    event.order_id, customer_id, OrderState(event.order_id, customer_id)
+                    event.order_id, owner, OrderState(event.order_id, owner)
                 )
                 before = (order.reversed, order.unrecovered)
                 order.state = apply_order_event(
-                    order.state, event, event_id=delivery.envelope.id, owner=customer_id
+                    order.state, event, event_id=delivery.envelope.id, owner=owner
                 )
+                rate = program.tier(account.standing.tier).earn_rate
                 posted = order.settle(ledger, program, rate, now)
                 orders[event.order_id] = changed[event.order_id] = order
                 _announce_order_points(uow, order, posted, before, ledger, now, delivery.envelope)
-            await uow.points.save_ledger(ledger)
-            for order in changed.values():
-                await uow.points.save_order(order)
-            await settle_account(uow, program, account, ledger, now, mine[-1].envelope)
+                qualifying[owner] += sum(entry.points for entry in posted)  # all from orders
+                _review_tier(uow, program, account, qualifying[owner], now, delivery.envelope)
+            account.balance = ledger.balance
+        await uow.points.save_ledgers([ledgers[owner] for owner in owners])
+        await uow.points.save_orders(list(changed.values()))
+        await uow.points.save_accounts([accounts[owner] for owner in owners])
         await uow.commit()
 
 
@@ -164,22 +173,35 @@ async def settle_account(  # noqa: PLR0917
     account.balance = ledger.balance
     since = rolling_window_start(now) if program.tier_basis == "rolling_12m" else None
     qualifying = await uow.points.qualifying_points(account.customer_id, since)
-    change = account.standing.review(program, qualifying, now)
+    _review_tier(uow, program, account, qualifying, now, cause)
     await uow.points.save_account(account)
-    if change is not None:
-        previous, new = change
-        upward = program.rank(new.key) > program.rank(previous.key)
-        uow.emit(
-            TierChanged(
-                customer_id=account.customer_id,
-                previous_tier=previous.key,
-                tier=new.key,
-                direction="upgrade" if upward else "downgrade",
-                changed_at=now,
-                benefits=list(new.benefits),
-            ),
-            caused_by=cause,
-        )
+
+
+def _review_tier(  # noqa: PLR0917
+    uow: PointsUnitOfWork,
+    program: Program,
+    account: LoyaltyAccount,
+    qualifying: int,
+    now: datetime,
+    cause: Envelope | None,
+) -> None:
+    """The account's tier for its qualifying points, announced when it changes."""
+    change = account.standing.review(program, qualifying, now)
+    if change is None:
+        return
+    previous, new = change
+    upward = program.rank(new.key) > program.rank(previous.key)
+    uow.emit(
+        TierChanged(
+            customer_id=account.customer_id,
+            previous_tier=previous.key,
+            tier=new.key,
+            direction="upgrade" if upward else "downgrade",
+            changed_at=now,
+            benefits=list(new.benefits),
+        ),
+        caused_by=cause,
+    )
 
 
 # ---------------------------------------------------------------------------- operators
@@ -259,28 +281,31 @@ class Card:
 
 
 async def fidelity_card(uow: PointsUnitOfWork, customer_id: uuid.UUID) -> Card:
-    async with uow:
-        program = await program_of(uow)
-        account = await uow.points.account(customer_id)
-        member = await uow.members.get(customer_id)
-        if account is None:
+    """The card: one point read for a customer with an account; an enrolled member without
+    one has it opened (and its card number issued) on this first read."""
+    now = utcnow()
+    read = await uow.cards.card(customer_id, now, now + timedelta(days=30))
+    if read is None:
+        async with uow:
+            member = await uow.members.get(customer_id)
             if member is None or not member.is_enrolled:
                 raise NotFound(f"no loyalty member {customer_id}")
-            # a member without points yet: an account (and its card) is opened on first read
-            account = await uow.points.lock_account(customer_id, program.entry_tier, utcnow())
+            program = await program_of(uow)
+            account = await uow.points.lock_account(customer_id, program.entry_tier, now)
             await uow.commit()
-        expiring = await uow.points.expiring_by(customer_id, utcnow() + timedelta(days=30))
-        held = await uow.points.held_points(customer_id, utcnow())
+        read = CardRead(account, member.member_since, 0, 0, program)
+    program = read.program or uow.default_program
+    account = read.account
     tier = program.tier(account.standing.tier)
     return Card(
         account=account,
-        member_since=member.member_since if member is not None else account.created_at,
+        member_since=read.member_since or account.created_at,
         tier_name=tier.name,
         benefits=tier.benefits,
         cash_value_currency=program.currency,
         cash_value=program.cash_value(account.balance),
-        points_expiring_30d=expiring,
-        points_held=held,
+        points_expiring_30d=read.points_expiring,
+        points_held=read.points_held,
     )
 
 
