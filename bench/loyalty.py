@@ -39,24 +39,29 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.*` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.child_processes import HOST, ChildProcess, free_port  # noqa: E402
 from bench.latency_figures import summarize  # noqa: E402
 from patron_shared.auth import mint_dev_token  # noqa: E402
 from patron_shared.events import OrderPaid, OrderPlaced, Topic, build_envelope  # noqa: E402
 from patron_shared.settings import DEV_JWT_SECRET  # noqa: E402
 from patron_shared.testing import (  # noqa: E402
+    ChildProcess,
     create_service_database,
+    create_topics,
+    delete_topics,
     drop_database,
+    free_port,
+    partitions_of,
     resolve_database_url,
     resolve_kafka_bootstrap,
+    serve_on_topics,
     unique_tenant,
 )
+from patron_shared.testing.processes import HOST  # noqa: E402
 
 NAME = "loyalty"
 SERVICE = ROOT / "services" / "loyalty"
@@ -114,19 +119,17 @@ async def publish(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
 
 
 def serve(args: argparse.Namespace) -> None:
-    """The service as `uvicorn patron_loyalty.app:create_app --factory` runs it, with its
-    order consumer reading this run's topic."""
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+    """The service as `uvicorn patron_loyalty.app:create_app --factory` runs it: its order
+    consumer on this run's topic, the others on a topic nobody writes (the shared topics'
+    history is not this run's work)."""
+    from patron_loyalty.app import create_app  # noqa: PLC0415 - only the server needs it
 
-    from patron_loyalty import app as service_app  # noqa: PLC0415
-
-    production = service_app.build_order_consumer
-
-    def build_order_consumer(runtime: Any) -> Any:
-        return production(runtime, topic=args.order_topic)
-
-    service_app.build_order_consumer = build_order_consumer  # type: ignore[assignment]
-    uvicorn.run(service_app.create_app(), host=HOST, port=args.port, workers=1, log_level="warning")
+    serve_on_topics(
+        create_app,
+        args.port,
+        {Topic.ORDER_EVENTS.value: args.order_topic},
+        other_topics=args.quiet_topic,
+    )
 
 
 def http_get(port: int, path: str, token: str) -> tuple[int, bytes]:
@@ -135,24 +138,6 @@ def http_get(port: int, path: str, token: str) -> tuple[int, bytes]:
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own server
         return response.status, response.read()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-async def wait_ready(service: ChildProcess, port: int, limit_s: float = 90.0) -> None:
-    deadline = time.perf_counter() + limit_s
-    while time.perf_counter() < deadline:
-        service.check()
-        if await asyncio.to_thread(_healthy, port):
-            return
-        await asyncio.sleep(0.25)
-    raise RuntimeError(f"service not ready in {limit_s}s:\n{service.log_tail()}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -167,14 +152,10 @@ async def measure(
     bootstrap = resolve_kafka_bootstrap()
     customers = [uuid.uuid4() for _ in range(args.customers)]
     records, expected = build_events(tenant, args.orders, customers)
-    topic = f"patron.bench.loyalty.orders.{uuid.uuid4().hex[:8]}"
-    partitions = len(await _partitions(bootstrap, Topic.ORDER_EVENTS.value))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
+    run_id = uuid.uuid4().hex[:8]
+    topic, quiet = f"patron.bench.loyalty.orders.{run_id}", f"patron.bench.loyalty.quiet.{run_id}"
+    partitions = len(await partitions_of(bootstrap, Topic.ORDER_EVENTS.value))
+    await create_topics(bootstrap, {topic: partitions, quiet: 1})
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATRON_")} | {
         "PATRON_DATABASE_URL": app_url,
@@ -188,13 +169,20 @@ async def measure(
     env |= dict(item.split("=", 1) for item in args.service_env)
     service = ChildProcess(
         "service",
-        [sys.executable, __file__, "--serve", "--order-topic", topic, "--port", str(port)],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            f"--order-topic={topic}",
+            f"--quiet-topic={quiet}",
+            f"--port={port}",
+        ],
         env,
         logs,
     )
     connection = await asyncpg.connect(owner_dsn)
     try:
-        await wait_ready(service, port)
+        await service.wait_ready(port)
         await warm_up(bootstrap, topic, tenant, partitions, connection, service)
         cpu_before = cpu_seconds(service.pid)
         started = time.time()
@@ -249,12 +237,7 @@ async def measure(
             print(service.log_tail(60))
         service.stop()
         await connection.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
+        await delete_topics(bootstrap, [topic, quiet])
     rate = handled / span if span and span > 0 else 0.0
     return {
         "events": len(records),
@@ -309,15 +292,6 @@ async def warm_up(  # noqa: PLR0917 - the run's parts
                     return
                 await asyncio.sleep(0.25)
         raise RuntimeError("the order consumer never read every partition")
-    finally:
-        await producer.stop()
-
-
-async def _partitions(bootstrap: str, topic: str) -> set[int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        return set(await producer.partitions_for(topic))
     finally:
         await producer.stop()
 
@@ -388,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-log", action="store_true", help="print the service's log tail")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--order-topic", help=argparse.SUPPRESS)
+    parser.add_argument("--quiet-topic", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:

@@ -76,8 +76,8 @@ from patron_shared.testing import (
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.latency_figures` importable
     sys.path.insert(0, str(ROOT))
-from bench.child_processes import ChildProcess, free_port  # noqa: E402
 from bench.latency_figures import percentile, summarize  # noqa: E402
+from patron_shared.testing import ChildProcess, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"  # the only address this benchmark sends to
@@ -570,21 +570,10 @@ class ServerProcess(ChildProcess):
         super().__init__(name, [*command, "--port", str(self.port)], env, logs)
         ServerProcess.running.append(self)
 
-    async def wait_ready(self, limit_s: float = 90.0) -> None:
-        deadline = time.perf_counter() + limit_s
-        while time.perf_counter() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
-            with contextlib.suppress(OSError, asyncio.IncompleteReadError, ValueError):
-                connection = await HttpConnection(self.port).open()
-                try:
-                    status, _ = await connection.request(http_get(self.port, "/ready"))
-                finally:
-                    connection.close()
-                if status == 200:
-                    return
-            await asyncio.sleep(0.25)
-        raise RuntimeError(f"{self.name} not ready in {limit_s}s:\n{self.log_tail()}")
+    async def wait_ready(  # type: ignore[override] - its port is its own
+        self, limit_s: float = 90.0
+    ) -> None:
+        await super().wait_ready(self.port, limit_s)
 
     def stop(self) -> None:
         super().stop()

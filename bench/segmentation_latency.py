@@ -67,14 +67,12 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.segmentation` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.child_processes import ChildProcess, free_port  # noqa: E402
 from bench.latency_figures import summarize  # noqa: E402
 from bench.segmentation import CUSTOM_RULES, plain, seed  # noqa: E402
 from patron_segmentation.adapters.tables import messaging  # noqa: E402
@@ -87,10 +85,16 @@ from patron_segmentation.settings import SegmentationSettings  # noqa: E402
 from patron_shared.db import create_engine, create_session_factory  # noqa: E402
 from patron_shared.events import OrderItem, OrderPlaced, Topic, build_envelope, utcnow  # noqa: E402
 from patron_shared.testing import (  # noqa: E402
+    ChildProcess,
     create_service_database,
+    create_topics,
+    delete_topics,
     drop_database,
+    free_port,
+    partitions_of,
     resolve_database_url,
     resolve_kafka_bootstrap,
+    serve_on_topics,
     unique_tenant,
 )
 
@@ -273,40 +277,12 @@ def http_get(port: int, path: str) -> bytes:
         return bytes(response.read())
 
 
-async def wait_ready(service: ChildProcess, port: int, limit_s: float = 90.0) -> None:
-    deadline = time.perf_counter() + limit_s
-    while time.perf_counter() < deadline:
-        service.check()
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(http_get, port, "/ready")
-            return
-        await asyncio.sleep(0.25)
-    raise RuntimeError(f"service not ready in {limit_s}s:\n{service.log_tail()}")
-
-
 def serve(args: argparse.Namespace) -> None:
     """The service as `uvicorn patron_segmentation.app:create_app --factory` runs it, with
     its order consumer reading this run's topic."""
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+    from patron_segmentation.app import create_app  # noqa: PLC0415 - only the server needs it
 
-    from patron_segmentation import app as service_app  # noqa: PLC0415
-
-    production = service_app.build_order_consumer
-
-    def build_order_consumer(runtime: Any) -> Any:
-        consumer = production(runtime)
-        consumer.topics = [args.order_topic]
-        return consumer
-
-    service_app.build_order_consumer = build_order_consumer
-    uvicorn.run(
-        service_app.create_app(),
-        host=HOST,
-        port=args.port,
-        workers=1,
-        access_log=False,
-        log_level="warning",
-    )
+    serve_on_topics(create_app, args.port, {Topic.ORDER_EVENTS.value: args.order_topic})
 
 
 # --------------------------------------------------------------------------- CPU
@@ -340,37 +316,6 @@ def cpu_used(
 
 
 # --------------------------------------------------------------------------- Kafka
-
-
-async def partitions_of(bootstrap: str, topic: str) -> set[int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        return set(await producer.partitions_for(topic))  # waits for the topic's metadata
-    finally:
-        await producer.stop()
-
-
-async def create_topics(
-    bootstrap: str, partitions: dict[str, int], configs: dict[str, dict[str, str]]
-) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(t, n, 1, topic_configs=configs.get(t, {})) for t, n in partitions.items()]
-        )
-    finally:
-        await admin.close()
-
-
-async def delete_topics(bootstrap: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    finally:
-        await admin.close()
 
 
 @dataclass
@@ -663,7 +608,7 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
     )
     stop_sampling = asyncio.Event()
     try:
-        await wait_ready(service, port)
+        await service.wait_ready(port)
         await asyncio.wait(
             [reader, asyncio.create_task(segment_reader.ready.wait())],
             timeout=60,

@@ -18,9 +18,6 @@ import math
 import os
 import random
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -32,13 +29,11 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
-from unittest import mock
 
 import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 from patron_shared.db import UnitOfWork
@@ -55,21 +50,24 @@ from patron_shared.events import (
     dead_letter_topic,
     utcnow,
 )
-from patron_shared.http import ServiceRuntime
-from patron_shared.messaging import EventConsumer
 from patron_shared.testing import (
+    ChildProcess,
     ServiceDatabase,
     bearer_headers,
     create_service_database,
+    create_topics,
+    delete_topics,
     drop_database,
+    free_port,
+    serve_on_topics,
     unique_tenant,
 )
+from patron_shared.testing.processes import HOST
 
 pytestmark = pytest.mark.integration
 UowT = TypeVar("UowT", bound=UnitOfWork)
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
 PARTITIONS = 12
 CUSTOMERS = 400
 # Up to 4 orders of at most 24.00 of merchandise: under 1,000 points earned per customer,
@@ -222,72 +220,26 @@ def expected_orders(sent: Sequence[Envelope]) -> dict[str, ExpectedOrder]:
 # --------------------------------------------------------------------------- the service
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+def start_service(name: str, env: dict[str, str], logs: Path, topics: Topics) -> Service:
+    port = free_port()
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--serve",
+        f"--port={port}",
+        f"--order-topic={topics.orders}",
+        f"--quiet-topic={topics.quiet}",
+    ]
+    return Service(ChildProcess(name, command, env, logs), port)
 
 
-class ServiceProcess:
-    """The loyalty service in a process group of its own, its output in a log file."""
-
-    def __init__(self, name: str, env: dict[str, str], logs: Path, topics: Topics) -> None:
-        self.port = free_port()
-        self.log_path = logs / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        command = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--serve",
-            f"--port={self.port}",
-            f"--order-topic={topics.orders}",
-            f"--quiet-topic={topics.quiet}",
-        ]
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=SERVICE_DIR,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def check(self) -> None:
-        if self.process.poll() is not None:
-            raise AssertionError(f"the service exited early:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+@dataclass(frozen=True)
+class Service:
+    process: ChildProcess
+    port: int
 
     async def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{self.port}") as client:
-            while time.monotonic() < deadline:
-                self.check()
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/ready", timeout=5)).status_code == 200:
-                        return
-                await asyncio.sleep(0.2)
-        raise AssertionError(
-            f"the service was not ready in {READY_TIMEOUT_S} s:\n{self.log_tail()}"
-        )
-
-    def kill(self) -> None:
-        """A crash: no shutdown, no last offset commit, transactions cut where they are."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
+        await self.process.wait_ready(self.port, READY_TIMEOUT_S)
 
 
 def serve(argv: Sequence[str]) -> None:
@@ -295,9 +247,7 @@ def serve(argv: Sequence[str]) -> None:
     its consumers on the test's topics: the order topic's on the test's order topic, the
     others (customer and identity events) on a topic of the test's that stays empty. The
     stack's history is not this test's business, and would take the CPU it measures."""
-    import uvicorn  # noqa: PLC0415 - only the served process needs it
-
-    from patron_loyalty.app import create_app  # noqa: PLC0415
+    from patron_loyalty.app import create_app  # noqa: PLC0415 - only the served process needs it
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve", action="store_true")
@@ -305,28 +255,11 @@ def serve(argv: Sequence[str]) -> None:
     parser.add_argument("--order-topic", required=True)
     parser.add_argument("--quiet-topic", required=True)
     args = parser.parse_args(argv)
-
-    production = ServiceRuntime.event_consumer
-
-    def event_consumer(
-        runtime: ServiceRuntime, name: str, topics: Sequence[str], uow_class: type[UowT]
-    ) -> EventConsumer[UowT]:
-        ours = {
-            args.order_topic if str(topic) == Topic.ORDER_EVENTS.value else args.quiet_topic
-            for topic in topics
-        }
-        return production(runtime, name, sorted(ours), uow_class)
-
-    # every consumer create_app builds (and subscribes) comes from the runtime: one place
-    with mock.patch.object(ServiceRuntime, "event_consumer", event_consumer):
-        app = create_app()
-    uvicorn.run(
-        app,
-        host=HOST,
-        port=args.port,
-        workers=1,
-        access_log=False,
-        log_level="warning",
+    serve_on_topics(
+        create_app,
+        args.port,
+        {Topic.ORDER_EVENTS.value: args.order_topic},
+        other_topics=args.quiet_topic,
     )
 
 
@@ -343,28 +276,10 @@ class Topics:
         return [self.orders, dead_letter_topic(self.orders), self.quiet]
 
 
-async def create_topics(bootstrap: str, topics: Topics) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(topics.orders, num_partitions=PARTITIONS, replication_factor=1),
-                NewTopic(dead_letter_topic(topics.orders), num_partitions=1, replication_factor=1),
-                NewTopic(topics.quiet, num_partitions=1, replication_factor=1),
-            ]
-        )
-    finally:
-        await admin.close()
-
-
-async def delete_topics(bootstrap: str, topics: Topics) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics.all)
-    finally:
-        await admin.close()
+async def create_run_topics(bootstrap: str, topics: Topics) -> None:
+    await create_topics(
+        bootstrap, {topics.orders: PARTITIONS, dead_letter_topic(topics.orders): 1, topics.quiet: 1}
+    )
 
 
 async def dead_letter_count(bootstrap: str, topics: Topics) -> int:
@@ -421,13 +336,13 @@ class Books:
 
 
 async def wait_until_handled(
-    books: Books, service: ServiceProcess, at_least: int, timeout_s: float
+    books: Books, service: Service, at_least: int, timeout_s: float
 ) -> int:
     """Poll the inbox until `at_least` messages are handled; returns the count seen."""
     deadline = time.monotonic() + timeout_s
     handled = await books.handled()
     while handled < at_least:
-        service.check()
+        service.process.check()
         if time.monotonic() > deadline:
             raise TimeoutError(f"{handled} of {at_least} handled after {timeout_s} s")
         await asyncio.sleep(0.05)
@@ -480,12 +395,12 @@ def service_env(
 
 
 @contextlib.contextmanager
-def services_stopped_at_exit(started: list[ServiceProcess]) -> Iterator[None]:
+def services_stopped_at_exit(started: list[Service]) -> Iterator[None]:
     try:
         yield
     finally:
         for service in started:
-            service.stop()
+            service.process.stop()
 
 
 async def test_every_balance_is_what_the_orders_imply_after_the_service_is_killed_mid_stream(
@@ -509,19 +424,19 @@ async def test_every_balance_is_what_the_orders_imply_after_the_service_is_kille
     database = await asyncio.to_thread(
         create_service_database, SERVICE_DIR, superuser_url, "test_loyalty_crash"
     )
-    started: list[ServiceProcess] = []
+    started: list[Service] = []
     producer: AIOKafkaProducer | None = None
     sending: asyncio.Task[None] | None = None
     connection: asyncpg.Connection | None = None
     topics_created = False
     try:
-        await create_topics(kafka_bootstrap, topics)
+        await create_run_topics(kafka_bootstrap, topics)
         topics_created = True
         connection = await asyncpg.connect(_plain(database.owner_url))
         books = Books(connection, tenant, prefix + ORDER_CONSUMER)
         env = service_env(database, kafka_bootstrap, prefix, secret)
         with services_stopped_at_exit(started):
-            first = ServiceProcess("loyalty-first", env, tmp_path, topics)
+            first = start_service("loyalty-first", env, tmp_path, topics)
             started.append(first)
             await first.wait_ready()
             producer = AIOKafkaProducer(
@@ -534,13 +449,13 @@ async def test_every_balance_is_what_the_orders_imply_after_the_service_is_kille
             await wait_until_handled(
                 books, first, int(len(message_ids) * KILL_AFTER), DRAIN_TIMEOUT_S
             )
-            first.kill()
+            first.process.kill()
             at_kill = await books.handled()
             assert at_kill < len(message_ids), (
                 f"all {at_kill} messages were handled before the kill: the test proves nothing"
             )
 
-            second = ServiceProcess("loyalty-second", env, tmp_path, topics)
+            second = start_service("loyalty-second", env, tmp_path, topics)
             started.append(second)
             await second.wait_ready()
             await sending
@@ -550,7 +465,7 @@ async def test_every_balance_is_what_the_orders_imply_after_the_service_is_kille
                 dead = await dead_letter_count(kafka_bootstrap, topics)
                 raise AssertionError(
                     f"{timeout}; {dead} dead-lettered; {at_kill} handled at the kill\n"
-                    f"{second.log_tail()}"
+                    f"{second.process.log_tail()}"
                 ) from timeout
 
             api_balances = await cards(second.port, tenant, secret, customers)
@@ -642,7 +557,7 @@ async def test_every_balance_is_what_the_orders_imply_after_the_service_is_kille
             await connection.close()
         await asyncio.to_thread(drop_database, superuser_url, database.name)
         if topics_created:
-            await delete_topics(kafka_bootstrap, topics)
+            await delete_topics(kafka_bootstrap, topics.all)
 
 
 def without_zeros(points: dict[uuid.UUID, int]) -> dict[uuid.UUID, int]:

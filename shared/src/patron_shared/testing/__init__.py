@@ -31,11 +31,16 @@ from patron_shared.testing.infra import (
 )
 from patron_shared.testing.kafka import (
     KafkaProbe,
+    create_topics,
+    delete_topics,
+    partitions_of,
     unique_tenant,
     wait_for_assignment,
 )
+from patron_shared.testing.processes import ChildProcess, free_port, serve_on_topics
 
 __all__ = [
+    "ChildProcess",
     "FakeRecord",
     "InMemoryUnitOfWork",
     "KafkaProbe",
@@ -43,18 +48,23 @@ __all__ = [
     "alembic",
     "bearer_headers",
     "create_service_database",
+    "create_topics",
+    "delete_topics",
     "deliver_record",
     "docker_available",
     "drop_database",
+    "free_port",
     "inbox_claims",
     "migrate",
     "owner_fetch",
+    "partitions_of",
     "read_stack_env",
     "record_of",
     "resolve_database_url",
     "resolve_kafka_bootstrap",
     "row_security_of",
     "run_without_io",
+    "serve_on_topics",
     "throwaway_database",
     "unique_tenant",
     "wait_for_assignment",

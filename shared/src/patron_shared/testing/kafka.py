@@ -4,12 +4,51 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 from faststream.kafka import KafkaBroker
+
+
+async def create_topics(
+    bootstrap: str,
+    partitions: Mapping[str, int],
+    configs: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
+    """Topics of a run's own (name -> partitions), with per-topic configs if given."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(name, count, 1, topic_configs=dict((configs or {}).get(name, {})))
+                for name, count in partitions.items()
+            ]
+        )
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(list(names))
+    finally:
+        await admin.close()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    """The topic's partitions (waiting for its metadata, as a producer does)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return set(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
 
 
 async def wait_for_assignment(broker: KafkaBroker, timeout_s: float = 60.0) -> None:
