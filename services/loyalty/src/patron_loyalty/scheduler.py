@@ -6,9 +6,6 @@ and then every interval; replicas may overlap, the jobs are safe to run twice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
 
@@ -19,7 +16,7 @@ from patron_loyalty.adapters.uow import LoyaltyUnitOfWork
 from patron_loyalty.service.daily import DailyResult, run_daily_jobs
 from patron_loyalty.settings import LoyaltySettings
 from patron_shared.events import utcnow
-from patron_shared.http import ServiceRuntime
+from patron_shared.http import ServiceRuntime, run_periodically
 from patron_shared.logging import get_logger
 
 log = get_logger("patron.loyalty.daily")
@@ -47,37 +44,19 @@ async def run_daily_jobs_for_tenants(
     return done
 
 
-async def run_daily_jobs_forever(runtime: ServiceRuntime, interval_s: float) -> None:
-    while True:
-        try:
-            results = await run_daily_jobs_for_all_tenants(runtime)
-            expired = sum(r.points_expired for r in results.values())
-            if expired:
-                log.info("points expired", points=expired, tenants=len(results))
-        except Exception:
-            log.exception("daily loyalty jobs failed; will try again")
-        await asyncio.sleep(interval_s)
+async def run_and_log(runtime: ServiceRuntime) -> None:
+    results = await run_daily_jobs_for_all_tenants(runtime)
+    expired = sum(r.points_expired for r in results.values())
+    if expired:
+        log.info("points expired", points=expired, tenants=len(results))
 
 
 def run_daily_jobs_with(app: FastAPI, settings: LoyaltySettings) -> None:
     """Run the jobs beside the service (unless the interval is 0), stopping with it."""
-    if settings.daily_jobs_interval_seconds == 0:
-        return
-    service_lifespan = app.router.lifespan_context
     runtime: ServiceRuntime = app.state.runtime
-
-    @contextlib.asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        async with service_lifespan(application):
-            task = asyncio.create_task(
-                run_daily_jobs_forever(runtime, settings.daily_jobs_interval_seconds),
-                name="loyalty-daily-jobs",
-            )
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
+    run_periodically(
+        app,
+        "loyalty-daily-jobs",
+        lambda: run_and_log(runtime),
+        settings.daily_jobs_interval_seconds,
+    )

@@ -7,10 +7,6 @@ own transaction, and announces who moved.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from patron_segmentation.adapters.memberships import tenants
@@ -18,7 +14,7 @@ from patron_segmentation.adapters.uow import SegmentationUnitOfWork
 from patron_segmentation.service.membership import sweep_time_relative_segments
 from patron_segmentation.settings import SegmentationSettings
 from patron_shared.events import utcnow
-from patron_shared.http import ServiceRuntime
+from patron_shared.http import ServiceRuntime, run_periodically
 from patron_shared.logging import get_logger
 
 log = get_logger("patron.segmentation.sweep")
@@ -41,35 +37,15 @@ async def sweep_all_tenants(runtime: ServiceRuntime) -> int:
     return moved
 
 
-async def sweep_forever(runtime: ServiceRuntime, interval_s: float) -> None:
-    while True:
-        try:
-            moved = await sweep_all_tenants(runtime)
-            if moved:
-                log.info("time-relative segments swept", moved=moved)
-        except Exception:
-            log.exception("segment sweep failed; will try again")
-        await asyncio.sleep(interval_s)
+async def sweep_and_log(runtime: ServiceRuntime) -> None:
+    moved = await sweep_all_tenants(runtime)
+    if moved:
+        log.info("time-relative segments swept", moved=moved)
 
 
 def sweep_segments_with(app: FastAPI, settings: SegmentationSettings) -> None:
     """Run the sweep beside the service (unless the interval is 0), stopping with it."""
-    if settings.sweep_interval_seconds == 0:
-        return
-    service_lifespan = app.router.lifespan_context
     runtime: ServiceRuntime = app.state.runtime
-
-    @contextlib.asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        async with service_lifespan(application):
-            task = asyncio.create_task(
-                sweep_forever(runtime, settings.sweep_interval_seconds), name="segment-sweep"
-            )
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
+    run_periodically(
+        app, "segment-sweep", lambda: sweep_and_log(runtime), settings.sweep_interval_seconds
+    )

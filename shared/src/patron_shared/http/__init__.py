@@ -1,6 +1,7 @@
 """HTTP building blocks every service uses: app factory, problems, pagination, security."""
 
 from patron_shared.http.app import ServiceRuntime, create_service_app
+from patron_shared.http.background import run_periodically
 from patron_shared.http.dependencies import unit_of_work
 from patron_shared.http.negotiation import (
     CSV_CONTENT_TYPE,
@@ -49,5 +50,6 @@ __all__ = [
     "prefers",
     "problem_response",
     "require",
+    "run_periodically",
     "unit_of_work",
 ]

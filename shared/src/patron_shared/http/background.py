@@ -1,0 +1,45 @@
+"""Work a service runs beside its requests and consumers, for as long as it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI
+
+from patron_shared.logging import get_logger
+
+log = get_logger("patron.background")
+
+
+def run_periodically(
+    app: FastAPI, name: str, job: Callable[[], Awaitable[object]], interval_s: float
+) -> None:
+    """Run `job` once the app has started and every `interval_s` after that, until it
+    stops. A failed run is logged and the next one tries again; nothing runs when
+    `interval_s` is 0 (the job is off)."""
+    if interval_s <= 0:
+        return
+    service_lifespan = app.router.lifespan_context
+
+    async def forever() -> None:
+        while True:
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job failed; the next run tries again", job=name)
+            await asyncio.sleep(interval_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        async with service_lifespan(application):
+            task = asyncio.create_task(forever(), name=name)
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
