@@ -67,6 +67,7 @@ bench: install
 	$(UV) run --frozen python bench/identity_dedupe.py
 	$(UV) run --frozen python bench/segmentation.py
 	$(UV) run --frozen python bench/segmentation_latency.py
+	$(UV) run --frozen python bench/loyalty.py
 
 contracts: install
 	$(UV) run --frozen python -m patron_shared.contracts_doc
