@@ -36,10 +36,13 @@
    processes and the topic are always removed.
 
     uv run python bench/segmentation_latency.py [--rate R] [--seconds S] [--customers N]
-        [--orders N] [--service-env KEY=VALUE ...] [--read-live] [--keep-db]
+        [--orders N] [--service-env KEY=VALUE ...] [--service-processes N] [--read-live]
+        [--keep-db]
 
 `--service-env` passes settings to the service and relay (e.g. PATRON_CONSUMER_CONCURRENCY=8,
-PATRON_OUTBOX_POLL_INTERVAL_MS=20), to see what moves the latency.
+PATRON_OUTBOX_POLL_INTERVAL_MS=20), to see what moves the latency. `--service-processes N`
+runs N service processes in the consumer group, as a deployment scales out (the partitions
+are shared among them).
 """
 
 from __future__ import annotations
@@ -474,6 +477,16 @@ def handle_histogram(metrics: str, consumer: str) -> dict[str, float]:
     return found
 
 
+async def handle_histograms(ports: list[int], consumer: str) -> dict[str, float]:
+    """`handle_histogram` summed over the service processes."""
+    total: dict[str, float] = {}
+    for port in ports:
+        metrics = (await asyncio.to_thread(http_get, port, "/metrics")).decode()
+        for key, value in handle_histogram(metrics, consumer).items():
+            total[key] = total.get(key, 0.0) + value
+    return total
+
+
 def handle_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
     """Handler time over the run: mean, and the bucket bound under which each share falls."""
     delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
@@ -553,7 +566,9 @@ async def produce(
     return scheduled, worst_lag
 
 
-async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path) -> dict[str, Any]:
+async def measure(  # noqa: PLR0912 - one run, from start to drain
+    args: argparse.Namespace, database: Any, run: Run, logs: Path
+) -> dict[str, Any]:
     partitions = args.partitions or len(
         await partitions_of(run.bootstrap, Topic.ORDER_EVENTS.value)
     )
@@ -576,7 +591,7 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         {run.segment_topic: {"message.timestamp.type": "LogAppendTime"}},
     )
     await redirect_segment_events(database.owner_url, run.segment_topic)
-    port = free_port()
+    ports = [free_port() for _ in range(args.service_processes)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATRON_")} | {
         "PATRON_DATABASE_URL": database.app_url,
         "PATRON_KAFKA_BOOTSTRAP": run.bootstrap,
@@ -586,12 +601,15 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         "SEGMENTS_SWEEP_INTERVAL_SECONDS": "0",
     }
     env |= dict(item.split("=", 1) for item in args.service_env)
-    service = ChildProcess(
-        "service",
-        [sys.executable, __file__, "--serve", "--order-topic", run.topic, "--port", str(port)],
-        env,
-        logs,
-    )
+    services = [
+        ChildProcess(
+            f"service-{n}",
+            [sys.executable, __file__, "--serve", "--order-topic", run.topic, "--port", str(port)],
+            env,
+            logs,
+        )
+        for n, port in enumerate(ports)
+    ]
     relay = ChildProcess(
         "relay",
         [sys.executable, "-m", "patron_shared.messaging.relay_main", "--service", "segmentation"],
@@ -608,7 +626,8 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
     )
     stop_sampling = asyncio.Event()
     try:
-        await service.wait_ready(port)
+        for service, port in zip(services, ports, strict=True):
+            await service.wait_ready(port)
         await asyncio.wait(
             [reader, asyncio.create_task(segment_reader.ready.wait())],
             timeout=60,
@@ -624,10 +643,9 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         )
         await asyncio.sleep(2.0)  # the warm-up's offsets committed, its events published
         print(f"warm-up: all {partitions} partitions answered ({warm_sent} orders)", flush=True)
-        handle_before = handle_histogram(
-            (await asyncio.to_thread(http_get, port, "/metrics")).decode(), _group(env)
-        )
-        roles = {os.getpid(): "generator", service.pid: "service", relay.pid: "relay"}
+        handle_before = await handle_histograms(ports, _group(env))
+        roles = {os.getpid(): "generator", relay.pid: "relay"}
+        roles |= {service.pid: "service" for service in services}
         cpu_before, cpu_began = process_cpu(), time.perf_counter()
         await asyncio.sleep(5.0)  # what the processes use doing nothing (polls, heartbeats)
         idle = cpu_used(cpu_before, time.perf_counter() - cpu_began, roles)
@@ -654,8 +672,8 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         drained_at = None
         deadline = time.perf_counter() + args.drain_timeout
         while time.perf_counter() < deadline:
-            service.check()
-            relay.check()
+            for process in (*services, relay):
+                process.check()
             handled, unsent = await progress.read()
             if handled >= warm_sent + total and unsent == 0:
                 drained_at = run.clock.now()
@@ -669,14 +687,12 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
             raise RuntimeError("the membership events could not be read back in 120 s")
         stop_sampling.set()
         await sampler
-        handle_after = handle_histogram(
-            (await asyncio.to_thread(http_get, port, "/metrics")).decode(), _group(env)
-        )
+        handle_after = await handle_histograms(ports, _group(env))
         first = dict(arrivals.first)  # what had come by the time the database is read
         began_at, written = await progress.timings()
     finally:
         stop_sampling.set()
-        for process in (service, relay):
+        for process in (*services, relay):
             process.stop()
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):  # its error came first
@@ -740,6 +756,7 @@ async def measure(args: argparse.Namespace, database: Any, run: Run, logs: Path)
         "cpu_cores_while_producing": cpu,
         "cpu_cores_idle_before": idle,
         "service_env": dict(item.split("=", 1) for item in args.service_env),
+        "service_processes": args.service_processes,
         "timeline": run.samples,
     }
 
@@ -879,6 +896,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="KEY=VALUE",
         help="a setting for the service and relay; repeatable",
+    )
+    parser.add_argument(
+        "--service-processes",
+        type=int,
+        default=1,
+        help="service processes in the consumer group (a deployment's replicas)",
     )
     parser.add_argument(
         "--read-live",
