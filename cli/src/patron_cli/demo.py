@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from patron_shared.events import (
     OrderItem,
+    OrderPaid,
     OrderPlaced,
     Topic,
     build_envelope,
@@ -101,19 +102,29 @@ async def _publish_orders(kafka_bootstrap: str, customer_ids: list[uuid.UUID]) -
                     placed_at=now - timedelta(days=30 * (n + index)),
                     channel="web",
                 )
-                envelope = build_envelope(
-                    order,
-                    tenant_id=DEMO_TENANT,
-                    source="demo-orders",
-                    message_id=uuid.uuid5(_NAMESPACE, f"{customer_id}:{order_id}"),
+                # paid as well: the loyalty program earns points on payment
+                payment = OrderPaid(
+                    order_id=order_id,
+                    customer_id=customer_id,
+                    amount=order.total,
+                    currency="USD",
+                    paid_at=order.placed_at,
                 )
-                await producer.send_and_wait(
-                    Topic.ORDER_EVENTS.value,
-                    envelope.to_json_bytes(),
-                    key=str(customer_id).encode(),
-                    headers=[("content-type", b"application/cloudevents+json")],
-                )
-                count += 1
+                for event, suffix in ((order, ""), (payment, ":paid")):
+                    envelope = build_envelope(
+                        event,
+                        tenant_id=DEMO_TENANT,
+                        source="demo-orders",
+                        # the same ids every run: the consumers' inboxes take each once
+                        message_id=uuid.uuid5(_NAMESPACE, f"{customer_id}:{order_id}{suffix}"),
+                    )
+                    await producer.send_and_wait(
+                        Topic.ORDER_EVENTS.value,
+                        envelope.to_json_bytes(),
+                        key=str(customer_id).encode(),
+                        headers=[("content-type", b"application/cloudevents+json")],
+                    )
+                    count += 1
     finally:
         await producer.stop()
     return count

@@ -49,6 +49,10 @@ def stack_up(
             '  Report:     curl -H "Authorization: Bearer $PATRON_DEV_TOKEN" '
             '-H "Accept: application/pdf" -o report.pdf $PATRON_GATEWAY_URL/api/v1/reports/summary'
         )
+        typer.echo(
+            '  Loyalty:    curl -H "Authorization: Bearer $PATRON_DEV_TOKEN" '
+            "$PATRON_GATEWAY_URL/api/v1/customers/<id>/loyalty (points, tier, card)"
+        )
 
 
 @stack_app.command("restart")
