@@ -313,17 +313,6 @@ class SqlPointsRepository:
         rows = await self._session.execute(select(tree.c.root, tree.c.merged_customer_id))
         return [(root, merged) for root, merged in rows]
 
-    async def expiring_by(self, customer_id: uuid.UUID, moment: datetime) -> int:
-        total = await self._session.scalar(
-            select(func.coalesce(func.sum(points_lots.c.remaining), 0)).where(
-                points_lots.c.tenant_id == self._tenant_id,
-                points_lots.c.customer_id == customer_id,
-                points_lots.c.remaining > 0,
-                points_lots.c.expires_at <= moment,
-            )
-        )
-        return int(total or 0)
-
     async def history(
         self, customer_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> HistoryPage:
@@ -392,10 +381,6 @@ class SqlPointsRepository:
                     found[start] = step[current]
             pending = set(step.values())
         return found
-
-    async def absorbed(self, survivor: uuid.UUID) -> list[uuid.UUID]:
-        """Every customer merged (directly or through others) into `survivor`."""
-        return [merged for _, merged in await self._absorbed_of([survivor])]
 
     async def move_orders(self, source: uuid.UUID, to: uuid.UUID) -> None:
         """The source's orders become `to`'s, remembering whose they were."""
@@ -566,9 +551,6 @@ class SqlPointsRepository:
             )
         ).all()
         return {row.order_id: _to_order(row) for row in rows}
-
-    async def save_order(self, order: OrderPoints) -> None:
-        await self.save_orders([order])
 
     async def save_orders(self, orders: Sequence[OrderPoints]) -> None:
         """Insert or update the orders, one statement for all."""
