@@ -13,10 +13,12 @@ import email.policy
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 
 class CapturingHandler:
@@ -66,24 +68,26 @@ def mail_api(store: list[dict[str, Any]]) -> FastAPI:
 def sms_api(store: list[dict[str, Any]]) -> FastAPI:
     app = FastAPI(title="Patron development SMS sink (Twilio-compatible)")
 
-    @app.post("/2010-04-01/Accounts/{account_sid}/Messages.json", status_code=201)
-    async def send_sms(
-        account_sid: str,
-        request: Request,
-        *,
-        to: str = Form(alias="To"),
-        body: str = Form(alias="Body"),
-        sender: str | None = Form(default=None, alias="From"),
-        status_callback: str | None = Form(default=None, alias="StatusCallback"),
-    ) -> dict[str, Any]:
+    @app.post(
+        "/2010-04-01/Accounts/{account_sid}/Messages.json", status_code=201, response_model=None
+    )
+    async def send_sms(account_sid: str, request: Request) -> dict[str, Any] | JSONResponse:
+        # Parsed by hand: FastAPI's Form() needs python-multipart, which is not installed.
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        for field, code in (("To", 21604), ("Body", 21602)):
+            if not form.get(field):
+                return JSONResponse(
+                    {"code": code, "message": f"A '{field}' is required.", "status": 400},
+                    status_code=400,
+                )
         message = {
             "sid": "SM" + uuid.uuid4().hex,
             "account_sid": account_sid,
-            "to": to,
-            "from": sender,
-            "body": body,
+            "to": form["To"],
+            "from": form.get("From"),
+            "body": form["Body"],
             "status": "queued",
-            "status_callback": status_callback,
+            "status_callback": form.get("StatusCallback"),
             "headers": {k: v for k, v in request.headers.items() if k != "authorization"},
             "received_at": datetime.now(UTC).isoformat(),
         }

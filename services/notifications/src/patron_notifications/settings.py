@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 
 from patron_shared.settings import ServiceSettings
 
@@ -10,3 +12,21 @@ from patron_shared.settings import ServiceSettings
 class NotificationsSettings(ServiceSettings):
     contacts_per_page: int = Field(default=20, ge=1)
     contacts_max_per_page: int = Field(default=100, ge=1, le=1000)
+
+    # Delivery channels. The defaults reach the local stack's development sinks.
+    # PATRON_SMTP_*: `none` (plain), `starttls` (upgrade after connecting) or `tls` (implicit).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Patron <notifications@patron.localhost>"
+    # Connected SMTP clients kept open and shared by concurrent sends.
+    smtp_pool_size: int = Field(default=4, ge=1, le=100)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # PATRON_SMS_*: a Twilio-compatible REST API (the local sink accepts any credentials).
+    sms_api_url: str = "http://127.0.0.1:8026"
+    sms_account_sid: str = "ACdevelopment"
+    sms_auth_token: SecretStr = SecretStr("development-auth-token")
+    sms_from: str = "+15005550006"
+    sms_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
