@@ -1,13 +1,16 @@
-"""The notifications unit of work: the shared one plus the contact repository."""
+"""The notifications unit of work: the shared one plus its repositories."""
 
 from __future__ import annotations
 
 from patron_notifications.adapters.repository import SqlContactRepository
+from patron_notifications.adapters.templates import SqlTemplateRepository
 from patron_shared.db import UnitOfWork
 
 
 class NotificationsUnitOfWork(UnitOfWork):
     contacts: SqlContactRepository
+    templates: SqlTemplateRepository
 
     def _open_repositories(self) -> None:
         self.contacts = SqlContactRepository(self.session, self.tenant_id)
+        self.templates = SqlTemplateRepository(self.session, self.tenant_id)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
+from patron_notifications.domain.channels import Channel
 from patron_notifications.domain.contact import Contact
+from patron_notifications.domain.templates import MessageTemplate
 from patron_shared.db.ports import UnitOfWorkProtocol
 
 
@@ -20,3 +22,19 @@ class ContactUnitOfWork(UnitOfWorkProtocol, Protocol):
 
     @property
     def contacts(self) -> ContactRepository: ...
+
+
+class TemplateRepository(Protocol):
+    async def add_version(
+        self, template: MessageTemplate, created_by: str | None
+    ) -> MessageTemplate: ...
+    async def current(self, key: str, channel: Channel) -> MessageTemplate | None: ...
+    async def version(self, key: str, channel: Channel, version: int) -> MessageTemplate | None: ...
+    async def all_current(self) -> list[MessageTemplate]: ...
+
+
+class TemplateUnitOfWork(UnitOfWorkProtocol, Protocol):
+    tenant_id: str
+
+    @property
+    def templates(self) -> TemplateRepository: ...
