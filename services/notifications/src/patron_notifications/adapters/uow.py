@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from patron_notifications.adapters.deliveries import SqlDeliveryRepository
 from patron_notifications.adapters.repository import SqlContactRepository
 from patron_notifications.adapters.templates import SqlTemplateRepository
 from patron_shared.db import UnitOfWork
@@ -10,7 +11,9 @@ from patron_shared.db import UnitOfWork
 class NotificationsUnitOfWork(UnitOfWork):
     contacts: SqlContactRepository
     templates: SqlTemplateRepository
+    deliveries: SqlDeliveryRepository
 
     def _open_repositories(self) -> None:
         self.contacts = SqlContactRepository(self.session, self.tenant_id)
         self.templates = SqlTemplateRepository(self.session, self.tenant_id)
+        self.deliveries = SqlDeliveryRepository(self.session, self.tenant_id)

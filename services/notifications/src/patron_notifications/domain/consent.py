@@ -16,7 +16,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from patron_notifications.domain.delivery import Category, Channel
+from patron_notifications.domain.channels import Channel
+from patron_notifications.domain.delivery import Category
 
 SkipReason = Literal[
     "no_address", "unsubscribed", "no_marketing_consent", "frequency_cap", "customer_gone"

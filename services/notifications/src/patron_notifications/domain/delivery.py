@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-Channel = Literal["email", "sms"]
+from patron_notifications.domain.channels import Channel
+
 Category = Literal["transactional", "marketing"]
 DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "failed", "skipped"]
 FINAL_STATUSES: frozenset[DeliveryStatus] = frozenset({"sent", "delivered", "failed", "skipped"})
@@ -77,6 +78,7 @@ class Delivery:
     last_error: str | None = None
     provider_message_id: str | None = None
     sent_at: datetime | None = None
+    failed_at: datetime | None = None
     delivered_at: datetime | None = None
     # why a message was not sent at all (no consent, frequency cap...)
     skipped_reason: str | None = None
@@ -122,7 +124,7 @@ class Delivery:
             self.status = "queued"
             self.next_attempt_at = now + policy.wait_after(self.attempts, rng)
         else:
-            self.status, self.next_attempt_at = "failed", None
+            self.status, self.next_attempt_at, self.failed_at = "failed", None, now
 
     def skip(self, reason: str) -> None:
         """Never sent: the customer did not consent, the cap was reached, no address..."""

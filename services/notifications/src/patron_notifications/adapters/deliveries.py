@@ -1,0 +1,163 @@
+"""Delivery persistence: queueing (once per idempotency key), the workers' cross-tenant
+claim, and recording what an attempt came to."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from patron_notifications.adapters.delivery_tables import deliveries
+from patron_notifications.domain.delivery import Delivery
+from patron_shared.db import json_recordset
+
+_QUEUED_COLUMNS = (
+    "delivery_id",
+    "tenant_id",
+    "customer_id",
+    "channel",
+    "category",
+    "template_key",
+    "idempotency_key",
+    "cause",
+    "campaign_id",
+    "recipient",
+    "subject",
+    "text_body",
+    "html_body",
+    "headers",
+    "status",
+    "next_attempt_at",
+    "skipped_reason",
+    "created_at",
+)
+
+
+# typed as the table's columns, so JSON and times come back as they do from the table
+_CLAIM = text("SELECT * FROM claim_due_deliveries(:now, :limit, :lease)").columns(
+    *deliveries.columns
+)
+
+
+class SqlDeliveryRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def queue(self, queued: Sequence[Delivery]) -> set[uuid.UUID]:
+        """Insert the deliveries whose idempotency key is new; returns their ids (a key
+        seen before queues nothing: the message it made is the one)."""
+        if not queued:
+            return set()
+        rows = json_recordset(
+            deliveries, [self._values(delivery) for delivery in queued], _QUEUED_COLUMNS
+        )
+        inserted = await self._session.execute(
+            pg_insert(deliveries)
+            .from_select(_QUEUED_COLUMNS, select(*(rows.c[name] for name in _QUEUED_COLUMNS)))
+            .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
+            .returning(deliveries.c.delivery_id)
+        )
+        return {delivery_id for (delivery_id,) in inserted}
+
+    async def record_outcome(self, delivery: Delivery) -> bool:
+        """What an attempt came to; False when the claim had lapsed and another worker holds
+        the message now (its outcome is the one that counts)."""
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.tenant_id == self._tenant_id,
+                deliveries.c.delivery_id == delivery.delivery_id,
+                deliveries.c.status == "sending",
+                deliveries.c.attempts == delivery.attempts,
+            )
+            .values(
+                status=delivery.status,
+                next_attempt_at=delivery.next_attempt_at,
+                last_error=delivery.last_error,
+                provider_message_id=delivery.provider_message_id,
+                sent_at=delivery.sent_at,
+                failed_at=delivery.failed_at,
+                lease_until=None,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def get(self, delivery_id: uuid.UUID) -> Delivery | None:
+        row = (
+            await self._session.execute(
+                select(deliveries).where(
+                    deliveries.c.tenant_id == self._tenant_id,
+                    deliveries.c.delivery_id == delivery_id,
+                )
+            )
+        ).first()
+        return None if row is None else delivery_from_row(row)
+
+    def _values(self, delivery: Delivery) -> dict[str, Any]:
+        return {
+            "delivery_id": delivery.delivery_id,
+            "tenant_id": self._tenant_id,
+            "customer_id": delivery.customer_id,
+            "channel": delivery.channel,
+            "category": delivery.category,
+            "template_key": delivery.template_key,
+            "idempotency_key": delivery.idempotency_key,
+            "cause": delivery.cause,
+            "campaign_id": delivery.campaign_id,
+            "recipient": delivery.recipient,
+            "subject": delivery.subject,
+            "text_body": delivery.text,
+            "html_body": delivery.html,
+            "headers": delivery.headers,
+            "status": delivery.status,
+            "next_attempt_at": delivery.next_attempt_at,
+            "skipped_reason": delivery.skipped_reason,
+            "created_at": delivery.created_at,
+        }
+
+
+async def claim_due_deliveries(
+    engine: AsyncEngine, now: datetime, limit: int, lease: timedelta
+) -> list[tuple[str, Delivery]]:
+    """Claim up to `limit` due messages of any tenant for one worker, each with its tenant:
+    `status = 'sending'`, the attempt counted, a lease until `now + lease`. Concurrent
+    workers never get the same message (SKIP LOCKED); one whose lease ran out is due again."""
+    async with engine.begin() as connection:
+        rows = (
+            await connection.execute(_CLAIM, {"now": now, "limit": limit, "lease": lease})
+        ).all()
+    return [(row.tenant_id, delivery_from_row(row)) for row in rows]
+
+
+def delivery_from_row(row: Row[Any]) -> Delivery:
+    return Delivery(
+        delivery_id=row.delivery_id,
+        customer_id=row.customer_id,
+        channel=row.channel,
+        category=row.category,
+        template_key=row.template_key,
+        idempotency_key=row.idempotency_key,
+        recipient=row.recipient,
+        created_at=row.created_at,
+        cause=row.cause,
+        campaign_id=row.campaign_id,
+        subject=row.subject,
+        text=row.text_body,
+        html=row.html_body,
+        headers=dict(row.headers or {}),
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        provider_message_id=row.provider_message_id,
+        sent_at=row.sent_at,
+        failed_at=row.failed_at,
+        delivered_at=row.delivered_at,
+        skipped_reason=row.skipped_reason,
+    )

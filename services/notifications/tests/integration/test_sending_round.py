@@ -1,0 +1,108 @@
+"""A sending round on the real database and the local stack's real SMTP sink: due messages
+claimed, sent, recorded, announced; a permanent failure failed at once."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from patron_notifications.adapters.channels import build_channels
+from patron_notifications.adapters.deliveries import claim_due_deliveries
+from patron_notifications.adapters.uow import NotificationsUnitOfWork
+from patron_notifications.domain.delivery import Delivery, idempotency_key
+from patron_notifications.service.sending import message_id_of, send_due_deliveries
+from patron_notifications.settings import NotificationsSettings
+from patron_shared.http import ServiceRuntime
+from patron_shared.testing import read_stack_env
+
+pytestmark = pytest.mark.integration
+
+
+def message(channel: str, recipient: str, at: datetime) -> Delivery:
+    customer = uuid.uuid4()
+    return Delivery(
+        delivery_id=uuid.uuid4(),
+        customer_id=customer,
+        channel=channel,  # type: ignore[arg-type]
+        category="transactional",
+        template_key="order_confirmation",
+        idempotency_key=idempotency_key("order-1", "order_confirmation", customer, "email"),
+        recipient=recipient,
+        created_at=at,
+        cause="order-1",
+        subject="Your order",
+        text="Thank you for your order.",
+        html="<p>Thank you for your order.</p>",
+    )
+
+
+async def test_a_round_sends_due_messages_records_them_and_announces_them(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    stack = read_stack_env()
+    if "PATRON_SMTP_SINK_URL" not in stack:
+        pytest.fail("the local stack's sinks are not running: `uv run patron stack up`")
+    # a moment of this test's own: what other tests left queued is older and goes first
+    now = datetime(2400, 1, 1, tzinfo=UTC) + timedelta(days=random.randint(0, 10_000))
+    run = uuid.uuid4().hex[:10]
+    emails = [message("email", f"round-{run}-{n}@patron-tests.example", now) for n in range(12)]
+    bad_sms = message("sms", "not-a-number", now)
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        assert len(await uow.deliveries.queue([*emails, bad_sms])) == 13
+        await uow.commit()
+
+    settings = NotificationsSettings(
+        smtp_host=stack["PATRON_SMTP_HOST"], smtp_port=int(stack["PATRON_SMTP_PORT"])
+    )
+    channels = build_channels(settings)
+    try:
+        round_ = await send_due_deliveries(
+            lambda at, limit, lease: claim_due_deliveries(runtime.engine, at, limit, lease),
+            lambda of: runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=of),
+            channels.email,
+            channels.sms,
+            lambda: now,
+            limit=10_000,
+        )
+    finally:
+        await channels.close()
+    assert round_.claimed >= 13
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        captured = (await client.get(f"{stack['PATRON_SMTP_SINK_URL']}/messages")).json()
+    ours = [m for m in captured if any(r.startswith(f"round-{run}-") for r in m["recipients"])]
+    assert sorted(r for m in ours for r in m["recipients"]) == sorted(e.recipient for e in emails)
+    assert {m["headers"]["Message-ID"] for m in ours} == {
+        message_id_of(e.delivery_id) for e in emails
+    }
+
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        stored = {
+            d.delivery_id: d
+            for d in [await uow.deliveries.get(e.delivery_id) for e in [*emails, bad_sms]]
+            if d
+        }
+    assert {stored[e.delivery_id].status for e in emails} == {"sent"}
+    assert stored[bad_sms.delivery_id].status == "failed"
+    assert stored[bad_sms.delivery_id].attempts == 1
+
+    outbox = runtime.messaging.outbox
+    async with runtime.engine.connect() as connection:
+        rows = (
+            await connection.execute(select(outbox.c.payload).where(outbox.c.tenant_id == tenant))
+        ).all()
+    events: list[dict[str, Any]] = [row.payload for row in rows]
+    sent = [e for e in events if e["type"] == "NotificationSent"]
+    failed = [e for e in events if e["type"] == "NotificationFailed"]
+    assert sorted(e["data"]["notification_id"] for e in sent) == sorted(
+        str(e.delivery_id) for e in emails
+    )
+    assert [(e["data"]["notification_id"], e["data"]["permanent"]) for e in failed] == [
+        (str(bad_sms.delivery_id), True)
+    ]
