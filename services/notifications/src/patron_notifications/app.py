@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from patron_notifications.adapters.tables import messaging
 from patron_notifications.api.contacts import build_contacts_router
+from patron_notifications.api.deliveries import build_deliveries_router
 from patron_notifications.api.templates import build_templates_router
 from patron_notifications.consumers.customers import build_customer_consumer
 from patron_notifications.settings import NotificationsSettings
@@ -20,6 +21,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     return create_service_app(
         runtime,
         title="Patron notifications service",
-        routers=[build_contacts_router(settings), build_templates_router()],
+        routers=[
+            build_contacts_router(settings),
+            build_templates_router(),
+            build_deliveries_router(),
+        ],
         consumers=[build_customer_consumer(runtime)],
     )

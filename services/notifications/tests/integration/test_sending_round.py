@@ -1,5 +1,6 @@
-"""A sending round on the real database and the local stack's real SMTP sink: due messages
-claimed, sent, recorded, announced; a permanent failure failed at once."""
+"""A sending round on the real database and the local stack's real SMTP sink (due messages
+claimed, sent, recorded, announced; a permanent failure failed at once), and the delivery
+log through the API."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from patron_notifications.domain.delivery import Delivery, idempotency_key
 from patron_notifications.service.sending import message_id_of, send_due_deliveries
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import read_stack_env
+from patron_shared.testing import bearer_headers, read_stack_env
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +107,39 @@ async def test_a_round_sends_due_messages_records_them_and_announces_them(
     assert [(e["data"]["notification_id"], e["data"]["permanent"]) for e in failed] == [
         (str(bad_sms.delivery_id), True)
     ]
+
+
+async def test_the_delivery_log_pages_a_customers_messages_newest_first_and_masks_the_address(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer = uuid.uuid4()
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    sent = []
+    for n in range(5):
+        item = message("email", f"log-{n}@patron-tests.example", start + timedelta(minutes=n))
+        sent.append(Delivery(**{**item.__dict__, "customer_id": customer}))
+    sent[1].skip("no_marketing_consent")
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        await uow.deliveries.queue(sent)
+        await uow.commit()
+
+    url = f"/api/v1/customers/{customer}/notifications"
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"per_page": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(url, params=params, headers=admin)).json()
+        seen += page["data"]
+        cursor = page["meta"]["next_cursor"]
+        if cursor is None:
+            break
+    assert [s["id"] for s in seen] == [str(d.delivery_id) for d in reversed(sent)]
+    assert [s["status"] for s in seen] == ["queued", "queued", "queued", "skipped", "queued"]
+    assert seen[3]["skipped_reason"] == "no_marketing_consent"
+    assert seen[0]["recipient"] == "log-4@patron-tests.example"  # admin holds customers:pii
+
+    reader = bearer_headers(tenant, scopes=["notifications:read"])
+    masked = (await client.get(url, headers=reader)).json()["data"][0]["recipient"]
+    assert masked != "log-4@patron-tests.example"
+    assert "@" in masked
+    assert (await client.get(url, params={"cursor": "x"}, headers=admin)).status_code == 422

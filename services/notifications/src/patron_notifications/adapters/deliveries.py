@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import Row, and_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -98,6 +98,27 @@ class SqlDeliveryRepository:
             )
         ).first()
         return None if row is None else delivery_from_row(row)
+
+    async def log(
+        self, customer_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> tuple[list[Delivery], bool]:
+        """The customer's deliveries newest first, `limit` after a (created_at, id) cursor;
+        and whether more follow."""
+        d = deliveries.c
+        query = select(deliveries).where(
+            d.tenant_id == self._tenant_id, d.customer_id == customer_id
+        )
+        if after is not None:
+            at, delivery_id = after
+            query = query.where(
+                or_(d.created_at < at, and_(d.created_at == at, d.delivery_id < delivery_id))
+            )
+        rows = (
+            await self._session.execute(
+                query.order_by(d.created_at.desc(), d.delivery_id.desc()).limit(limit + 1)
+            )
+        ).all()
+        return [delivery_from_row(row) for row in rows[:limit]], len(rows) > limit
 
     def _values(self, delivery: Delivery) -> dict[str, Any]:
         return {
