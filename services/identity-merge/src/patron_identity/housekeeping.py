@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from fastapi import FastAPI
 
 from patron_identity.adapters.connectors import purge_source_deliveries
 from patron_identity.settings import IdentitySettings
-from patron_shared.http import ServiceRuntime
+from patron_shared.http import ServiceRuntime, run_periodically
 from patron_shared.logging import get_logger
 
 log = get_logger("patron.identity.housekeeping")
@@ -20,35 +17,19 @@ PURGE_EVERY = timedelta(hours=1)
 
 
 async def forget_old_deliveries(runtime: ServiceRuntime, retention: timedelta) -> None:
-    """Purge webhook deliveries past `retention` now and every PURGE_EVERY; a failed purge
-    is logged and tried again at the next turn."""
-    while True:
-        try:
-            purged = await purge_source_deliveries(runtime.engine, retention)
-            if purged:
-                log.info("old webhook deliveries forgotten", deliveries=purged)
-        except Exception:
-            log.exception("purging old webhook deliveries failed; will try again")
-        await asyncio.sleep(PURGE_EVERY.total_seconds())
+    """Purge webhook deliveries past `retention` (a replay older than that is new again)."""
+    purged = await purge_source_deliveries(runtime.engine, retention)
+    if purged:
+        log.info("old webhook deliveries forgotten", deliveries=purged)
 
 
 def keep_tables_tidy_with(app: FastAPI, settings: IdentitySettings) -> None:
-    """Run the upkeep beside the service, stopping with it."""
-    service_lifespan = app.router.lifespan_context
+    """Run the upkeep beside the service, now and every PURGE_EVERY, stopping with it."""
     runtime: ServiceRuntime = app.state.runtime
     retention = timedelta(days=settings.source_delivery_retention_days)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        async with service_lifespan(application):
-            task = asyncio.create_task(
-                forget_old_deliveries(runtime, retention), name="forget-old-deliveries"
-            )
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
+    run_periodically(
+        app,
+        "forget-old-deliveries",
+        lambda: forget_old_deliveries(runtime, retention),
+        PURGE_EVERY.total_seconds(),
+    )

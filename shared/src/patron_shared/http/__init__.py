@@ -19,7 +19,9 @@ from patron_shared.http.pagination import (
     PageMeta,
     PageParams,
     decode_cursor,
+    decode_moment_cursor,
     encode_cursor,
+    encode_moment_cursor,
     page_params,
 )
 from patron_shared.http.problems import PROBLEM_CONTENT_TYPE, problem_response
@@ -45,7 +47,9 @@ __all__ = [
     "csv_text",
     "current_principal",
     "decode_cursor",
+    "decode_moment_cursor",
     "encode_cursor",
+    "encode_moment_cursor",
     "page_params",
     "prefers",
     "problem_response",

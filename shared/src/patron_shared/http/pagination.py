@@ -7,8 +7,10 @@ import base64
 import binascii
 import json
 import math
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from fastapi import Query
@@ -117,3 +119,20 @@ def decode_cursor(token: str, parts: int) -> list[str]:
     ):
         raise InvalidInput("cursor", "not a cursor this API returned", location="query")
     return decoded
+
+
+def encode_moment_cursor(at: datetime, key: uuid.UUID) -> str:
+    """A cursor after the row at (`at`, `key`), for lists ordered by a time and an id."""
+    return encode_cursor(at.isoformat(), str(key))
+
+
+def decode_moment_cursor(token: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """What `encode_moment_cursor` put in `token` (None for no cursor); a 422 naming
+    `cursor` for anything else."""
+    if token is None:
+        return None
+    at, key = decode_cursor(token, 2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(key)
+    except ValueError:
+        raise InvalidInput("cursor", "not a cursor this API returned", location="query") from None

@@ -4,7 +4,7 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 """
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -24,13 +24,12 @@ from patron_loyalty.api.points_schemas import (
 from patron_loyalty.service import points as use_cases
 from patron_loyalty.service import redemption as redemptions
 from patron_shared.auth import Scope
-from patron_shared.errors import InvalidInput
 from patron_shared.http import (
     CursorMeta,
     CursorPage,
     api_router,
-    decode_cursor,
-    encode_cursor,
+    decode_moment_cursor,
+    encode_moment_cursor,
     unit_of_work,
 )
 
@@ -46,16 +45,6 @@ IdempotencyKey = Annotated[
         description="Repeat a request with the same key: it answers the same, applied once",
     ),
 ]
-
-
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    at, entry_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(at), uuid.UUID(entry_id)
-    except ValueError as error:
-        raise InvalidInput("cursor", "not a cursor this API returned", location="query") from error
 
 
 def build_points_router() -> APIRouter:
@@ -78,7 +67,7 @@ def build_points_router() -> APIRouter:
         per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
     ) -> CursorPage[PointsEntryOut]:
         page = await use_cases.points_history(
-            uow, customer_id, after=_after(cursor), limit=per_page
+            uow, customer_id, after=decode_moment_cursor(cursor), limit=per_page
         )
         last = page.entries[-1] if page.entries and page.has_more else None
         return CursorPage[PointsEntryOut](
@@ -86,9 +75,7 @@ def build_points_router() -> APIRouter:
             meta=CursorMeta(
                 per_page=per_page,
                 next_cursor=(
-                    encode_cursor(last.occurred_at.isoformat(), str(last.entry_id))
-                    if last
-                    else None
+                    encode_moment_cursor(last.occurred_at, last.entry_id) if last else None
                 ),
             ),
         )

@@ -14,13 +14,12 @@ from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.domain.delivery import Delivery
 from patron_notifications.service.delivery_log import delivery_log
 from patron_shared.auth import Principal, Scope, mask_email, mask_phone
-from patron_shared.errors import InvalidInput
 from patron_shared.http import (
     CursorMeta,
     CursorPage,
     api_router,
-    decode_cursor,
-    encode_cursor,
+    decode_moment_cursor,
+    encode_moment_cursor,
     unit_of_work,
 )
 
@@ -69,16 +68,6 @@ class DeliveryOut(BaseModel):
         )
 
 
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    at, delivery_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(at), uuid.UUID(delivery_id)
-    except ValueError as error:
-        raise InvalidInput("cursor", "not a cursor this API returned", location="query") from error
-
-
 def build_deliveries_router() -> APIRouter:
     router = api_router(prefix="/api/v1/customers", tags=["notifications"])
 
@@ -94,17 +83,17 @@ def build_deliveries_router() -> APIRouter:
         ] = None,
         per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
     ) -> CursorPage[DeliveryOut]:
-        found, more = await delivery_log(uow, customer_id, after=_after(cursor), limit=per_page)
+        found, more = await delivery_log(
+            uow, customer_id, after=decode_moment_cursor(cursor), limit=per_page
+        )
         last = found[-1] if found and more else None
         return CursorPage[DeliveryOut](
             data=[DeliveryOut.of(delivery, uow.caller) for delivery in found],
             meta=CursorMeta(
                 per_page=per_page,
-                next_cursor=(
-                    encode_cursor(last.created_at.isoformat(), str(last.delivery_id))
-                    if last
-                    else None
-                ),
+                next_cursor=encode_moment_cursor(last.created_at, last.delivery_id)
+                if last
+                else None,
             ),
         )
 

@@ -29,7 +29,9 @@ from patron_shared.http import (
     attachment,
     csv_line,
     decode_cursor,
+    decode_moment_cursor,
     encode_cursor,
+    encode_moment_cursor,
     prefers,
     unit_of_work,
 )
@@ -117,11 +119,8 @@ def _preview(rule: Rule, count: int) -> PreviewOut:
 def _segment_cursor(token: str | None) -> SegmentCursor | None:
     if token is None:
         return None
-    created_at, segment_id = decode_cursor(token, 2)
-    try:
-        return SegmentCursor(datetime.fromisoformat(created_at), uuid.UUID(segment_id))
-    except ValueError:
-        raise InvalidInput("cursor", NOT_A_CURSOR, location="query") from None
+    decoded = decode_moment_cursor(token)
+    return None if decoded is None else SegmentCursor(*decoded)
 
 
 def member_cursor(token: str | None) -> uuid.UUID | None:
@@ -173,7 +172,7 @@ def build_segments_router() -> APIRouter:
         found, after = await use_cases.list_segments(
             uow, after=_segment_cursor(cursor), limit=per_page
         )
-        token = encode_cursor(after.created_at.isoformat(), str(after.id)) if after else None
+        token = encode_moment_cursor(after.created_at, after.id) if after else None
         return CursorPage[SegmentOut](
             data=[SegmentOut.of(s) for s in found],
             meta=CursorMeta(per_page=per_page, next_cursor=token),
