@@ -10,6 +10,7 @@ from patron_notifications.api.deliveries import build_deliveries_router
 from patron_notifications.api.templates import build_templates_router
 from patron_notifications.consumers.customers import build_customer_consumer
 from patron_notifications.settings import NotificationsSettings
+from patron_notifications.worker import run_delivery_worker_with
 from patron_shared.http import ServiceRuntime, create_service_app
 
 SERVICE_NAME = "notifications"
@@ -18,7 +19,7 @@ SERVICE_NAME = "notifications"
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Patron notifications service",
         routers=[
@@ -28,3 +29,5 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         ],
         consumers=[build_customer_consumer(runtime)],
     )
+    run_delivery_worker_with(app, settings)
+    return app

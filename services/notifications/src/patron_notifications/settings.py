@@ -30,3 +30,12 @@ class NotificationsSettings(ServiceSettings):
     sms_auth_token: SecretStr = SecretStr("development-auth-token")
     sms_from: str = "+15005550006"
     sms_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+
+    # The delivery worker beside the service: each round claims up to `delivery_batch`
+    # due messages (a lease of `delivery_lease_seconds` each) and sends them
+    # `delivery_concurrency` at a time; with nothing due it looks again after
+    # `delivery_idle_seconds` (0: no worker in this process).
+    delivery_batch: int = Field(default=200, ge=1, le=10_000)
+    delivery_concurrency: int = Field(default=20, ge=1, le=500)
+    delivery_lease_seconds: int = Field(default=300, ge=10, le=86_400)
+    delivery_idle_seconds: float = Field(default=0.5, ge=0, le=60)

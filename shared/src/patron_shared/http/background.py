@@ -14,11 +14,16 @@ log = get_logger("patron.background")
 
 
 def run_periodically(
-    app: FastAPI, name: str, job: Callable[[], Awaitable[object]], interval_s: float
+    app: FastAPI,
+    name: str,
+    job: Callable[[], Awaitable[object]],
+    interval_s: float,
+    *,
+    on_stop: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Run `job` once the app has started and every `interval_s` after that, until it
-    stops. A failed run is logged and the next one tries again; nothing runs when
-    `interval_s` is 0 (the job is off)."""
+    stops (then `on_stop`, to release what the job holds). A failed run is logged and the
+    next one tries again; nothing runs when `interval_s` is 0 (the job is off)."""
     if interval_s <= 0:
         return
     service_lifespan = app.router.lifespan_context
@@ -41,5 +46,7 @@ def run_periodically(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                if on_stop is not None:
+                    await on_stop()
 
     app.router.lifespan_context = lifespan
