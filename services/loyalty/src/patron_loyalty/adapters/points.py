@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -483,28 +483,25 @@ class SqlPointsRepository:
     async def redemption(
         self, customer_id: uuid.UUID, redemption_id: uuid.UUID
     ) -> Redemption | None:
-        r = points_redemptions.c
-        row = (
-            await self._session.execute(
-                select(points_redemptions).where(
-                    r.tenant_id == self._tenant_id,
-                    r.customer_id == customer_id,
-                    r.redemption_id == redemption_id,
-                )
-            )
-        ).first()
-        return None if row is None else _to_redemption(row)
+        return await self._one_redemption(
+            customer_id, points_redemptions.c.redemption_id == redemption_id
+        )
 
     async def redemption_by_key(
         self, customer_id: uuid.UUID, idempotency_key: str
+    ) -> Redemption | None:
+        return await self._one_redemption(
+            customer_id, points_redemptions.c.idempotency_key == idempotency_key
+        )
+
+    async def _one_redemption(
+        self, customer_id: uuid.UUID, which: ColumnElement[bool]
     ) -> Redemption | None:
         r = points_redemptions.c
         row = (
             await self._session.execute(
                 select(points_redemptions).where(
-                    r.tenant_id == self._tenant_id,
-                    r.customer_id == customer_id,
-                    r.idempotency_key == idempotency_key,
+                    r.tenant_id == self._tenant_id, r.customer_id == customer_id, which
                 )
             )
         ).first()

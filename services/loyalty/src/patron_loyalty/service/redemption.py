@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from patron_loyalty.domain.account import LoyaltyAccount
 from patron_loyalty.domain.ledger import InsufficientPoints, PointsAccount
 from patron_loyalty.domain.program import Program
 from patron_loyalty.domain.redemption import Redemption, new_discount_code
@@ -145,10 +146,7 @@ async def confirm_hold(
 ) -> RedemptionResult:
     """Take a hold's points and give its code; confirming twice answers the same."""
     async with uow:
-        program = await program_of(uow)
-        now = utcnow()
-        account = await uow.points.lock_account(customer_id, program.entry_tier, now)
-        redemption = await _redemption(uow, customer_id, redemption_id)
+        program, now, account, redemption = await _locked(uow, customer_id, redemption_id)
         ledger = await _ledger_with_holds(uow, customer_id, now)
         if redemption.status == "redeemed":
             return RedemptionResult(redemption, account.balance, ledger.available)
@@ -169,10 +167,7 @@ async def cancel_hold(
 ) -> RedemptionResult:
     """Release a hold; cancelling twice answers the same, a redeemed one is a 409."""
     async with uow:
-        program = await program_of(uow)
-        now = utcnow()
-        account = await uow.points.lock_account(customer_id, program.entry_tier, now)
-        redemption = await _redemption(uow, customer_id, redemption_id)
+        _, now, account, redemption = await _locked(uow, customer_id, redemption_id)
         if redemption.status == "redeemed":
             raise Conflict(f"redemption {redemption_id} is already redeemed", field="redemption_id")
         if redemption.status == "held":
@@ -191,6 +186,17 @@ async def get_redemption(
 
 
 # ---------------------------------------------------------------------------- internals
+
+
+async def _locked(
+    uow: PointsUnitOfWork, customer_id: uuid.UUID, redemption_id: uuid.UUID
+) -> tuple[Program, datetime, LoyaltyAccount, Redemption]:
+    """Inside an open unit of work: the program, the time, the customer's account (locked)
+    and the redemption (404 when it is not the customer's)."""
+    program = await program_of(uow)
+    now = utcnow()
+    account = await uow.points.lock_account(customer_id, program.entry_tier, now)
+    return program, now, account, await _redemption(uow, customer_id, redemption_id)
 
 
 async def _ledger_with_holds(
