@@ -22,6 +22,8 @@ log = get_logger("patron.notifications.worker")
 
 
 def run_delivery_worker_with(app: FastAPI, settings: NotificationsSettings) -> None:
+    if settings.delivery_idle_seconds <= 0:
+        return  # no worker in this process: no SMTP or SMS clients either
     runtime: ServiceRuntime = app.state.runtime
     channels = build_channels(settings)
     lease = timedelta(seconds=settings.delivery_lease_seconds)
