@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
+from patron_notifications.domain.consent import SendingRules
+from patron_notifications.domain.messaging_settings import MessagingSettings, parse_quiet_hours
+from patron_notifications.domain.unsubscribe import UnsubscribeTarget, unsubscribe_url
+from patron_shared.errors import InvalidInput
 from patron_shared.settings import ServiceSettings
+
+DEV_UNSUBSCRIBE_SECRET = "patron-development-unsubscribe-secret"  # noqa: S105 - refused in production
 
 
 class NotificationsSettings(ServiceSettings):
     contacts_per_page: int = Field(default=20, ge=1)
     contacts_max_per_page: int = Field(default=100, ge=1, le=1000)
+
+    # Where customers and providers reach this service from outside (the gateway's public
+    # URL): unsubscribe links and SMS status callbacks are built on it.
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080", pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
+    )
+    # Signs unsubscribe links: a link cannot be forged for another customer or channel.
+    unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
 
     # Delivery channels. The defaults reach the local stack's development sinks.
     # PATRON_SMTP_*: `none` (plain), `starttls` (upgrade after connecting) or `tls` (implicit).
@@ -39,3 +54,52 @@ class NotificationsSettings(ServiceSettings):
     delivery_concurrency: int = Field(default=20, ge=1, le=500)
     delivery_lease_seconds: int = Field(default=300, ge=10, le=86_400)
     delivery_idle_seconds: float = Field(default=0.5, ge=0, le=60)
+
+    # What a tenant that saved no messaging settings runs on (PATRON_SHOP_*, ...).
+    shop_name: str = Field(default="Patron Shop", min_length=1, max_length=200)
+    shop_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://\S+$")
+    # at most this many marketing messages to one customer in `marketing_cap_days` days
+    marketing_cap: int = Field(default=3, ge=0, le=1000)
+    marketing_cap_days: int = Field(default=7, ge=1, le=365)
+    # marketing SMS wait for the end of this window in the customer's time zone
+    sms_quiet_hours: str = "21:00-08:00"
+    default_time_zone: str = "UTC"
+    # triggers switched off for tenants that did not say otherwise (comma-separated)
+    triggers_off: str = ""
+
+    def messaging_defaults(self) -> MessagingSettings:
+        start, end = parse_quiet_hours(self.sms_quiet_hours)
+        off = {name.strip() for name in self.triggers_off.split(",") if name.strip()}
+        return MessagingSettings(
+            shop_name=self.shop_name,
+            shop_url=self.shop_url,
+            triggers=dict.fromkeys(off, False),  # type: ignore[arg-type] # checked by the class
+            rules=SendingRules(
+                cap=self.marketing_cap,
+                cap_window=timedelta(days=self.marketing_cap_days),
+                quiet_start=start,
+                quiet_end=end,
+                default_time_zone=self.default_time_zone,
+            ),
+        )
+
+    def unsubscribe_url(self, target: UnsubscribeTarget) -> str:
+        secret = self.unsubscribe_secret.get_secret_value().encode()
+        return unsubscribe_url(self.public_base_url, secret, target)
+
+    @model_validator(mode="after")
+    def _check_messaging_defaults(self) -> NotificationsSettings:
+        try:
+            self.messaging_defaults()
+        except InvalidInput as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_dev_unsubscribe_secret_in_production(self) -> NotificationsSettings:
+        if (
+            self.env == "production"
+            and self.unsubscribe_secret.get_secret_value() == DEV_UNSUBSCRIBE_SECRET
+        ):
+            raise ValueError("PATRON_UNSUBSCRIBE_SECRET must be set in production")
+        return self

@@ -88,6 +88,28 @@ class SqlDeliveryRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def marketing_times(
+        self, customer_ids: Sequence[uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, list[datetime]]:
+        """When each customer's marketing messages since `since` were queued (those not
+        skipped or failed): what the frequency cap counts."""
+        if not customer_ids:
+            return {}
+        d = deliveries.c
+        rows = await self._session.execute(
+            select(d.customer_id, d.created_at).where(
+                d.tenant_id == self._tenant_id,
+                d.customer_id.in_(set(customer_ids)),
+                d.category == "marketing",
+                d.created_at > since,
+                d.status.in_(("queued", "sending", "sent", "delivered")),
+            )
+        )
+        times: dict[uuid.UUID, list[datetime]] = {}
+        for customer_id, created_at in rows:
+            times.setdefault(customer_id, []).append(created_at)
+        return times
+
     async def get(self, delivery_id: uuid.UUID) -> Delivery | None:
         row = (
             await self._session.execute(

@@ -1,10 +1,17 @@
-"""The notifications customer consumer: `patron.customer.events.v1` -> contacts."""
+"""The notifications customer consumer: `patron.customer.events.v1` -> contacts and their
+marketing consent."""
 
 from __future__ import annotations
 
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
-from patron_notifications.service.contacts import delete_contact, erase_contact, record_contact
+from patron_notifications.service.contacts import (
+    delete_contact,
+    erase_contact,
+    record_consent,
+    record_contact,
+)
 from patron_shared.events import (
+    ConsentChanged,
     CustomerCreated,
     CustomerDeleted,
     CustomerErased,
@@ -25,4 +32,5 @@ def build_customer_consumer(runtime: ServiceRuntime) -> EventConsumer[Notificati
     consumer.on(CustomerUpdated, record_contact)
     consumer.on(CustomerDeleted, delete_contact)
     consumer.on(CustomerErased, erase_contact)
+    consumer.on(ConsentChanged, record_consent)
     return consumer

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from patron_notifications.domain.channels import Channel
@@ -14,6 +16,20 @@ from patron_shared.db.ports import UnitOfWorkProtocol
 class ContactRepository(Protocol):
     async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Contact | None: ...
     async def save(self, contact: Contact) -> None: ...
+    async def note_order(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        order_id: str,
+        total: Decimal,
+        currency: str,
+        placed_at: datetime,
+    ) -> None: ...
+    async def note_points(self, customer_id: uuid.UUID, *, balance: int, at: datetime) -> None: ...
+    async def note_tier(self, customer_id: uuid.UUID, *, tier: str, at: datetime) -> None: ...
+    async def note_marketing_consent(
+        self, customer_id: uuid.UUID, channel: Channel, *, granted: bool, at: datetime
+    ) -> None: ...
     async def list_page(self, *, offset: int, limit: int) -> tuple[list[Contact], int]: ...
 
 
