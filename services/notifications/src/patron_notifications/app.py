@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from patron_notifications.adapters.tables import messaging
 from patron_notifications.api.contacts import build_contacts_router
 from patron_notifications.api.deliveries import build_deliveries_router
+from patron_notifications.api.sms_status import build_sms_status_router
 from patron_notifications.api.templates import build_templates_router
 from patron_notifications.consumers.customers import build_customer_consumer
 from patron_notifications.consumers.loyalty import build_loyalty_consumer
@@ -31,6 +32,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             build_contacts_router(settings),
             build_templates_router(),
             build_deliveries_router(),
+            build_sms_status_router(settings),
         ],
         consumers=[
             build_customer_consumer(runtime),

@@ -20,21 +20,35 @@ def run_periodically(
     interval_s: float,
     *,
     on_stop: Callable[[], Awaitable[object]] | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Run `job` once the app has started and every `interval_s` after that, until it
     stops (then `on_stop`, to release what the job holds). A failed run is logged and the
-    next one tries again; nothing runs when `interval_s` is 0 (the job is off)."""
+    next one tries again; nothing runs when `interval_s` is 0 (the job is off).
+
+    Setting `wake` (from a database notification, say) cuts the wait short: the next run
+    starts at once. It is cleared as each run starts, so a wake-up during a run makes one
+    more run right after it."""
     if interval_s <= 0:
         return
     service_lifespan = app.router.lifespan_context
 
+    async def rest() -> None:
+        if wake is None:
+            await asyncio.sleep(interval_s)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=interval_s)
+
     async def forever() -> None:
         while True:
+            if wake is not None:
+                wake.clear()
             try:
                 await job()
             except Exception:
                 log.exception("periodic job failed; the next run tries again", job=name)
-            await asyncio.sleep(interval_s)
+            await rest()
 
     @contextlib.asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:

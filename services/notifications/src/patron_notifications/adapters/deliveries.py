@@ -1,10 +1,12 @@
 """Delivery persistence: queueing (once per idempotency key), the workers' cross-tenant
-claim, and recording what an attempt came to."""
+claim, recording what an attempt came to and what the provider reported after, and the
+notification that wakes the workers when something is queued."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from patron_notifications.adapters.delivery_tables import deliveries
-from patron_notifications.domain.delivery import Delivery
+from patron_notifications.domain.delivery import Delivery, DeliveryStatus
 from patron_shared.db import json_recordset
 
 _QUEUED_COLUMNS = (
@@ -37,6 +39,11 @@ _QUEUED_COLUMNS = (
     "created_at",
 )
 
+
+# `NOTIFY`ed (at commit) by a transaction that queued messages: workers LISTEN to start a
+# round at once instead of at their next look.
+DELIVERIES_DUE_CHANNEL = "patron_deliveries_due"
+_NOTIFY_DUE = text("SELECT pg_notify(:channel, '')")
 
 # typed as the table's columns, so JSON and times come back as they do from the table
 _CLAIM = text("SELECT * FROM claim_due_deliveries(:now, :limit, :lease)").columns(
@@ -63,7 +70,10 @@ class SqlDeliveryRepository:
             .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
             .returning(deliveries.c.delivery_id)
         )
-        return {delivery_id for (delivery_id,) in inserted}
+        new = {delivery_id for (delivery_id,) in inserted}
+        if any(d.status == "queued" and d.delivery_id in new for d in queued):
+            await self._session.execute(_NOTIFY_DUE, {"channel": DELIVERIES_DUE_CHANNEL})
+        return new
 
     async def record_outcome(self, delivery: Delivery) -> bool:
         """What an attempt came to; False when the claim had lapsed and another worker holds
@@ -142,6 +152,42 @@ class SqlDeliveryRepository:
         ).all()
         return [delivery_from_row(row) for row in rows[:limit]], len(rows) > limit
 
+    async def by_provider_message_id(self, provider_message_id: str) -> Delivery | None:
+        """The tenant's delivery the provider knows by this id (an SMS sid)."""
+        row = (
+            await self._session.execute(
+                select(deliveries)
+                .where(
+                    deliveries.c.tenant_id == self._tenant_id,
+                    deliveries.c.provider_message_id == provider_message_id,
+                )
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else delivery_from_row(row)
+
+    async def record_report(self, delivery: Delivery, previous: DeliveryStatus) -> bool:
+        """What the provider reported about a sent message (delivered, or not after all),
+        over the status it was read with, `sent` or `delivered`: False when another report
+        changed it first (that one counts; this one changes nothing)."""
+        if previous not in ("sent", "delivered"):
+            return False
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.tenant_id == self._tenant_id,
+                deliveries.c.delivery_id == delivery.delivery_id,
+                deliveries.c.status == previous,
+            )
+            .values(
+                status=delivery.status,
+                delivered_at=delivery.delivered_at,
+                failed_at=delivery.failed_at,
+                last_error=delivery.last_error,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     def _values(self, delivery: Delivery) -> dict[str, Any]:
         return {
             "delivery_id": delivery.delivery_id,
@@ -204,3 +250,30 @@ def delivery_from_row(row: Row[Any]) -> Delivery:
         delivered_at=row.delivered_at,
         skipped_reason=row.skipped_reason,
     )
+
+
+async def listen_for_due_deliveries(
+    engine: AsyncEngine, on_due: Callable[[], object], *, check_every_s: float = 30.0
+) -> None:
+    """Call `on_due` whenever a transaction that queued messages commits (and once on
+    connecting: what was queued while nobody listened), on one connection held for it,
+    until that connection is lost: then return (or raise), for the caller to log and to
+    try again later. The connection is closed afterwards, never pooled with its LISTEN."""
+    async with engine.connect() as connection:
+        try:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            lost = asyncio.Event()
+            # No transaction is ever opened on this connection: asyncpg runs the callbacks.
+            driver.add_termination_listener(lambda _connection: lost.set())
+            await driver.add_listener(DELIVERIES_DUE_CHANNEL, lambda *_args: on_due())
+            on_due()
+            while not lost.is_set():
+                try:
+                    await asyncio.wait_for(lost.wait(), timeout=check_every_s)
+                except TimeoutError:
+                    # a peer gone without a word (network, failover) shows only here
+                    await asyncio.wait_for(driver.execute("SELECT 1"), timeout=check_every_s)
+        finally:
+            await connection.invalidate()

@@ -43,6 +43,8 @@ class SendingUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
 
 DEFAULT_RETRIES = RetryPolicy()
 Claim = Callable[[datetime, int, timedelta], Awaitable[list[tuple[str, Delivery]]]]
+# Where the SMS provider reports a tenant's messages' delivery (None: no reports asked for).
+StatusCallbackUrl = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,16 @@ async def send_due_deliveries(
     concurrency: int = 20,
     policy: RetryPolicy = DEFAULT_RETRIES,
     rng: random.Random | None = None,
+    status_callback_url: StatusCallbackUrl | None = None,
 ) -> SendingRound:
     claimed = await claim(now(), limit, lease)
     gate = asyncio.Semaphore(concurrency)
 
-    async def attempt(delivery: Delivery) -> None:
+    async def attempt(tenant: str, delivery: Delivery) -> None:
         async with gate:
+            callback = status_callback_url(tenant) if status_callback_url is not None else None
             try:
-                result = await _send(delivery, email, sms)
+                result = await _send(delivery, email, sms, callback)
             except DeliveryError as error:
                 delivery.failed(
                     error.detail, transient=error.transient, now=now(), policy=policy, rng=rng
@@ -80,7 +84,7 @@ async def send_due_deliveries(
             else:
                 delivery.succeeded(result.provider_message_id, now())
 
-    await asyncio.gather(*(attempt(delivery) for _, delivery in claimed))
+    await asyncio.gather(*(attempt(tenant, delivery) for tenant, delivery in claimed))
     by_tenant: dict[str, list[Delivery]] = {}
     for tenant, delivery in claimed:
         by_tenant.setdefault(tenant, []).append(delivery)
@@ -95,7 +99,9 @@ async def send_due_deliveries(
     )
 
 
-async def _send(delivery: Delivery, email: EmailSender, sms: SmsSender) -> SendResult:
+async def _send(
+    delivery: Delivery, email: EmailSender, sms: SmsSender, status_callback_url: str | None
+) -> SendResult:
     if delivery.channel == "email":
         return await email.send(
             OutgoingEmail(
@@ -107,7 +113,11 @@ async def _send(delivery: Delivery, email: EmailSender, sms: SmsSender) -> SendR
                 message_id=message_id_of(delivery.delivery_id),
             )
         )
-    return await sms.send(OutgoingSms(to=delivery.recipient, body=delivery.text))
+    return await sms.send(
+        OutgoingSms(
+            to=delivery.recipient, body=delivery.text, status_callback_url=status_callback_url
+        )
+    )
 
 
 def message_id_of(delivery_id: uuid.UUID) -> str:
