@@ -37,7 +37,10 @@ def stack_up(
     if not infra:
         typer.echo(f"Patron is running. Gateway: {config.gateway_url}/api/v1/customers")
         typer.echo("  API docs:   http://127.0.0.1:8001/docs (profile; 8002-8005 the others)")
-        typer.echo(f"  Mail sink:  http://127.0.0.1:{config.mail_http_port}/messages")
+        typer.echo(
+            f"  Mail sink:  http://127.0.0.1:{config.mail_http_port}/messages (every email sent)"
+        )
+        typer.echo(f"  SMS sink:   http://127.0.0.1:{config.sms_port}/messages (every SMS sent)")
         typer.echo(f"  Logs:       {config.log_dir}/")
     typer.echo(f"  Settings:   {config.env_file} (source it: set -a; . {config.env_file}; set +a)")
     typer.echo(
@@ -52,6 +55,10 @@ def stack_up(
         typer.echo(
             '  Loyalty:    curl -H "Authorization: Bearer $PATRON_DEV_TOKEN" '
             "$PATRON_GATEWAY_URL/api/v1/customers/<id>/loyalty (points, tier, card)"
+        )
+        typer.echo(
+            '  Messages:   curl -H "Authorization: Bearer $PATRON_DEV_TOKEN" '
+            "$PATRON_GATEWAY_URL/api/v1/customers/<id>/notifications (what was sent, and why not)"
         )
 
 
