@@ -376,3 +376,31 @@ async def test_requests_for_a_merged_customer_and_its_survivor_make_one_message(
         (survivor, "keep@example.com")
     ]
     assert len(await rows_of(runtime, tenant, cause)) == 1
+
+
+async def test_a_callers_variables_never_replace_the_customer_or_the_unsubscribe_link(
+    runtime: ServiceRuntime, tenant: str, service_settings: NotificationsSettings
+) -> None:
+    customer_id = uuid.uuid4()
+    await apply(
+        runtime,
+        tenant,
+        CustomerCreated(customer_id=customer_id, customer=snapshot(T0, accepts_marketing=True)),
+    )
+    sender = messenger(service_settings, datetime(2026, 6, 1, tzinfo=UTC))
+    forged = {
+        "customer": {"first_name": "Mallory", "points": 1_000_000},
+        "unsubscribe_url": "https://evil.example/keep-subscribed",
+        "shop": {"name": "Not the shop", "url": "https://evil.example"},
+    }
+    queued = await queue(
+        runtime,
+        tenant,
+        sender,
+        [MessageRequest(customer_id, "birthday", "email", f"b-{uuid.uuid4()}", extras=forged)],
+    )
+    (delivery,) = queued.deliveries
+    assert delivery.subject == "Happy birthday, Lena!"
+    assert "evil.example" not in delivery.text
+    assert "evil.example" not in (delivery.html or "")
+    assert "evil.example" not in delivery.headers["List-Unsubscribe"]

@@ -184,11 +184,13 @@ def _plan(
         return delivery
     delivery.recipient = preferences.address(request.channel) or ""
     unsubscribe = links(UnsubscribeTarget(tenant, customer_id, request.channel))
+    # the trigger's extras first: a caller's variables never replace the customer, the
+    # shop or the unsubscribe link
     variables = {
+        **request.extras,
         "customer": contact.template_variables(),
         "shop": settings.shop,
         "unsubscribe_url": unsubscribe,
-        **request.extras,
     }
     try:
         rendered = render(template, variables)
