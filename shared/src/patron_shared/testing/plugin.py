@@ -92,6 +92,9 @@ def service_fixtures(service: ServiceUnderTest) -> ServiceFixtures:
             # partitions, never replay the topics' history.
             consumer_group_prefix=f"test-{uuid.uuid4().hex[:8]}-",
             consumer_offset_reset="latest",
+            # one consumer per batch group: a second one joining makes every group
+            # rebalance once at start, seconds each, in every test that starts the app
+            consumer_batch_concurrency=1,
             consumer_max_attempts=2,
             consumer_retry_backoff_ms=10,
         )
