@@ -45,6 +45,8 @@ class MessageRequest:
     # None: the template's own category
     category: Category | None = None
     campaign_id: uuid.UUID | None = None
+    # not sent before this moment (a paced campaign's slot); quiet hours may say later
+    not_before: datetime | None = None
 
 
 class ContactReader(Protocol):
@@ -205,8 +207,14 @@ def _plan(
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-    delivery.next_attempt_at = decision.not_before
+    delivery.next_attempt_at = _later(decision.not_before, request.not_before)
     return delivery
+
+
+def _later(first: datetime | None, second: datetime | None) -> datetime | None:
+    if first is None or second is None:
+        return first or second
+    return max(first, second)
 
 
 async def _recipients(
