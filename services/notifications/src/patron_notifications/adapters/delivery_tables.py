@@ -49,6 +49,8 @@ deliveries = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("failed_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
+    # the customer it was queued for, while a merge has moved it to the survivor's log
+    Column("merged_from", Uuid),
     UniqueConstraint(
         "tenant_id", "idempotency_key", name="uq_deliveries_tenant_id_idempotency_key"
     ),
@@ -65,4 +67,10 @@ deliveries = Table(
     Index("ix_deliveries_log", "tenant_id", "customer_id", "created_at", "delivery_id"),
     Index("ix_deliveries_provider_message", "provider_message_id"),
     Index("ix_deliveries_leased", "lease_until", postgresql_where=text("status = 'sending'")),
+    Index(
+        "ix_deliveries_merged_from",
+        "tenant_id",
+        "merged_from",
+        postgresql_where=text("merged_from IS NOT NULL"),
+    ),
 )

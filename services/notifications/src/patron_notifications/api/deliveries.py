@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.domain.delivery import Delivery
 from patron_notifications.service.delivery_log import delivery_log
+from patron_notifications.service.lifecycle import refuse_merged_customer
 from patron_shared.auth import Principal, Scope, mask_email, mask_phone
 from patron_shared.http import (
     CursorMeta,
@@ -74,6 +75,8 @@ def build_deliveries_router() -> APIRouter:
     @router.get(
         "/{customer_id}/notifications",
         summary="A customer's notifications, newest first: sent, failed, skipped and why",
+        description="A customer merged into another answers 404 with `merged_into`: its "
+        "notifications moved to that customer's log (an unmerge gives them back).",
     )
     async def get_delivery_log(
         customer_id: uuid.UUID,
@@ -83,6 +86,8 @@ def build_deliveries_router() -> APIRouter:
         ] = None,
         per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
     ) -> CursorPage[DeliveryOut]:
+        # a merged customer's log moved to its survivor's: 404 naming `merged_into`
+        await refuse_merged_customer(uow, customer_id)
         found, more = await delivery_log(
             uow, customer_id, after=decode_moment_cursor(cursor), limit=per_page
         )

@@ -27,6 +27,7 @@ from patron_shared.events import (
     PointsReversed,
     TierChanged,
 )
+from patron_shared.events.customer import ErasureMode
 
 PointsChange = PointsEarned | PointsRedeemed | PointsExpired | PointsAdjusted | PointsReversed
 
@@ -59,13 +60,19 @@ async def delete_contact(uow: ContactUnitOfWork, event: CustomerDeleted) -> None
 async def erase_contact(uow: ContactUnitOfWork, event: CustomerErased) -> None:
     """Personal data must not stay: blank it, and keep a record so it never comes back."""
     async with uow:
-        contact = await uow.contacts.get(event.customer_id, for_update=True)
-        if contact is None:
-            erased = Contact.erased(event.customer_id, at=event.erased_at, mode=event.mode)
-            await uow.contacts.save(erased)
-        elif contact.erase(at=event.erased_at, mode=event.mode):
-            await uow.contacts.save(contact)
+        await erase_contact_in(uow, event.customer_id, at=event.erased_at, mode=event.mode)
         await uow.commit()
+
+
+async def erase_contact_in(
+    uow: ContactUnitOfWork, customer_id: uuid.UUID, *, at: datetime, mode: ErasureMode
+) -> None:
+    """`erase_contact` inside a unit of work the caller opened (and commits)."""
+    contact = await uow.contacts.get(customer_id, for_update=True)
+    if contact is None:
+        await uow.contacts.save(Contact.erased(customer_id, at=at, mode=mode))
+    elif contact.erase(at=at, mode=mode):
+        await uow.contacts.save(contact)
 
 
 async def record_consent(uow: ContactUnitOfWork, event: ConsentChanged) -> None:
