@@ -37,7 +37,9 @@ REGENERATE_COMMAND = "uv run python -m patron_shared.contracts_doc"
 # Who publishes each topic, as in the topic table of the architecture document.
 TOPIC_PRODUCERS: dict[Topic, str] = {
     Topic.CUSTOMER_EVENTS: "profile",
-    Topic.CUSTOMER_COMMANDS: "identity-merge (matching and source connectors)",
+    Topic.CUSTOMER_COMMANDS: (
+        "identity-merge (matching and source connectors), notifications (consents)"
+    ),
     Topic.ORDER_EVENTS: "external order services",
     Topic.IDENTITY_EVENTS: "identity-merge",
     Topic.SEGMENT_EVENTS: "segmentation",
@@ -48,7 +50,9 @@ TOPIC_PRODUCERS: dict[Topic, str] = {
 
 TOPIC_DESCRIPTIONS: dict[Topic, str] = {
     Topic.CUSTOMER_EVENTS: "Changes to the customer record of truth.",
-    Topic.CUSTOMER_COMMANDS: "Requests for profile to merge or upsert customers.",
+    Topic.CUSTOMER_COMMANDS: (
+        "Requests for profile to merge or upsert customers, or to record a consent."
+    ),
     Topic.ORDER_EVENTS: (
         "Orders placed, paid, refunded and cancelled. Every message must carry a Patron "
         "customer_id, obtained via POST /api/v1/identity/resolve."

@@ -163,6 +163,18 @@ class ReleaseExternalId(_CustomerCommand):
     external_id: str = Field(min_length=1, max_length=200)
 
 
+class RecordConsent(_CustomerCommand):
+    """A customer's marketing choice collected outside the profile (an unsubscribe link, the
+    notifications preference centre): record it as a consent, as the consent API does."""
+
+    event_type: ClassVar[str] = "RecordConsent"
+
+    purpose: Literal["email_marketing", "sms_marketing"]
+    granted: bool
+    occurred_at: UtcDatetime
+    source: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,49}$", description="e.g. unsubscribe_link")
+
+
 class UpsertCustomerFromSource(_CustomerCommand):
     """Create (with this id) or update the customer a source connector resolved."""
 

@@ -5,14 +5,14 @@ contact if it is not there yet, so consumers of different topics never undo each
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from patron_notifications.adapters.tables import contacts
 from patron_notifications.domain.channels import Channel
@@ -38,6 +38,7 @@ _PROJECTED_FIELDS = (
     "email_unsubscribed",
     "sms_unsubscribed",
     "time_zone",
+    "preferences_updated_at",
     "points",
     "tier",
     "merged_into",
@@ -144,6 +145,32 @@ class SqlContactRepository:
             newer = newer & (contacts.c.source_updated_at <= given)
         await self._upsert(customer_id, {flag: granted, stamp: at}, newer)
 
+    async def note_preferences(
+        self,
+        customer_id: uuid.UUID,
+        *,
+        at: datetime,
+        email_unsubscribed: bool | None = None,
+        sms_unsubscribed: bool | None = None,
+        time_zone: str | None = None,
+        clear_time_zone: bool = False,
+    ) -> None:
+        """Stamp a change the customer (or the merchant for them) made in the preference
+        centre, with the unsubscribes and time zone given (None: left as they are)."""
+        values: dict[str, Any] = {"preferences_updated_at": at}
+        if email_unsubscribed is not None:
+            values["email_unsubscribed"] = email_unsubscribed
+        if sms_unsubscribed is not None:
+            values["sms_unsubscribed"] = sms_unsubscribed
+        if time_zone is not None or clear_time_zone:
+            values["time_zone"] = time_zone
+        stored, given = contacts.c, pg_insert(contacts).excluded
+        newer = or_(
+            stored.preferences_updated_at.is_(None),
+            stored.preferences_updated_at <= given.preferences_updated_at,
+        )
+        await self._upsert(customer_id, values, newer)
+
     async def _upsert(
         self, customer_id: uuid.UUID, values: dict[str, Any], newer: ColumnElement[bool]
     ) -> None:
@@ -176,6 +203,35 @@ class SqlContactRepository:
             .limit(limit)
         )
         return [_to_contact(row) for row in rows], int(total or 0)
+
+    async def born_on(
+        self, month: int, days: Sequence[int], *, after: uuid.UUID | None, limit: int
+    ) -> list[uuid.UUID]:
+        """Customers (still there, not merged away) born on `month` and one of `days`, in
+        customer-id order after `after`: one keyset page (index ix_contacts_tenant_birthday)."""
+        query = (
+            select(contacts.c.customer_id)
+            .where(
+                contacts.c.tenant_id == self._tenant_id,
+                contacts.c.date_of_birth.is_not(None),
+                contacts.c.deleted_at.is_(None),
+                contacts.c.merged_into.is_(None),
+                func.extract("month", contacts.c.date_of_birth) == month,
+                func.extract("day", contacts.c.date_of_birth).in_(list(days)),
+            )
+            .order_by(contacts.c.customer_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(contacts.c.customer_id > after)
+        return list((await self._session.scalars(query)).all())
+
+
+async def notifications_tenants(engine: AsyncEngine) -> list[str]:
+    """Every tenant with contacts (through the function migration 0006 made)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT notifications_tenants()"))
+        return sorted(tenant for (tenant,) in rows)
 
 
 def _to_contact(row: Row[Any]) -> Contact:

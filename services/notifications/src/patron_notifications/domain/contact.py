@@ -54,6 +54,7 @@ class Contact:
     email_unsubscribed: bool = False
     sms_unsubscribed: bool = False
     time_zone: str | None = None
+    preferences_updated_at: datetime | None = None  # the last change the customer made
     points: int = 0
     tier: str | None = None
     last_order: LastOrder | None = None

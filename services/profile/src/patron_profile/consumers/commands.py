@@ -1,10 +1,11 @@
 """The profile's consumers of identity-merge's word: customer commands (source upserts and
-released source ids, merges) and unmerges. Each group has its own name, so its offsets and
-inbox are its own."""
+released source ids, merges; and consents other services collected) and unmerges. Each
+group has its own name, so its offsets and inbox are its own."""
 
 from __future__ import annotations
 
 from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.service.consents import record_requested_consent
 from patron_profile.service.customers import ContactRules
 from patron_profile.service.merges import merge_customers, unmerge_customers
 from patron_profile.service.upserts import release_external_id, upsert_customer_from_source
@@ -12,6 +13,7 @@ from patron_profile.settings import ProfileSettings
 from patron_shared.events import (
     CustomersUnmerged,
     MergeCustomers,
+    RecordConsent,
     ReleaseExternalId,
     Topic,
     UpsertCustomerFromSource,
@@ -39,6 +41,9 @@ def build_command_consumers(
     async def merge(uow: ProfileUnitOfWork, command: MergeCustomers) -> None:
         await merge_customers(uow, command)
 
+    async def record_consent(uow: ProfileUnitOfWork, command: RecordConsent) -> None:
+        await record_requested_consent(uow, command)
+
     async def unmerge(uow: ProfileUnitOfWork, event: CustomersUnmerged) -> None:
         await unmerge_customers(uow, event)
 
@@ -48,6 +53,7 @@ def build_command_consumers(
     commands.on(UpsertCustomerFromSource, upsert)
     commands.on(ReleaseExternalId, release)
     commands.on(MergeCustomers, merge)
+    commands.on(RecordConsent, record_consent)
 
     unmerges = runtime.event_consumer(UNMERGE_CONSUMER, [Topic.IDENTITY_EVENTS], ProfileUnitOfWork)
     unmerges.on(CustomersUnmerged, unmerge)

@@ -28,9 +28,11 @@ from patron_profile.domain.consent import (
 from patron_profile.domain.customer import Customer
 from patron_profile.service.ports import ConsentUnitOfWork
 from patron_profile.service.tombstones import missing_customer
-from patron_shared.events import utcnow
+from patron_shared.events import RecordConsent, utcnow
+from patron_shared.logging import get_logger
 
 Clock = Callable[[], datetime]
+log = get_logger("patron.profile.consents")
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,57 @@ async def record_consent(
     )
     async with uow:
         customer = await _customer(uow, customer_id, for_update=True)
-        current = await uow.consents.current(customer_id, entry.purpose)
-        decision = await record_entry(uow, customer, entry, current)
-        if entry.purpose == MARKETING_PURPOSE:
-            granted = decision.current.granted
-            if customer.update({"accepts_marketing": granted}, now=now):
-                await uow.customers.save(customer)
+        decision = await _record(uow, customer, entry, now=now)
         await uow.commit()
+    return decision
+
+
+async def record_requested_consent(
+    uow: ConsentUnitOfWork, command: RecordConsent, *, clock: Clock = utcnow
+) -> ConsentDecision | None:
+    """A consent another service collected (an unsubscribe link, a preference centre),
+    recorded as the consent API records one: history, current state, `ConsentChanged` on a
+    flip, `accepts_marketing` kept in step. A merged customer's consent goes to its
+    survivor. None (logged, not an error) when there is no live customer to record it on.
+
+    A repeated command changes nothing: the inbox drops a redelivery, and the same choice
+    again is one more history entry that flips nothing and announces nothing.
+    """
+    now = clock()
+    async with uow:
+        target = await uow.customers.survivor_of(command.customer_id) or command.customer_id
+        customer = await uow.customers.get(target, for_update=True)
+        if customer is None:
+            log.info("consent ignored: no live customer", purpose=command.purpose)
+            await uow.commit()  # done with the message all the same
+            return None
+        entry = ConsentEntry.new(
+            customer_id=customer.id,
+            purpose=command.purpose,
+            granted=command.granted,
+            source=command.source,
+            now=now,
+            # the sender's clock may be ahead of ours; the choice is not from the future
+            occurred_at=min(command.occurred_at, now),
+            # the message it came in, to trace the entry back to it
+            recorded_by=f"message:{uow.causation_id}" if uow.causation_id else None,
+        )
+        decision = await _record(uow, customer, entry, now=now)
+        await uow.commit()
+    return decision
+
+
+async def _record(
+    uow: ConsentUnitOfWork, customer: Customer, entry: ConsentEntry, *, now: datetime
+) -> ConsentDecision:
+    """Record `entry` on the locked `customer`; `accepts_marketing` follows the email
+    marketing consent."""
+    current = await uow.consents.current(customer.id, entry.purpose)
+    decision = await record_entry(uow, customer, entry, current)
+    if entry.purpose == MARKETING_PURPOSE:
+        granted = decision.current.granted
+        if customer.update({"accepts_marketing": granted}, now=now):
+            await uow.customers.save(customer)
     return decision
 
 
