@@ -55,6 +55,12 @@ class NotificationsSettings(ServiceSettings):
     delivery_lease_seconds: int = Field(default=300, ge=10, le=86_400)
     delivery_idle_seconds: float = Field(default=0.5, ge=0, le=60)
 
+    # The campaign runner beside the service: every `campaign_runner_interval_seconds` (0: no
+    # runner in this process) it queues the due campaigns' audiences, `campaign_chunk_size`
+    # customers per transaction.
+    campaign_runner_interval_seconds: float = Field(default=1.0, ge=0, le=3600)
+    campaign_chunk_size: int = Field(default=1000, ge=1, le=10_000)
+
     # What a tenant that saved no messaging settings runs on (PATRON_SHOP_*, ...).
     shop_name: str = Field(default="Patron Shop", min_length=1, max_length=200)
     shop_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://\S+$")
@@ -66,6 +72,11 @@ class NotificationsSettings(ServiceSettings):
     default_time_zone: str = "UTC"
     # triggers switched off for tenants that did not say otherwise (comma-separated)
     triggers_off: str = ""
+    # an event older than this causes no trigger message (a topic replayed from its start,
+    # back-filled orders); 0: any age
+    trigger_max_age_hours: int = Field(default=72, ge=0, le=24 * 365)
+    # the birthday job looks for today's birthdays every this many seconds (0: off)
+    birthday_job_interval_seconds: float = Field(default=3600, ge=0, le=86_400)
 
     def messaging_defaults(self) -> MessagingSettings:
         start, end = parse_quiet_hours(self.sms_quiet_hours)
@@ -82,6 +93,10 @@ class NotificationsSettings(ServiceSettings):
                 default_time_zone=self.default_time_zone,
             ),
         )
+
+    def trigger_max_age(self) -> timedelta | None:
+        """How old an event may be and still cause a trigger message (None: any age)."""
+        return timedelta(hours=self.trigger_max_age_hours) if self.trigger_max_age_hours else None
 
     def unsubscribe_url(self, target: UnsubscribeTarget) -> str:
         secret = self.unsubscribe_secret.get_secret_value().encode()

@@ -37,6 +37,9 @@ _QUEUED_COLUMNS = (
     "next_attempt_at",
     "skipped_reason",
     "created_at",
+    # a message that failed before it was queued (its template did not render)
+    "last_error",
+    "failed_at",
 )
 
 
@@ -45,10 +48,13 @@ _QUEUED_COLUMNS = (
 DELIVERIES_DUE_CHANNEL = "patron_deliveries_due"
 _NOTIFY_DUE = text("SELECT pg_notify(:channel, '')")
 
-# typed as the table's columns, so JSON and times come back as they do from the table
-_CLAIM = text("SELECT * FROM claim_due_deliveries(:now, :limit, :lease)").columns(
-    *deliveries.columns
-)
+# Typed as the table's columns, so JSON and times come back as they do from the table.
+# Named, not `*`: a textual select's columns match by position, and the database's column
+# order is the migrations' order, not necessarily the order of the table defined here.
+_CLAIM = text(
+    f"SELECT {', '.join(column.name for column in deliveries.columns)} "  # noqa: S608 - names from the table definition
+    "FROM claim_due_deliveries(:now, :limit, :lease)"
+).columns(*deliveries.columns)
 
 
 class SqlDeliveryRepository:
@@ -208,6 +214,8 @@ class SqlDeliveryRepository:
             "next_attempt_at": delivery.next_attempt_at,
             "skipped_reason": delivery.skipped_reason,
             "created_at": delivery.created_at,
+            "last_error": delivery.last_error,
+            "failed_at": delivery.failed_at,
         }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +44,33 @@ class SqlMessagingSettingsRepository:
             shop_url=row.shop_url or defaults.shop_url,
             triggers={**defaults.triggers, **(row.triggers or {})},
             rules=rules,
+        )
+
+    async def own_values(self, *, lock: bool = False) -> dict[str, Any] | None:
+        """The tenant's row as stored: each column the tenant set, None where the default
+        applies (`triggers` holds only the triggers the tenant named); None without a row.
+        `lock`: until the transaction ends, another change of the tenant's settings waits
+        (a change read from these values is not lost to a concurrent one)."""
+        if lock:
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+                {"lock": f"messaging_settings\x1f{self._tenant_id}"},
+            )
+        row = (
+            await self._session.execute(
+                select(messaging_settings).where(messaging_settings.c.tenant_id == self._tenant_id)
+            )
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    async def save_own_values(self, values: Mapping[str, Any], actor: str | None) -> None:
+        """Store exactly these columns (None: back to the default), leaving the others."""
+        written = {**values, "updated_by": actor}
+        insert = pg_insert(messaging_settings).values(tenant_id=self._tenant_id, **written)
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["tenant_id"], set_=written | {"updated_at": func.now()}
+            )
         )
 
     async def save(self, settings: MessagingSettings, actor: str | None) -> None:

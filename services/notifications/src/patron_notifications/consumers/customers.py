@@ -1,20 +1,22 @@
 """The notifications customer consumer: `patron.customer.events.v1` -> contacts and their
-marketing consent."""
+marketing consent; a new customer's welcome message (see `service/triggers.py`)."""
 
 from __future__ import annotations
 
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.service.contacts import (
     delete_contact,
-    erase_contact,
     record_consent,
     record_contact,
 )
+from patron_notifications.service.lifecycle import erase_customer, merge_contacts
+from patron_notifications.service.triggers import Triggers
 from patron_shared.events import (
     ConsentChanged,
     CustomerCreated,
     CustomerDeleted,
     CustomerErased,
+    CustomersMerged,
     CustomerUpdated,
     Topic,
 )
@@ -24,13 +26,18 @@ from patron_shared.messaging import EventConsumer
 CUSTOMER_CONSUMER = "notifications.customer-projection"
 
 
-def build_customer_consumer(runtime: ServiceRuntime) -> EventConsumer[NotificationsUnitOfWork]:
+def build_customer_consumer(
+    runtime: ServiceRuntime, triggers: Triggers
+) -> EventConsumer[NotificationsUnitOfWork]:
     consumer = runtime.event_consumer(
         CUSTOMER_CONSUMER, [Topic.CUSTOMER_EVENTS], NotificationsUnitOfWork
     )
-    consumer.on(CustomerCreated, record_contact)
+    # recorded and welcomed in one transaction
+    consumer.on_batch([CustomerCreated], triggers.customers_created)
     consumer.on(CustomerUpdated, record_contact)
     consumer.on(CustomerDeleted, delete_contact)
-    consumer.on(CustomerErased, erase_contact)
+    # the contact and its delivery log erased together; merges join contacts and logs
+    consumer.on(CustomerErased, erase_customer)
+    consumer.on(CustomersMerged, merge_contacts)
     consumer.on(ConsentChanged, record_consent)
     return consumer
