@@ -4,18 +4,26 @@ Opening a connection (TCP, EHLO, STARTTLS, AUTH) costs several round trips, so a
 keeps up to `pool_size` clients connected and each send borrows one. A borrowed client whose
 connection has dropped is replaced; a send that fails because the server went away in the
 meantime is tried once more on a fresh connection before it counts as transient.
+
+The message's bytes are written directly when its headers are plain ASCII (the usual case):
+the `email` package's header objects cost more CPU than the rest of a send together. Anything
+else (an encoded word in a header, an address it would have to quote) goes through
+`EmailMessage`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import email.policy
+import re
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Literal
 
 import aiosmtplib
@@ -70,6 +78,96 @@ def build_email_message(
     return built
 
 
+def render_email_message(
+    message: OutgoingEmail, *, default_sender: str, now: datetime | None = None
+) -> tuple[bytes | EmailMessage, str]:
+    """What to send, and its Message-ID: the bytes of what `build_email_message` makes (CRLF
+    line ends, 7-bit) when every header is plain ASCII; otherwise its `EmailMessage` (which
+    aiosmtplib sends with SMTPUTF8 when an address needs it)."""
+    check_email(message)
+    sender = message.sender or default_sender
+    domain = parseaddr(sender)[1].rpartition("@")[2] or None
+    message_id = message.message_id or make_msgid(domain=domain)
+    message_id = message_id if message_id.startswith("<") else f"<{message_id}>"
+    headers = [
+        ("From", sender),
+        ("To", message.to),
+        ("Subject", message.subject),
+        ("Date", format_datetime(now or datetime.now(UTC))),
+        ("Message-ID", message_id),
+        *message.headers.items(),
+    ]
+    plain = all(_plain_header(value) for _, value in headers) and all(
+        formataddr(parseaddr(address)) == address for address in (sender, message.to)
+    )
+    if not plain:
+        built = build_email_message(
+            replace(message, sender=sender, message_id=message_id),
+            default_sender=default_sender,
+            now=now,
+        )
+        return built, message_id
+    lines = [_fold(f"{name}: {value}") for name, value in headers]
+    lines.append("MIME-Version: 1.0")
+    text = _text_part("plain", message.text)
+    if message.html is None:
+        lines.extend(text)
+    else:
+        html = _text_part("html", message.html)
+        boundary = f"=_{uuid.uuid4().hex}"
+        lines += [f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
+        lines += [f"--{boundary}", *text, f"--{boundary}", *html, f"--{boundary}--", ""]
+    return "\r\n".join(lines).encode("ascii"), message_id
+
+
+# printable ASCII and tabs, not blank; a header line longer than 998 is refused (RFC 5322)
+_PLAIN_HEADER = re.compile(r"[\t\x20-\x7e]*[\x21-\x7e][\t\x20-\x7e]*")
+_SEVEN_BIT = re.compile(r"[\t\n\x20-\x7e]*")
+_FOLD_AT = 78
+
+
+def _plain_header(value: str) -> bool:
+    return len(value) <= 900 and _PLAIN_HEADER.fullmatch(value) is not None
+
+
+def _fold(line: str) -> str:
+    """A header line folded before spaces to keep lines within 78 characters where it can."""
+    if len(line) <= _FOLD_AT:
+        return line
+    # each piece a space-led word (runs of spaces kept with the word after them); the first
+    # fold comes after the first word of the value, never right after the name's colon
+    name, *words = re.split(r"(?<! )(?= )", line)
+    folded: list[str] = []
+    current = name + (words.pop(0) if words else "")
+    for word in words:
+        if len(current) + len(word) > _FOLD_AT and word.strip():
+            folded.append(current)
+            current = word
+        else:
+            current += word
+    folded.append(current)
+    return "\r\n".join(folded)
+
+
+def _text_part(subtype: str, body: str) -> list[str]:
+    """Headers and body of a text part: 7bit when ASCII in short lines, quoted-printable
+    (of its UTF-8) otherwise; ends with a line break, as `set_content` makes it."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    if _SEVEN_BIT.fullmatch(body) and all(len(line) <= _FOLD_AT for line in body.split("\n")):
+        encoding, encoded = "7bit", body
+    else:
+        encoding = "quoted-printable"
+        encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii")
+    return [
+        f'Content-Type: text/{subtype}; charset="utf-8"',
+        f"Content-Transfer-Encoding: {encoding}",
+        "",
+        encoded.replace("\n", "\r\n"),  # the line break that ends it, then the boundary's
+    ]
+
+
 class SmtpEmailSender:
     def __init__(self, config: SmtpConfig) -> None:
         try:
@@ -86,7 +184,7 @@ class SmtpEmailSender:
         self._closed = False
 
     async def send(self, message: OutgoingEmail) -> SendResult:
-        built = build_email_message(message, default_sender=self.config.sender)
+        built, message_id = render_email_message(message, default_sender=self.config.sender)
         sender = parseaddr(message.sender or self.config.sender)[1]
         recipient = parseaddr(message.to)[1]
         if self._closed:
@@ -99,7 +197,7 @@ class SmtpEmailSender:
             raise
         finally:
             await self._give_back(lease.client)
-        return SendResult(provider_message_id=str(built["Message-ID"]))
+        return SendResult(provider_message_id=message_id)
 
     async def _give_back(self, client: aiosmtplib.SMTP | None) -> None:
         if client is not None and (self._closed or not client.is_connected):
@@ -108,7 +206,7 @@ class SmtpEmailSender:
         self._idle.put_nowait(client)
 
     async def _send_with_one_reconnect(
-        self, lease: _Lease, built: EmailMessage, sender: str, recipient: str
+        self, lease: _Lease, built: bytes | EmailMessage, sender: str, recipient: str
     ) -> None:
         reused = lease.client is not None and lease.client.is_connected
         if not reused:
@@ -150,10 +248,13 @@ class SmtpEmailSender:
         return client
 
     async def _deliver(
-        self, client: aiosmtplib.SMTP, built: EmailMessage, sender: str, recipient: str
+        self, client: aiosmtplib.SMTP, built: bytes | EmailMessage, sender: str, recipient: str
     ) -> None:
         try:
-            await client.send_message(built, sender=sender, recipients=[recipient])
+            if isinstance(built, bytes):
+                await client.sendmail(sender, [recipient], built)
+            else:
+                await client.send_message(built, sender=sender, recipients=[recipient])
         except aiosmtplib.SMTPRecipientsRefused as error:
             refused = error.recipients[0]
             await _reset(client)
