@@ -26,7 +26,19 @@ Scenario `throughput`:
    notifications-latest.json; the database, the topic and the processes are removed. Exits
    1 when the target (>= 200 emails/s) is missed or a check fails.
 
-    uv run --frozen python bench/notifications.py [--messages N] [--service-processes P]
+Scenario `campaign`:
+7. `--campaign-customers` contacts (default 100,000) in one segment, COPYed as the customer
+   and segment consumers would have projected them, `--campaign-no-consent-share` of them
+   (default 0.2) without email marketing consent; then `POST /api/v1/campaigns` (the
+   built-in `flash_sale` template to that segment, `send_now`) and the campaign's live
+   counts polled until it is `completed`.
+8. Checks: the counts are exact (audience, sent = the opted-in, skipped no_marketing_consent
+   = the others, nothing failed or left), the sink received one message per opted-in
+   customer and none twice, every row was sent on its first attempt. Figures: when the
+   audience was queued, when the campaign completed, emails/s at the sink, cores.
+
+    uv run --frozen python bench/notifications.py [--scenario throughput|campaign]
+        [--messages N] [--campaign-customers N] [--service-processes P]
 
 A scenario is an async function of the `Bench` (arguments included) returning its figures and
 verdicts; add one to SCENARIOS and it runs on the same setup (`--scenario NAME` picks).
@@ -54,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.*` importable
@@ -64,6 +77,7 @@ from patron_notifications.domain.delivery import idempotency_key  # noqa: E402
 from patron_notifications.service.sending import message_id_of  # noqa: E402
 from patron_shared.testing import (  # noqa: E402
     ChildProcess,
+    bearer_headers,
     create_service_database,
     create_topics,
     delete_topics,
@@ -179,6 +193,7 @@ class Bench:
     logs: Path
     sink: Sink
     services: list[ChildProcess] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
 
     async def start_services(self, count: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PATRON_")} | {
@@ -193,6 +208,7 @@ class Bench:
         }
         env |= dict(item.split("=", 1) for item in self.args.service_env)
         ports = [free_port() for _ in range(count)]
+        self.ports = ports
         for n, port in enumerate(ports):
             command = [
                 sys.executable,
@@ -220,6 +236,7 @@ class Bench:
         for service in self.services:
             service.stop()
         self.services.clear()
+        self.ports = []
 
 
 def _group_of(pid: int) -> list[int]:
@@ -423,8 +440,175 @@ def figures_of_throughput(  # noqa: PLR0917 - the run's parts
     }
 
 
+CAMPAIGN_SEGMENT = "bench-campaign"
+SALE = {
+    "name": "Bench Winter Sale",
+    "discount": "30%",
+    "code": "BENCH30",
+    "ends_at": "2026-12-31T23:59:00Z",
+    "url": "https://shop.example.com/sale",
+}
+
+
+async def seed_audience(
+    connection: asyncpg.Connection, tenant: str, customers: int, no_consent_share: float
+) -> tuple[dict[str, uuid.UUID], set[uuid.UUID]]:
+    """`customers` contacts in one segment (COPY: what the customer and segment consumers
+    would have projected), a share of them without email marketing consent. Returns the
+    opted-in customers by email address, and the others."""
+    now = datetime.now(UTC)
+    opted_in: dict[str, uuid.UUID] = {}
+    refused: set[uuid.UUID] = set()
+    contacts: list[tuple[Any, ...]] = []
+    members: list[tuple[Any, ...]] = []
+    every = round(1 / no_consent_share) if no_consent_share > 0 else 0
+    for n in range(customers):
+        customer = uuid.uuid4()
+        email = f"campaign-{n}-{customer.hex[:8]}@campaign.bench.example"
+        consents = not (every and n % every == 0)
+        if consents:
+            opted_in[email] = customer
+        else:
+            refused.add(customer)
+        contacts.append((tenant, customer, email, f"Customer{n}", consents, now))
+        members.append((tenant, CAMPAIGN_SEGMENT, customer, True, now))
+    async with connection.transaction():
+        await connection.copy_records_to_table(
+            "contacts",
+            records=contacts,
+            columns=(
+                "tenant_id",
+                "customer_id",
+                "email",
+                "first_name",
+                "accepts_marketing",
+                "source_updated_at",
+            ),
+        )
+        await connection.copy_records_to_table(
+            "segment_members",
+            records=members,
+            columns=("tenant_id", "segment_key", "customer_id", "member", "changed_at"),
+        )
+    return opted_in, refused
+
+
+async def campaign(bench: Bench) -> dict[str, Any]:
+    """A campaign to a segment of `--campaign-customers` through the API: it ends with
+    exact counts, and the sink received one message per opted-in customer, none twice."""
+    args = bench.args
+    tenant = unique_tenant("bench-campaign")
+    connection = await asyncpg.connect(bench.owner_dsn)
+    try:
+        seeding = time.perf_counter()
+        opted_in, refused = await seed_audience(
+            connection, tenant, args.campaign_customers, args.campaign_no_consent_share
+        )
+        seed_s = time.perf_counter() - seeding
+        print(f"seeded {args.campaign_customers:,} contacts in {seed_s:.1f} s", flush=True)
+        await bench.start_services(args.service_processes)
+        headers = bearer_headers(tenant, "admin")
+        base = f"http://{HOST}:{bench.ports[0]}"
+        cpu_before, began = process_cpu(), time.perf_counter()
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as api:
+            created = await api.post(
+                "/api/v1/campaigns",
+                json={
+                    "name": "Bench winter sale",
+                    "template": "flash_sale",
+                    "channel": "email",
+                    "segment_id": CAMPAIGN_SEGMENT,
+                    "send_now": True,
+                    "variables": {"sale": SALE},
+                },
+            )
+            created.raise_for_status()
+            campaign_id = created.json()["id"]
+            queued_after: float | None = None
+            view: dict[str, Any] = created.json()
+            deadline = time.perf_counter() + (
+                args.timeout or max(600.0, args.campaign_customers / 100)
+            )
+            while time.perf_counter() < deadline:
+                bench.check()
+                view = (await api.get(f"/api/v1/campaigns/{campaign_id}")).json()
+                if queued_after is None and view["status"] in ("sent", "completed"):
+                    queued_after = time.perf_counter() - began
+                    print(f"audience queued after {queued_after:.1f} s", flush=True)
+                if view["status"] == "completed":
+                    break
+                await asyncio.sleep(0.5)
+        wall = time.perf_counter() - began
+        cpu = cpu_used(cpu_before, wall, bench.roles())
+        await asyncio.sleep(1.0)  # anything sent twice would arrive now
+        index = [
+            entry
+            for entry in await bench.sink.index()
+            if any(r.endswith("@campaign.bench.example") for r in entry["recipients"])
+        ]
+        statuses = {
+            (row["status"], row["attempts"], row["skipped_reason"]): row["n"]
+            for row in await connection.fetch(
+                "SELECT status, attempts, skipped_reason, count(*) AS n FROM deliveries "
+                "WHERE tenant_id = $1 GROUP BY 1, 2, 3",
+                tenant,
+            )
+        }
+    finally:
+        bench.stop_services()
+        await connection.close()
+    return figures_of_campaign(view, index, opted_in, refused, statuses) | {
+        "service_processes": args.service_processes,
+        "seed_s": round(seed_s, 2),
+        "audience_queued_after_s": round(queued_after, 2) if queued_after else None,
+        "completed_after_s": round(wall, 2),
+        "cores": cpu,
+    }
+
+
+def figures_of_campaign(
+    view: dict[str, Any],
+    index: list[dict[str, Any]],
+    opted_in: dict[str, uuid.UUID],
+    refused: set[uuid.UUID],
+    statuses: dict[tuple[str, int, str | None], int],
+) -> dict[str, Any]:
+    counts = view["counts"]
+    customers = len(opted_in) + len(refused)
+    by_recipient = Counter(r for entry in index for r in entry["recipients"])
+    by_id = Counter(entry["message_id"] for entry in index)
+    received = sorted(datetime.fromisoformat(e["received_at"]).timestamp() for e in index)
+    span = received[-1] - received[0] if len(received) > 1 else 0.0
+    rate = (len(received) - 1) / span if span > 0 else 0.0
+    checks = {
+        "completed": view["status"] == "completed",
+        "audience_exact": counts["audience"] == customers,
+        "sent_exact": counts["sent"] == len(opted_in),
+        "skipped_no_consent_exact": counts["skipped_by_reason"].get("no_marketing_consent", 0)
+        == len(refused),
+        "nothing_else": counts["failed"] == 0
+        and counts["skipped"] == len(refused)
+        and counts["queued"] == counts["sending"] == 0,
+        "sink_has_each_opted_in_once": set(by_recipient) == set(opted_in)
+        and max(by_recipient.values(), default=0) == 1,
+        "no_message_id_twice": max(by_id.values(), default=0) == 1,
+        "rows_sent_first_attempt": statuses.get(("sent", 1, None), 0) == len(opted_in),
+    }
+    return {
+        "customers": customers,
+        "opted_in": len(opted_in),
+        "no_consent": len(refused),
+        "campaign": {"status": view["status"], "counts": counts},
+        "received": len(index),
+        "emails_per_s": round(rate, 1),
+        "statuses": {f"{s}/{a}/{r or '-'}": n for (s, a, r), n in statuses.items()},
+        "checks": checks,
+        "verdicts": {"correct": all(checks.values())},
+    }
+
+
 Scenario = Callable[[Bench], Awaitable[dict[str, Any]]]
-SCENARIOS: dict[str, Scenario] = {"throughput": throughput}
+SCENARIOS: dict[str, Scenario] = {"throughput": throughput, "campaign": campaign}
 
 
 # ----------------------------------------------------------------------------- setup
@@ -528,6 +712,31 @@ def report(result: dict[str, Any], stamp: str) -> None:
         width = max(len(label) for label, _ in rows)
         for label, value in rows:
             print(f"  {label:<{width}}  {value}")
+    if figures := result.get("campaign"):
+        counts = figures["campaign"]["counts"]
+        failed = [name for name, ok in figures["checks"].items() if not ok]
+        print(
+            f"\n{NAME} campaign: {figures['customers']:,} customers in a segment, "
+            f"{figures['opted_in']:,} opted in, {figures['service_processes']} service "
+            "process(es)"
+        )
+        rows = [
+            ("seeded (COPY contacts + members)", f"{figures['seed_s']} s"),
+            ("audience queued after", f"{figures['audience_queued_after_s']} s"),
+            ("completed after", f"{figures['completed_after_s']} s"),
+            ("emails/s at the sink", f"{figures['emails_per_s']:,.1f}"),
+            (
+                "counts",
+                f"audience {counts['audience']:,}, sent {counts['sent']:,}, skipped "
+                f"{counts['skipped']:,} {counts['skipped_by_reason']}, failed {counts['failed']}",
+            ),
+            ("received by the sink", f"{figures['received']:,}"),
+            ("cores", ", ".join(f"{k} {v}" for k, v in figures["cores"].items())),
+            ("checks", "OK" if not failed else f"FAILED: {', '.join(failed)}"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"  {label:<{width}}  {value}")
     print(f"  (JSON: bench/results/{NAME}-{stamp}.json)")
 
 
@@ -546,6 +755,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--service-processes", type=int, default=1)
     parser.add_argument("--batch", type=int, default=5_000, help="rows per queued batch")
+    parser.add_argument("--campaign-customers", type=int, default=100_000)
+    parser.add_argument(
+        "--campaign-no-consent-share",
+        type=float,
+        default=0.2,
+        help="share of the segment without email marketing consent",
+    )
     parser.add_argument(
         "--scenario", action="append", choices=sorted(SCENARIOS), help="repeatable; default all"
     )
