@@ -8,6 +8,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from patron_notifications.adapters.campaigns import CampaignsUnitOfWork, list_due_campaigns
+from patron_notifications.adapters.deliveries import expire_waiting_deliveries
 from patron_notifications.adapters.repository import notifications_tenants
 from patron_notifications.adapters.tables import messaging
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
@@ -28,7 +29,7 @@ from patron_notifications.consumers.segment_members import build_segment_members
 from patron_notifications.consumers.segments import build_segment_trigger_consumer
 from patron_notifications.service.birthdays import send_birthday_messages_to_all
 from patron_notifications.service.campaign_runner import run_campaign_runner_with
-from patron_notifications.service.messages import Messenger
+from patron_notifications.service.messages import Messenger, expire_waiting_messages
 from patron_notifications.service.triggers import Triggers
 from patron_notifications.settings import NotificationsSettings
 from patron_notifications.worker import run_delivery_worker_with
@@ -42,7 +43,11 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
     # what every trigger, command and campaign queues messages through
-    messenger = Messenger(settings.messaging_defaults(), settings.unsubscribe_url)
+    messenger = Messenger(
+        settings.messaging_defaults(),
+        settings.unsubscribe_url,
+        wait_limit=settings.wait_for_customer(),
+    )
     triggers = Triggers(messenger, settings.trigger_max_age())
     campaigns_due = asyncio.Event()  # a campaign to send now: the runner starts at once
     app = create_service_app(
@@ -89,5 +94,16 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             utcnow,
         ),
         settings.birthday_job_interval_seconds,
+    )
+    # messages that waited too long for a customer never seen are skipped, every tenant's
+    run_periodically(
+        app,
+        "waiting-expiry",
+        lambda: expire_waiting_messages(
+            partial(expire_waiting_deliveries, runtime.engine),
+            now=utcnow(),
+            wait_limit=messenger.wait_limit,
+        ),
+        settings.waiting_expiry_interval_seconds,
     )
     return app

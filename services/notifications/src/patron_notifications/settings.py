@@ -77,6 +77,10 @@ class NotificationsSettings(ServiceSettings):
     trigger_max_age_hours: int = Field(default=72, ge=0, le=24 * 365)
     # the birthday job looks for today's birthdays every this many seconds (0: off)
     birthday_job_interval_seconds: float = Field(default=3600, ge=0, le=86_400)
+    # a message for a customer not known yet waits this long for their snapshot, then is
+    # skipped (`customer_unknown`); the expiry looks every this many seconds (0: off)
+    waiting_for_customer_hours: int = Field(default=24, ge=1, le=24 * 30)
+    waiting_expiry_interval_seconds: float = Field(default=300, ge=0, le=86_400)
 
     def messaging_defaults(self) -> MessagingSettings:
         start, end = parse_quiet_hours(self.sms_quiet_hours)
@@ -93,6 +97,10 @@ class NotificationsSettings(ServiceSettings):
                 default_time_zone=self.default_time_zone,
             ),
         )
+
+    def wait_for_customer(self) -> timedelta:
+        """How long a message waits for a customer not known yet."""
+        return timedelta(hours=self.waiting_for_customer_hours)
 
     def trigger_max_age(self) -> timedelta | None:
         """How old an event may be and still cause a trigger message (None: any age)."""

@@ -285,7 +285,8 @@ async def test_queueing_renders_for_the_customer_respects_consent_and_happens_on
     )
     assert rows[not_opted_in]["text_body"] == ""
     assert rows[not_opted_in]["recipient"] == ""
-    assert (rows[unknown]["status"], rows[unknown]["skipped_reason"]) == ("skipped", "no_address")
+    # not seen as a customer yet: the message waits for their profile
+    assert (rows[unknown]["status"], rows[unknown]["skipped_reason"]) == ("waiting", None)
 
 
 async def test_the_marketing_cap_counts_what_was_queued_in_the_window(

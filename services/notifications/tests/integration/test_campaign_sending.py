@@ -95,6 +95,7 @@ async def test_a_small_campaign_reaches_exactly_its_opted_in_customers_with_one_
     assert body["counts"] | {"skipped_by_reason": None} == {
         "audience": 6,
         "targeted": 6,
+        "waiting": 0,
         "queued": 0,
         "sending": 0,
         "sent": 5,

@@ -101,6 +101,7 @@ async def test_a_new_campaign_is_scheduled_with_its_audience_counted(
     assert created["counts"] == {
         "audience": 3,
         "targeted": 0,
+        "waiting": 0,
         "queued": 0,
         "sending": 0,
         "sent": 0,

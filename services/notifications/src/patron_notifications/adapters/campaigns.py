@@ -211,17 +211,22 @@ class SqlCampaignRepository:
         return counts
 
     async def skip_waiting(self, campaign_id: uuid.UUID) -> int:
-        """The campaign's queued deliveries (not those being sent now) skipped as
-        cancelled, in one statement; how many."""
+        """The campaign's queued deliveries and those waiting for their customer (not
+        those being sent now) skipped as cancelled, in one statement; how many."""
         d = deliveries.c
         result = await self._session.execute(
             update(deliveries)
             .where(
                 d.tenant_id == self._tenant_id,
                 d.campaign_id == campaign_id,
-                d.status == "queued",
+                d.status.in_(("queued", "waiting")),
             )
-            .values(status="skipped", skipped_reason=CANCELLED_REASON, next_attempt_at=None)
+            .values(
+                status="skipped",
+                skipped_reason=CANCELLED_REASON,
+                next_attempt_at=None,
+                request=None,
+            )
         )
         return int(getattr(result, "rowcount", 0))
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from patron_notifications.adapters.delivery_tables import deliveries
-from patron_notifications.domain.delivery import Delivery, DeliveryStatus
+from patron_notifications.domain.delivery import DUPLICATE, Delivery, DeliveryStatus
 from patron_shared.db import json_recordset
 
 _QUEUED_COLUMNS = (
@@ -40,6 +40,8 @@ _QUEUED_COLUMNS = (
     # a message that failed before it was queued (its template did not render)
     "last_error",
     "failed_at",
+    # a message waiting for the customer: what planning it again needs
+    "request",
 )
 
 
@@ -78,8 +80,73 @@ class SqlDeliveryRepository:
         )
         new = {delivery_id for (delivery_id,) in inserted}
         if any(d.status == "queued" and d.delivery_id in new for d in queued):
-            await self._session.execute(_NOTIFY_DUE, {"channel": DELIVERIES_DUE_CHANNEL})
+            await self._notify_due()
         return new
+
+    async def waiting_for(self, customer_ids: Sequence[uuid.UUID]) -> list[Delivery]:
+        """The customers' deliveries waiting for them, oldest first, locked until commit
+        (one snapshot plans each once; the expiry skips none of them meanwhile)."""
+        if not customer_ids:
+            return []
+        d = deliveries.c
+        rows = await self._session.execute(
+            select(deliveries)
+            .where(
+                d.tenant_id == self._tenant_id,
+                d.customer_id.in_(set(customer_ids)),
+                d.status == "waiting",
+            )
+            .order_by(d.created_at, d.delivery_id)
+            .with_for_update()
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    async def replan(self, planned: Sequence[Delivery]) -> int:
+        """Waiting deliveries planned again, in place: their status, channel, address,
+        content and idempotency key (that of the channel and customer they now go to); their
+        id, cause, campaign and creation time stay. The request is forgotten. One whose new
+        key another delivery holds already (that message exists) is skipped, `duplicate`,
+        under its old key. Wakes the workers when any is queued; how many rows changed."""
+        if not planned:
+            return 0
+        d = deliveries.c
+        taken = set(
+            await self._session.scalars(
+                select(d.idempotency_key).where(
+                    d.tenant_id == self._tenant_id,
+                    d.idempotency_key.in_({x.idempotency_key for x in planned}),
+                    d.delivery_id.not_in({x.delivery_id for x in planned}),
+                )
+            )
+        )
+        changed = 0
+        for delivery in planned:
+            values: dict[str, Any] = {"request": delivery.request}
+            if delivery.idempotency_key in taken:
+                delivery.status, delivery.skipped_reason = "skipped", DUPLICATE
+                values |= {"status": "skipped", "skipped_reason": DUPLICATE}
+            else:
+                values |= {
+                    name: value
+                    for name, value in self._values(delivery).items()
+                    if name in _REPLANNED_COLUMNS
+                }
+            result = await self._session.execute(
+                update(deliveries)
+                .where(
+                    d.tenant_id == self._tenant_id,
+                    d.delivery_id == delivery.delivery_id,
+                    d.status == "waiting",
+                )
+                .values(values)
+            )
+            changed += int(getattr(result, "rowcount", 0))
+        if any(x.status == "queued" for x in planned):
+            await self._notify_due()
+        return changed
+
+    async def _notify_due(self) -> None:
+        await self._session.execute(_NOTIFY_DUE, {"channel": DELIVERIES_DUE_CHANNEL})
 
     async def record_outcome(self, delivery: Delivery) -> bool:
         """What an attempt came to; False when the claim had lapsed and another worker holds
@@ -216,6 +283,7 @@ class SqlDeliveryRepository:
             "created_at": delivery.created_at,
             "last_error": delivery.last_error,
             "failed_at": delivery.failed_at,
+            "request": delivery.request,
         }
 
 
@@ -257,7 +325,19 @@ def delivery_from_row(row: Row[Any]) -> Delivery:
         failed_at=row.failed_at,
         delivered_at=row.delivered_at,
         skipped_reason=row.skipped_reason,
+        request=row.request,
     )
+
+
+async def expire_waiting_deliveries(engine: AsyncEngine, before: datetime, reason: str) -> int:
+    """Every tenant's deliveries waiting since before `before` skipped with `reason`, their
+    request forgotten (through the function migration 0010 made); how many."""
+    async with engine.begin() as connection:
+        expired = await connection.scalar(
+            text("SELECT expire_waiting_deliveries(:before, :reason)"),
+            {"before": before, "reason": reason},
+        )
+    return int(expired or 0)
 
 
 async def listen_for_due_deliveries(

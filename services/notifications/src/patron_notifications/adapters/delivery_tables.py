@@ -51,12 +51,15 @@ deliveries = Table(
     Column("delivered_at", DateTime(timezone=True)),
     # the customer it was queued for, while a merge has moved it to the survivor's log
     Column("merged_from", Uuid),
+    # a waiting message's request (extras, category, not before, channel choice): what
+    # planning it again needs once the customer is known; cleared after
+    Column("request", JSONB),
     UniqueConstraint(
         "tenant_id", "idempotency_key", name="uq_deliveries_tenant_id_idempotency_key"
     ),
     CheckConstraint("channel IN ('email', 'sms')", name="channel"),
     CheckConstraint(
-        "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'skipped')",
+        "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'skipped', 'waiting')",
         name="status",
     ),
     Index(
@@ -64,6 +67,13 @@ deliveries = Table(
         text("coalesce(next_attempt_at, created_at)"),
         postgresql_where=text("status = 'queued'"),
     ),
+    Index(
+        "ix_deliveries_waiting_customer",
+        "tenant_id",
+        "customer_id",
+        postgresql_where=text("status = 'waiting'"),
+    ),
+    Index("ix_deliveries_waiting_since", "created_at", postgresql_where=text("status = 'waiting'")),
     Index("ix_deliveries_log", "tenant_id", "customer_id", "created_at", "delivery_id"),
     Index("ix_deliveries_provider_message", "provider_message_id"),
     Index("ix_deliveries_leased", "lease_until", postgresql_where=text("status = 'sending'")),

@@ -159,12 +159,14 @@ class SqlMergeRepository:
     async def erase_log(self, customer_ids: Collection[uuid.UUID]) -> int:
         """Blank the address and the rendered content of these customers' deliveries (those
         in their logs and those a merge moved elsewhere), keeping status, channel,
-        template, category, times and counts; what was still to be sent is skipped."""
+        template, category, times and counts; what was still to be sent, or waiting for
+        the customer, is skipped, and a waiting message's request (it may hold order
+        details) is forgotten."""
         if not customer_ids:
             return 0
         d = deliveries.c
         wanted = list(customer_ids)
-        unsent = d.status.in_(("queued", "sending"))
+        unsent = d.status.in_(("queued", "sending", "waiting"))
         result = await self._session.execute(
             update(deliveries)
             .where(
@@ -182,6 +184,7 @@ class SqlMergeRepository:
                 skipped_reason=case((unsent, ERASED_REASON), else_=d.skipped_reason),
                 next_attempt_at=case((unsent, None), else_=d.next_attempt_at),
                 lease_until=None,
+                request=None,
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)

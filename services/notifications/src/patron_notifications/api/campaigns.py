@@ -101,6 +101,11 @@ class CampaignIn(BaseModel):
 class CountsOut(BaseModel):
     audience: int = Field(description="customers it is for (exact once all are queued)")
     targeted: int = Field(description="customers the runner has queued for so far")
+    waiting: int = Field(
+        description="messages waiting for a customer this service has not seen yet; "
+        "queued once the customer's profile arrives, skipped (customer_unknown) after "
+        "PATRON_WAITING_FOR_CUSTOMER_HOURS"
+    )
     queued: int
     sending: int
     sent: int
@@ -117,6 +122,7 @@ class CountsOut(BaseModel):
         return cls(
             audience=counts.audience,
             targeted=counts.targeted,
+            waiting=counts.waiting,
             queued=counts.queued,
             sending=counts.sending,
             sent=counts.sent,

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.domain.delivery import Delivery
@@ -36,7 +36,11 @@ class DeliveryOut(BaseModel):
     channel: str
     category: str
     template: str
-    status: str
+    status: str = Field(
+        description="waiting (for the customer's profile to arrive: planned then, skipped "
+        "`customer_unknown` if it never does), queued, sending, sent, delivered, failed or "
+        "skipped (`skipped_reason` says why)"
+    )
     recipient: str | None
     subject: str | None
     attempts: int

@@ -7,7 +7,6 @@ from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.service.contacts import (
     delete_contact,
     record_consent,
-    record_contact,
 )
 from patron_notifications.service.lifecycle import erase_customer, merge_contacts
 from patron_notifications.service.triggers import Triggers
@@ -34,7 +33,8 @@ def build_customer_consumer(
     )
     # recorded and welcomed in one transaction
     consumer.on_batch([CustomerCreated], triggers.customers_created)
-    consumer.on(CustomerUpdated, record_contact)
+    # recorded, and what waited for the customer planned, in one transaction
+    consumer.on(CustomerUpdated, triggers.customer_updated)
     consumer.on(CustomerDeleted, delete_contact)
     # the contact and its delivery log erased together; merges join contacts and logs
     consumer.on(CustomerErased, erase_customer)

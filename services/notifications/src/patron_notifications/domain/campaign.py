@@ -193,20 +193,22 @@ class Campaign:
 
     def shown_status(self, counts: CampaignCounts) -> CampaignStatus:
         """`completed` for a sent campaign of which nothing waits any more."""
-        if self.status == "sent" and not counts.waiting:
+        if self.status == "sent" and not counts.unsent:
             return "completed"
         return self.status
 
 
 @dataclass(frozen=True)
 class CampaignCounts:
-    """A campaign's deliveries by status, each in one bucket: queued + sending + sent +
-    delivered + failed + skipped is every delivery it made; `audience` is the customers it
+    """A campaign's deliveries by status, each in one bucket: waiting (for a customer not
+    known yet) + queued + sending + sent + delivered + failed + skipped is every delivery
+    it made; `audience` is the customers it
     is for (counted when created, exact once all are queued), `targeted` those queued for
     so far."""
 
     audience: int
     targeted: int
+    waiting: int = 0
     queued: int = 0
     sending: int = 0
     sent: int = 0
@@ -227,6 +229,7 @@ class CampaignCounts:
         return cls(
             audience=campaign.audience_size,
             targeted=campaign.targeted,
+            waiting=totals.get("waiting", 0),
             queued=totals.get("queued", 0),
             sending=totals.get("sending", 0),
             sent=totals.get("sent", 0),
@@ -237,9 +240,9 @@ class CampaignCounts:
         )
 
     @property
-    def waiting(self) -> int:
-        """Messages not sent yet (queued, or being sent now)."""
-        return self.queued + self.sending
+    def unsent(self) -> int:
+        """Messages not sent yet (waiting for the customer, queued, or being sent now)."""
+        return self.waiting + self.queued + self.sending
 
 
 @dataclass(frozen=True)

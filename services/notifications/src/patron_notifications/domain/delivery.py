@@ -7,6 +7,11 @@ permanent one (unknown recipient, a refused number) or running out of attempts f
 delivery for good. Each delivery carries an idempotency key made of what caused it (the
 trigger event or campaign), the template and the customer: queueing the same key twice
 queues one delivery, so a redelivered event never sends twice.
+
+A message for a customer the service has not seen yet (an order placed before the
+customer's creation arrived here) is `waiting`, with its request kept (`request`), until
+the customer's snapshot comes and it is planned again, or until the wait ends (skipped,
+`customer_unknown`). Workers never send a waiting delivery.
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from patron_notifications.domain.channels import Channel
 
 Category = Literal["transactional", "marketing"]
-DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "failed", "skipped"]
+DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "failed", "skipped", "waiting"]
 FINAL_STATUSES: frozenset[DeliveryStatus] = frozenset({"sent", "delivered", "failed", "skipped"})
+# a waiting message not planned again by then is skipped with this reason
+CUSTOMER_UNKNOWN = "customer_unknown"
+# a waiting message that, planned again, is one that exists already
+DUPLICATE = "duplicate"
 
 
 def idempotency_key(cause: str, template_key: str, customer_id: uuid.UUID, channel: Channel) -> str:
@@ -82,6 +91,8 @@ class Delivery:
     delivered_at: datetime | None = None
     # why a message was not sent at all (no consent, frequency cap...)
     skipped_reason: str | None = None
+    # a waiting message's request, to plan it again when the customer is known (JSON)
+    request: dict[str, Any] | None = None
 
     @property
     def is_final(self) -> bool:

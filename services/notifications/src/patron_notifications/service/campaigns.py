@@ -224,7 +224,7 @@ async def cancel_campaign(
         before = CampaignCounts.of(
             campaign, (await uow.campaigns.delivery_counts([campaign_id]))[campaign_id]
         )
-        campaign.cancel(now=now, by=actor, waiting=before.waiting)
+        campaign.cancel(now=now, by=actor, waiting=before.unsent)
         await uow.campaigns.skip_waiting(campaign_id)
         await uow.campaigns.save_state(campaign)
         counts = await uow.campaigns.delivery_counts([campaign_id])

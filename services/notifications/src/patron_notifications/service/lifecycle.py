@@ -10,8 +10,9 @@
 - `CustomerErased`: in one transaction, the contact's personal fields are blanked and so
   are the address and rendered content of every delivery of the customer's log (including
   histories merged into it) and of its own deliveries a merge moved elsewhere; status,
-  channel, template, category, times and counts stay. What was queued or being sent is
-  skipped (`customer_erased`): a worker sending it right now records nothing over it.
+  channel, template, category, times and counts stay. What was queued, being sent or
+  waiting for the customer is skipped (`customer_erased`), a waiting message's request
+  forgotten: a worker sending it right now records nothing over it.
   Contacts of customers merged into the erased one are erased with it (they are the same
   person now). The erased contact stays as a record without personal data, so a late
   snapshot never brings anything back.

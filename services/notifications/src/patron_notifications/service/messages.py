@@ -7,6 +7,11 @@ no address, the frequency cap...) so that counts and the customer's log say why 
 went. A request repeats nothing: its idempotency key (cause, template, customer, channel)
 queues one delivery however often it comes.
 
+A customer not known yet (no contact, or only one made by their orders or points before
+their own snapshot arrived) gets a `waiting` delivery holding its request: when the
+snapshot comes, `plan_waiting_messages` plans it again, in place, under the same rules; one
+that waits longer than the service allows is skipped (`customer_unknown`).
+
 Runs inside the caller's transaction (an event's handler, a campaign's batch): what is
 queued commits with what caused it.
 """
@@ -14,15 +19,21 @@ queued commits with what caused it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from patron_notifications.domain.channels import Channel
 from patron_notifications.domain.consent import decide
 from patron_notifications.domain.contact import Contact
-from patron_notifications.domain.delivery import Category, Delivery, idempotency_key
+from patron_notifications.domain.delivery import (
+    CUSTOMER_UNKNOWN,
+    DUPLICATE,
+    Category,
+    Delivery,
+    idempotency_key,
+)
 from patron_notifications.domain.messaging_settings import MessagingSettings
 from patron_notifications.domain.template_defaults import builtin_template
 from patron_notifications.domain.templates import MessageTemplate, TemplateRenderError, render
@@ -47,6 +58,37 @@ class MessageRequest:
     campaign_id: uuid.UUID | None = None
     # not sent before this moment (a paced campaign's slot); quiet hours may say later
     not_before: datetime | None = None
+    # the channel was chosen by the trigger (SMS for a customer with only a phone): chosen
+    # again when a message waiting for the customer is planned
+    sms_if_phone_only: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        """What a waiting delivery keeps to plan the message again (JSON)."""
+        return {
+            "customer_id": str(self.customer_id),
+            "extras": dict(self.extras),
+            "category": self.category,
+            "not_before": None if self.not_before is None else self.not_before.isoformat(),
+            "sms_if_phone_only": self.sms_if_phone_only,
+        }
+
+    @classmethod
+    def of_waiting(cls, delivery: Delivery) -> MessageRequest:
+        """The request a waiting delivery was made from."""
+        stored = delivery.request or {}
+        not_before = stored.get("not_before")
+        category = stored.get("category")
+        return cls(
+            customer_id=delivery.customer_id,
+            template_key=delivery.template_key,
+            channel=delivery.channel,
+            cause=delivery.cause,
+            extras=dict(stored.get("extras") or {}),
+            category=category if category in ("transactional", "marketing") else None,
+            campaign_id=delivery.campaign_id,
+            not_before=None if not not_before else datetime.fromisoformat(not_before),
+            sms_if_phone_only=bool(stored.get("sms_if_phone_only")),
+        )
 
 
 class ContactReader(Protocol):
@@ -59,6 +101,8 @@ class TemplateReader(Protocol):
 
 class DeliveryQueue(Protocol):
     async def queue(self, queued: Sequence[Delivery]) -> set[uuid.UUID]: ...
+    async def waiting_for(self, customer_ids: Sequence[uuid.UUID]) -> list[Delivery]: ...
+    async def replan(self, planned: Sequence[Delivery]) -> int: ...
     async def marketing_times(
         self, customer_ids: Sequence[uuid.UUID], since: datetime
     ) -> dict[uuid.UUID, list[datetime]]: ...
@@ -83,6 +127,9 @@ class MessagingUnitOfWork(UnitOfWorkProtocol, Protocol):
 
 UnsubscribeLinks = Callable[[UnsubscribeTarget], str]
 """The public one-click unsubscribe URL of a (tenant, customer, channel)."""
+
+ChannelChoice = Callable[[Sequence["MessageRequest"]], Awaitable[list[Channel]]]
+"""The channel of each request whose trigger chooses it, in order (see `Triggers`)."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +213,10 @@ def _plan(
         cause=request.cause[:200],
         campaign_id=request.campaign_id,
     )
-    if contact is None:
-        delivery.skip("no_address")  # nothing known of this customer yet
+    if contact is None or not contact.known:
+        # nothing known of this customer yet (its snapshot is on its way): planned again
+        # when it comes
+        delivery.status, delivery.request = "waiting", request.stored()
         return delivery
     if template is None:
         delivery.skip("no_template")
@@ -217,6 +266,96 @@ def _later(first: datetime | None, second: datetime | None) -> datetime | None:
     return max(first, second)
 
 
+async def plan_waiting_messages(
+    uow: MessagingUnitOfWork,
+    customer_ids: Sequence[uuid.UUID],
+    *,
+    now: datetime,
+    defaults: MessagingSettings,
+    unsubscribe_links: UnsubscribeLinks,
+    wait_limit: timedelta,
+    channels: ChannelChoice | None = None,
+) -> list[Delivery]:
+    """The customers' waiting deliveries planned again now that they may be known, each
+    updated in place (queued, skipped or failed, under the same rules as when queued; its
+    id, cause, campaign and creation time stay; its idempotency key becomes that of the
+    channel and customer it now goes to, so the same request again queues nothing; one whose
+    message exists already under that key is skipped, `duplicate`). `channels` chooses again
+    for requests whose trigger chose the channel (`sms_if_phone_only`), one per request.
+    One still unknown keeps waiting; one that waited longer than `wait_limit` is skipped
+    (`customer_unknown`). Runs in the caller's unit of work; returns those it changed."""
+    waiting = await uow.deliveries.waiting_for(customer_ids)
+    if not waiting:
+        return []
+    requests = [MessageRequest.of_waiting(delivery) for delivery in waiting]
+    if channels is not None:
+        chosen = iter(await channels([r for r in requests if r.sms_if_phone_only]))
+        requests = [
+            replace(r, channel=next(chosen)) if r.sms_if_phone_only else r for r in requests
+        ]
+    settings = await uow.messaging_settings.get(defaults)
+    recipients = await _recipients(uow, [r.customer_id for r in requests])
+    templates = await _templates(uow, {(r.template_key, r.channel) for r in requests})
+    recent = await uow.deliveries.marketing_times(
+        [contact.customer_id for contact in recipients.values()], now - settings.rules.cap_window
+    )
+    changed: list[Delivery] = []
+    keys: set[str] = set()
+    for delivery, request in zip(waiting, requests, strict=True):
+        if now - delivery.created_at > wait_limit:
+            delivery.skip(CUSTOMER_UNKNOWN)
+            delivery.request = None
+            changed.append(delivery)
+            continue
+        planned = _plan(
+            request,
+            recipients.get(request.customer_id),
+            templates.get((request.template_key, request.channel)),
+            now=now,
+            settings=settings,
+            recent=recent,
+            links=unsubscribe_links,
+            tenant=uow.tenant_id,
+        )
+        if planned.status == "waiting":
+            continue  # still not known (merged into a customer not seen yet)
+        if planned.idempotency_key in keys:
+            # a merged customer's and its survivor's, for the same cause: one message
+            delivery.skip(DUPLICATE)
+            delivery.request = None
+            changed.append(delivery)
+            continue
+        keys.add(planned.idempotency_key)
+        if planned.status == "queued" and planned.category == "marketing":
+            recent.setdefault(planned.customer_id, []).append(now)
+        # the key of the message it now is (the channel chosen, the survivor of a merge):
+        # the same request again, the customer known, finds it and queues nothing
+        changed.append(
+            replace(
+                planned,
+                delivery_id=delivery.delivery_id,
+                cause=delivery.cause,
+                campaign_id=delivery.campaign_id,
+                created_at=delivery.created_at,
+                request=None,
+            )
+        )
+    await uow.deliveries.replan(changed)
+    return changed
+
+
+async def expire_waiting_messages(
+    expire: Callable[[datetime, str], Awaitable[int]],
+    *,
+    now: datetime,
+    wait_limit: timedelta,
+) -> int:
+    """Every tenant's messages that waited for their customer longer than `wait_limit`
+    skipped (`customer_unknown`), their request forgotten; how many. `expire(before,
+    reason)` is the cross-tenant statement (adapters.deliveries.expire_waiting_deliveries)."""
+    return await expire(now - wait_limit, CUSTOMER_UNKNOWN)
+
+
 async def _recipients(
     uow: MessagingUnitOfWork, customer_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Contact]:
@@ -256,6 +395,8 @@ class Messenger:
     defaults: MessagingSettings
     unsubscribe_links: UnsubscribeLinks
     now: Callable[[], datetime] = utcnow
+    # how long a message waits for a customer not known yet
+    wait_limit: timedelta = timedelta(hours=24)
 
     async def queue(
         self, uow: MessagingUnitOfWork, requests: Sequence[MessageRequest]
@@ -266,4 +407,20 @@ class Messenger:
             now=self.now(),
             defaults=self.defaults,
             unsubscribe_links=self.unsubscribe_links,
+        )
+
+    async def plan_waiting(
+        self,
+        uow: MessagingUnitOfWork,
+        customer_ids: Sequence[uuid.UUID],
+        channels: ChannelChoice | None = None,
+    ) -> list[Delivery]:
+        return await plan_waiting_messages(
+            uow,
+            customer_ids,
+            now=self.now(),
+            defaults=self.defaults,
+            unsubscribe_links=self.unsubscribe_links,
+            wait_limit=self.wait_limit,
+            channels=channels,
         )

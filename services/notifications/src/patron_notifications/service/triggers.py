@@ -23,7 +23,10 @@ customer is recorded all the same.
 A message goes by email; to a customer with a phone number and no email address it goes by
 SMS when the tenant or the built-ins have an SMS template for its key. Otherwise it is
 queued by email all the same and recorded as skipped (`no_address`), so the customer's log
-says why nothing went.
+says why nothing went. A customer whose snapshot has not arrived yet (an order placed
+before the customer's creation reached this service) is not judged yet: the message waits
+(`waiting`), and the customer's CustomerCreated or CustomerUpdated plans it again, the
+channel chosen by the same rule, in the same transaction that records the snapshot.
 
 `SendNotification` commands are not switchable: see `Triggers.send_requested`.
 """
@@ -64,6 +67,7 @@ from patron_notifications.service.ports import ContactRepository
 from patron_shared.errors import InvalidInput, PermanentFailure
 from patron_shared.events import (
     CustomerCreated,
+    CustomerUpdated,
     OrderPlaced,
     PointsAdjusted,
     SegmentEntered,
@@ -79,7 +83,9 @@ TRIGGERED = Counter(
     "patron_notifications_triggered_total",
     "Messages triggers, commands and the birthday job asked for, by trigger and what became "
     "of them (queued, skipped, failed, duplicate; off: the tenant switched the trigger off; "
-    "stale: the event was too old; error: the birthday job failed for a tenant)",
+    "stale: the event was too old; error: the birthday job failed for a tenant; waiting: "
+    "for a customer not known yet, and under trigger `waiting` what became of those once "
+    "the customer came)",
     ["trigger", "outcome"],
 )
 
@@ -113,8 +119,9 @@ class Wanted:
 
 
 def preferred_channel(contact: Contact | None, *, sms_template: bool) -> Channel:
-    """Email, unless the customer has only a phone and the key has an SMS template. An
-    unknown customer, or one without any address, gets email (skipped, `no_address`)."""
+    """Email, unless the customer has only a phone and the key has an SMS template. One
+    without any address gets email (skipped, `no_address`); an unknown customer gets email
+    for now (the message waits, and the channel is chosen again when they come)."""
     if contact is None or contact.email or not contact.phone or not sms_template:
         return "email"
     return "sms"
@@ -200,10 +207,12 @@ class Triggers:
     async def customers_created(
         self, uow: TriggerUnitOfWork, deliveries: Sequence[Delivered[CustomerCreated]]
     ) -> None:
-        """Record each new customer's contact, then welcome them (a disabled account: no)."""
+        """Record each new customer's contact, plan the messages that waited for them,
+        then welcome them (a disabled account: no)."""
         async with uow:
             for delivered in deliveries:
                 await apply_snapshot(uow, delivered.event)
+            await self.release_waiting(uow, [d.event.customer_id for d in deliveries])
             wanted = [
                 Wanted(d.event.customer_id, str(d.envelope.id), d.event.customer.created_at)
                 for d in deliveries
@@ -211,6 +220,34 @@ class Triggers:
             ]
             await self._queue(uow, "welcome", wanted)
             await uow.commit()
+
+    async def customer_updated(self, uow: TriggerUnitOfWork, event: CustomerUpdated) -> None:
+        """Record the customer's newer snapshot; plan the messages that waited for them
+        (a customer whose creation this service never saw is known from now on)."""
+        async with uow:
+            await apply_snapshot(uow, event)
+            await self.release_waiting(uow, [event.customer_id])
+            await uow.commit()
+
+    async def release_waiting(
+        self, uow: TriggerUnitOfWork, customer_ids: Sequence[uuid.UUID]
+    ) -> list[Delivery]:
+        """The customers' waiting messages planned again now that their snapshot is
+        recorded (inside the caller's unit of work); the channel of a trigger's message
+        chosen as the trigger chooses it (`channels_for`)."""
+
+        async def choose(requests: Sequence[MessageRequest]) -> list[Channel]:
+            chosen: dict[tuple[str, uuid.UUID], Channel] = {}
+            for key in {r.template_key for r in requests}:
+                ids = [r.customer_id for r in requests if r.template_key == key]
+                for customer_id, channel in (await channels_for(uow, key, ids)).items():
+                    chosen[(key, customer_id)] = channel
+            return [chosen[(r.template_key, r.customer_id)] for r in requests]
+
+        released = await self.messenger.plan_waiting(uow, customer_ids, choose)
+        for delivery in released:
+            TRIGGERED.labels("waiting", delivery.status).inc()
+        return released
 
     async def orders_placed(
         self, uow: TriggerUnitOfWork, deliveries: Sequence[Delivered[OrderPlaced]]
@@ -315,6 +352,7 @@ class Triggers:
                     channel=channels[w.customer_id],
                     cause=w.cause,
                     extras=w.extras,
+                    sms_if_phone_only=True,
                 )
                 for w in current
             ],
@@ -447,7 +485,7 @@ async def reachable_contacts(
 
 
 def count_outcomes(trigger: str, queued: QueuedMessages) -> None:
-    for status in ("queued", "skipped", "failed"):
+    for status in ("queued", "skipped", "failed", "waiting"):
         count = queued.count(status)
         if count:
             TRIGGERED.labels(trigger, status).inc(count)
