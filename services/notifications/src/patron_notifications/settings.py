@@ -37,7 +37,7 @@ class NotificationsSettings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "Patron <notifications@patron.localhost>"
     # Connected SMTP clients kept open and shared by concurrent sends.
-    smtp_pool_size: int = Field(default=4, ge=1, le=100)
+    smtp_pool_size: int = Field(default=10, ge=1, le=100)
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # PATRON_SMS_*: a Twilio-compatible REST API (the local sink accepts any credentials).
     sms_api_url: str = "http://127.0.0.1:8026"

@@ -143,3 +143,57 @@ async def test_a_lapsed_lease_comes_back_and_the_late_worker_outcome_is_refused(
         "provider-9",
         retry,
     )
+
+
+async def test_transactional_messages_are_claimed_before_marketing_ones_due_earlier(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    # a moment of this test's own, far from the others' (they claim what is due by theirs)
+    start = datetime(2600, 1, 1, tzinfo=UTC) + timedelta(days=random.randint(0, 100_000))
+    campaign = [queued(f"campaign-{n}", at=start + timedelta(seconds=n)) for n in range(3)]
+    for message in campaign:
+        message.category = "marketing"
+    confirmation = queued("order-1", at=start + timedelta(seconds=10))
+    await queue(runtime, tenant, *campaign, confirmation)
+    ours = {d.delivery_id for d in [*campaign, confirmation]}
+    claimed_in_order: list[uuid.UUID] = []
+    now = start + timedelta(seconds=20)
+    while ours - set(claimed_in_order):
+        claimed = await claim_due_deliveries(runtime.engine, now, 1, timedelta(seconds=30))
+        assert claimed, "everything of ours is due"
+        claimed_in_order += [d.delivery_id for _, d in claimed if d.delivery_id in ours]
+    assert claimed_in_order[0] == confirmation.delivery_id
+    assert claimed_in_order[1:] == [d.delivery_id for d in campaign], "then in due order"
+
+
+async def test_a_round_of_outcomes_is_recorded_at_once_except_where_the_claim_lapsed(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    start = datetime(2600, 1, 1, tzinfo=UTC) + timedelta(days=random.randint(0, 100_000))
+    messages = [queued(f"round-{n}", at=start) for n in range(4)]
+    await queue(runtime, tenant, *messages)
+    ours = {d.delivery_id for d in messages}
+    claimed: list[Delivery] = []
+    while len(claimed) < len(messages):
+        batch = await claim_due_deliveries(runtime.engine, start, 10, timedelta(seconds=30))
+        assert batch, "everything of ours is due"
+        claimed += [d for _, d in batch if d.delivery_id in ours]
+    sent, failed, lapsed, retried = claimed
+    sent.succeeded("provider-1", start)
+    failed.failed("550 no such user", transient=False, now=start, policy=RetryPolicy())
+    retried.failed("421 try later", transient=True, now=start, policy=RetryPolicy())
+    lapsed.succeeded("provider-2", start)
+    lapsed.attempts += 1  # another worker claimed it again meanwhile: not ours to record
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        recorded = await SqlDeliveryRepository(uow.session, tenant).record_outcomes(claimed)
+        await uow.commit()
+    assert recorded == {sent.delivery_id, failed.delivery_id, retried.delivery_id}
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        repository = SqlDeliveryRepository(uow.session, tenant)
+        stored = {d.delivery_id: await repository.get(d.delivery_id) for d in claimed}
+    assert stored[sent.delivery_id].status == "sent"  # type: ignore[union-attr]
+    assert stored[sent.delivery_id].provider_message_id == "provider-1"  # type: ignore[union-attr]
+    assert stored[failed.delivery_id].status == "failed"  # type: ignore[union-attr]
+    assert stored[retried.delivery_id].status == "queued"  # type: ignore[union-attr]
+    assert stored[retried.delivery_id].last_error == "421 try later"  # type: ignore[union-attr]
+    assert stored[lapsed.delivery_id].status == "sending"  # type: ignore[union-attr]

@@ -45,6 +45,29 @@ _QUEUED_COLUMNS = (
 )
 
 
+# What recording an attempt writes (the Delivery's attribute of each name).
+_OUTCOME_COLUMNS = (
+    "delivery_id",
+    "attempts",
+    "status",
+    "next_attempt_at",
+    "last_error",
+    "provider_message_id",
+    "sent_at",
+    "failed_at",
+)
+
+# what planning a waiting message again changes (its id, cause, campaign and creation time
+# stay)
+_REPLANNED_COLUMNS = frozenset(_QUEUED_COLUMNS) - {
+    "delivery_id",
+    "tenant_id",
+    "cause",
+    "campaign_id",
+    "created_at",
+}
+
+
 # `NOTIFY`ed (at commit) by a transaction that queued messages: workers LISTEN to start a
 # round at once instead of at their next look.
 DELIVERIES_DUE_CHANNEL = "patron_deliveries_due"
@@ -151,25 +174,41 @@ class SqlDeliveryRepository:
     async def record_outcome(self, delivery: Delivery) -> bool:
         """What an attempt came to; False when the claim had lapsed and another worker holds
         the message now (its outcome is the one that counts)."""
-        result = await self._session.execute(
+        return delivery.delivery_id in await self.record_outcomes([delivery])
+
+    async def record_outcomes(self, outcomes: Sequence[Delivery]) -> set[uuid.UUID]:
+        """What a round's attempts came to, in one statement; returns the ids recorded (a
+        claim that lapsed meanwhile belongs to another worker, whose outcome counts)."""
+        if not outcomes:
+            return set()
+        d = deliveries.c
+        rows = json_recordset(
+            deliveries, [self._outcome(delivery) for delivery in outcomes], _OUTCOME_COLUMNS
+        )
+        recorded = await self._session.execute(
             update(deliveries)
             .where(
-                deliveries.c.tenant_id == self._tenant_id,
-                deliveries.c.delivery_id == delivery.delivery_id,
-                deliveries.c.status == "sending",
-                deliveries.c.attempts == delivery.attempts,
+                d.tenant_id == self._tenant_id,
+                d.delivery_id == rows.c.delivery_id,
+                d.status == "sending",
+                d.attempts == rows.c.attempts,
             )
             .values(
-                status=delivery.status,
-                next_attempt_at=delivery.next_attempt_at,
-                last_error=delivery.last_error,
-                provider_message_id=delivery.provider_message_id,
-                sent_at=delivery.sent_at,
-                failed_at=delivery.failed_at,
+                status=rows.c.status,
+                next_attempt_at=rows.c.next_attempt_at,
+                last_error=rows.c.last_error,
+                provider_message_id=rows.c.provider_message_id,
+                sent_at=rows.c.sent_at,
+                failed_at=rows.c.failed_at,
                 lease_until=None,
             )
+            .returning(d.delivery_id)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return {delivery_id for (delivery_id,) in recorded}
+
+    @staticmethod
+    def _outcome(delivery: Delivery) -> dict[str, Any]:
+        return {name: getattr(delivery, name) for name in _OUTCOME_COLUMNS}
 
     async def marketing_times(
         self, customer_ids: Sequence[uuid.UUID], since: datetime

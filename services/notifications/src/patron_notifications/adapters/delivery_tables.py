@@ -62,8 +62,10 @@ deliveries = Table(
         "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'skipped', 'waiting')",
         name="status",
     ),
+    # the workers' claim: transactional first, each category in due order
     Index(
-        "ix_deliveries_due",
+        "ix_deliveries_due_by_category",
+        "category",
         text("coalesce(next_attempt_at, created_at)"),
         postgresql_where=text("status = 'queued'"),
     ),

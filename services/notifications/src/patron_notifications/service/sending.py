@@ -33,7 +33,7 @@ from patron_shared.events import Contract, NotificationFailed, NotificationSent
 
 
 class OutcomeRecorder(Protocol):
-    async def record_outcome(self, delivery: Delivery) -> bool: ...
+    async def record_outcomes(self, outcomes: Sequence[Delivery]) -> set[uuid.UUID]: ...
 
 
 class SendingUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
@@ -128,8 +128,9 @@ def message_id_of(delivery_id: uuid.UUID) -> str:
 async def _record(uow: SendingUnitOfWork, outcomes: Sequence[Delivery]) -> None:
     async with uow:
         events: list[Contract] = []
+        recorded = await uow.deliveries.record_outcomes(outcomes)
         for delivery in outcomes:
-            if not await uow.deliveries.record_outcome(delivery):
+            if delivery.delivery_id not in recorded:
                 continue  # its lease lapsed: another worker has it now
             if delivery.status == "sent" and delivery.sent_at is not None:
                 events.append(NotificationSent(**_about(delivery), sent_at=delivery.sent_at))
