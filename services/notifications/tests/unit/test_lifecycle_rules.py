@@ -304,6 +304,22 @@ def test_erasing_a_survivor_erases_the_customers_merged_into_it() -> None:
     assert uow.store.rows[C].email == "3@example.com"
 
 
+def test_an_unmerge_gives_back_the_opt_outs_of_those_merged_into_the_restored_customer() -> None:
+    # C joined A while A was merged into B: C's opt-out went to B, where A lived. Restored,
+    # A is where C lives again, and C's opt-out with it.
+    uow = world({C: (True, True)}, {})
+    run(merge_contacts(uow, merged(B, A, T0)))
+    run(merge_contacts(uow, merged(A, C, T0 + timedelta(minutes=1))))
+    run(unmerge_contacts(uow, unmerged(B, A, T0 + timedelta(minutes=2))))
+
+    assert lives_in(uow, C) == A
+    assert (uow.store.rows[A].email_unsubscribed, uow.store.rows[A].sms_unsubscribed) == (
+        True,
+        True,
+    )
+    assert uow.store.rows[B].email_unsubscribed is True  # kept: the safe side
+
+
 operations = st.lists(
     st.tuples(
         st.sampled_from(["merge", "unmerge", "again"]),

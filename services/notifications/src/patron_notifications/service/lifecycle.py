@@ -208,8 +208,16 @@ async def _unmerge(uow: LifecycleUnitOfWork, record: MergeRecord, *, at: datetim
     await uow.merges.set_merged_into(restored, None)
     contact = await uow.contacts.get(restored, for_update=True)
     now = _flags(contact) if contact is not None else PreferenceFlags()
-    await uow.merges.set_preferences(restored, restored_preferences(record.flags_before, now))
-    await uow.merges.give_back_log(restored, await uow.merges.family(restored))
+    flags = restored_preferences(record.flags_before, now)
+    family = await uow.merges.family(restored)
+    # customers merged into the restored one while it was merged away gave their opt-outs
+    # to where it lived then: they live on in it again, and so do their opt-outs
+    for member in sorted(family - {restored}):
+        merged = await uow.contacts.get(member)
+        if merged is not None:
+            flags = survivor_preferences(flags, _flags(merged))
+    await uow.merges.set_preferences(restored, flags)
+    await uow.merges.give_back_log(restored, family)
 
 
 async def _resolve(
