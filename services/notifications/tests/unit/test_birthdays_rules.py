@@ -3,12 +3,18 @@ the 28th when the year has no 29th."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patron_notifications.service.birthdays import birthday_cause, birthdays_on
+from patron_notifications.service.birthdays import (
+    birthday_cause,
+    birthday_not_before,
+    birthdays_on,
+)
 
 
 def celebrated(day: date, born: date) -> bool:
@@ -44,3 +50,23 @@ def test_every_birth_date_is_celebrated_on_exactly_one_day_of_every_year(
 def test_the_cause_is_the_year_so_a_second_run_that_year_queues_nothing_new() -> None:
     assert birthday_cause(date(2026, 12, 4)) == birthday_cause(date(2026, 12, 4)) == "birthday:2026"
     assert birthday_cause(date(2027, 12, 4)) == "birthday:2027"
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "expected"),
+    [
+        # 23:30 UTC is 00:30 next day in Berlin (winter): wait until 09:00 Berlin
+        (
+            datetime(2026, 1, 14, 23, 30, tzinfo=UTC),
+            "Europe/Berlin",
+            datetime(2026, 1, 15, 8, 0, tzinfo=UTC),
+        ),
+        (datetime(2026, 7, 1, 7, 59, tzinfo=UTC), "UTC", datetime(2026, 7, 1, 9, 0, tzinfo=UTC)),
+        (datetime(2026, 7, 1, 9, 0, tzinfo=UTC), "UTC", None),
+        (datetime(2026, 7, 1, 22, 0, tzinfo=UTC), "Pacific/Auckland", None),
+    ],
+)
+def test_a_birthday_message_waits_for_the_morning_in_the_tenants_time_zone(
+    now: datetime, zone: str, expected: datetime | None
+) -> None:
+    assert birthday_not_before(now, ZoneInfo(zone)) == expected

@@ -6,7 +6,8 @@ born on 29 February are wished theirs on the 28th in other years. The message's 
 `PATRON_BIRTHDAY_JOB_INTERVAL_SECONDS`), on several replicas at once: each customer gets one
 birthday message a year. Customers go in keyset pages by customer id, a transaction each,
 so a tenant with a million contacts never loads them at once and a failure redoes one page
-at most. A tenant that switched the `birthday` trigger off is skipped.
+at most. A tenant that switched the `birthday` trigger off is skipped. A message queued
+before 09:00 in that time zone waits until then: nobody wants a birthday email at midnight.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -67,6 +68,16 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
+BIRTHDAY_HOUR = time(9, 0)
+
+
+def birthday_not_before(now: datetime, zone: ZoneInfo) -> datetime | None:
+    """09:00 of today in `zone` (in UTC), when `now` is earlier; None after it."""
+    local = now.astimezone(zone)
+    morning = datetime.combine(local.date(), BIRTHDAY_HOUR, tzinfo=zone)
+    return morning.astimezone(now.tzinfo) if local < morning else None
+
+
 def birthday_cause(day: date) -> str:
     return f"{BIRTHDAY}:{day.year}"
 
@@ -84,7 +95,9 @@ async def send_birthday_messages(
         settings = await uow.messaging_settings.get(messenger.defaults)
     if not settings.trigger_on(BIRTHDAY):
         return BirthdayRun(tenant, None)
-    today = now.astimezone(ZoneInfo(settings.rules.default_time_zone)).date()
+    zone = ZoneInfo(settings.rules.default_time_zone)
+    today = now.astimezone(zone).date()
+    not_before = birthday_not_before(now, zone)
     month, days = birthdays_on(today)
     cause = birthday_cause(today)
     customers = queued = 0
@@ -98,7 +111,13 @@ async def send_birthday_messages(
             messages = await messenger.queue(
                 uow,
                 [
-                    MessageRequest(customer_id, BIRTHDAY, channels[customer_id], cause)
+                    MessageRequest(
+                        customer_id,
+                        BIRTHDAY,
+                        channels[customer_id],
+                        cause,
+                        not_before=not_before,
+                    )
                     for customer_id in born
                 ],
             )
