@@ -125,7 +125,12 @@ async def test_a_malformed_order_event_is_dead_lettered_and_the_consumer_keeps_g
 
     assert await eventually(good_counted)
     # every consumer group of the order topic dead-letters the message for itself
-    groups = {"profile.order-stats", "segmentation.order-projection", "loyalty.order-points"}
+    groups = {
+        "profile.order-stats",
+        "segmentation.order-projection",
+        "loyalty.order-points",
+        "notifications.orders",
+    }
     dead = await probe.collect(
         Topic.ORDER_EVENTS.dlq,
         since,

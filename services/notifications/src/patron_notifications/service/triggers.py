@@ -12,8 +12,10 @@ Each use case takes a run of one tenant's deliveries (a batch of one when the co
 handles messages one at a time): it records what each event says about the customer first,
 so the message renders with the contact as it now is (the balance after the adjustment),
 then queues the messages, and commits both with the inbox claim. The cause of each message
-is its event's envelope id: a redelivered event is dropped by the inbox, and were it not,
-the delivery's idempotency key (cause, template, customer, channel) would queue nothing new.
+is its event's envelope id (a redelivered event is dropped by the inbox, and were it not,
+the delivery's idempotency key (cause, template, customer, channel) would queue nothing
+new), except where the business says once: one welcome per customer, one confirmation per
+order, however many times a source announces them.
 
 A trigger the tenant switched off (`MessagingSettings.trigger_on`) queues nothing; nor does
 an event older than the service's `trigger_max_age` (a topic replayed from its start, or
@@ -102,6 +104,14 @@ class TriggerContacts(ContactRepository, ContactReader, Protocol):
 class TriggerUnitOfWork(MessagingUnitOfWork, Protocol):
     @property
     def contacts(self) -> TriggerContacts: ...
+
+
+WELCOME_CAUSE = "welcome"  # with the customer in the key: one welcome per customer
+
+
+def order_cause(order_id: str) -> str:
+    """One confirmation per order, even when a source announces the order twice."""
+    return f"order:{order_id}"
 
 
 @dataclass(frozen=True)
@@ -214,7 +224,7 @@ class Triggers:
                 await apply_snapshot(uow, delivered.event)
             await self.release_waiting(uow, [d.event.customer_id for d in deliveries])
             wanted = [
-                Wanted(d.event.customer_id, str(d.envelope.id), d.event.customer.created_at)
+                Wanted(d.event.customer_id, WELCOME_CAUSE, d.event.customer.created_at)
                 for d in deliveries
                 if d.event.customer.status == "active"
             ]
@@ -259,7 +269,7 @@ class Triggers:
             wanted = [
                 Wanted(
                     d.event.customer_id,
-                    str(d.envelope.id),
+                    order_cause(d.event.order_id),
                     d.event.placed_at,
                     order_extras(d.event),
                 )
