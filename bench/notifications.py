@@ -72,6 +72,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.*` importable
     sys.path.insert(0, str(ROOT))
 
+from bench.cpu import cpu_used, process_cpu  # noqa: E402
 from bench.latency_figures import summarize  # noqa: E402
 from patron_notifications.domain.delivery import idempotency_key  # noqa: E402
 from patron_notifications.service.sending import message_id_of  # noqa: E402
@@ -96,35 +97,8 @@ SERVICE = ROOT / "services" / "notifications"
 RESULTS = ROOT / "bench" / "results"
 TARGET_EMAILS_PER_S = 200.0
 STALL_S = 0.05  # a pause this long between two messages at the sink counts as a stall
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 # ----------------------------------------------------------------------------- processes
-
-
-def process_cpu() -> dict[int, tuple[str, float]]:
-    """(name, CPU seconds) of every process of the machine."""
-    found: dict[int, tuple[str, float]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = Path(entry.path, "stat").read_text()
-                name, _, rest = stat.partition(" (")[2].rpartition(")")
-                fields = rest.split()
-                found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / _TICKS)
-    return found
-
-
-def cpu_used(
-    before: dict[int, tuple[str, float]], seconds: float, roles: dict[int, str]
-) -> dict[str, float]:
-    """Cores used by each role (services, sink, PostgreSQL, Kafka, this script, the rest)."""
-    roles = roles | {os.getpid(): "bench"}
-    used: dict[str, float] = {}
-    for pid, (name, cpu) in process_cpu().items():
-        spent = cpu - before.get(pid, (name, 0.0))[1]
-        role = roles.get(pid) or {"postgres": "postgres", "java": "kafka"}.get(name, "other")
-        used[role] = used.get(role, 0.0) + spent
-    return {role: round(spent / seconds, 3) for role, spent in sorted(used.items())}
 
 
 def http_json(port: int, path: str) -> Any:
@@ -226,7 +200,7 @@ class Bench:
             process.check()
 
     def roles(self) -> dict[int, str]:
-        roles = {self.sink.process.pid: "sink"}
+        roles = {self.sink.process.pid: "sink", os.getpid(): "bench"}
         for service in self.services:
             for pid in _group_of(service.pid):
                 roles[pid] = "services"

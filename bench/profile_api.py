@@ -76,6 +76,7 @@ from patron_shared.testing import (
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.latency_figures` importable
     sys.path.insert(0, str(ROOT))
+from bench.cpu import process_cpu  # noqa: E402
 from bench.latency_figures import percentile, summarize  # noqa: E402
 from patron_shared.testing import ChildProcess, free_port  # noqa: E402
 
@@ -276,23 +277,6 @@ def http_post_json(port: int, path: str, token: str, payload: Any) -> bytes:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _all_process_cpu() -> dict[int, tuple[str, float]]:
-    """User + system CPU seconds of every process on this machine: pid -> (name, seconds)."""
-    found: dict[int, tuple[str, float]] = {}
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            name, _, rest = stat.partition(" (")[2].rpartition(")")
-            fields = rest.split()
-            found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / _TICKS)
-    return found
-
-
 _MACHINE_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
@@ -316,13 +300,13 @@ class CpuProbe:
 
     def start(self) -> CpuProbe:
         self.started = time.perf_counter()
-        self.processes = _all_process_cpu()
+        self.processes = process_cpu()
         self.machine = _machine_cpu()
         return self
 
     def stop(self) -> dict[str, Any]:
         wall = time.perf_counter() - self.started
-        now, machine = _all_process_cpu(), _machine_cpu()
+        now, machine = process_cpu(), _machine_cpu()
         used = {
             pid: (name, cpu - self.processes.get(pid, (name, 0.0))[1])
             for pid, (name, cpu) in now.items()

@@ -76,6 +76,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `bench.segmentation` importable
     sys.path.insert(0, str(ROOT))
 
+from bench.cpu import cpu_used, process_cpu  # noqa: E402
 from bench.latency_figures import summarize  # noqa: E402
 from bench.segmentation import CUSTOM_RULES, plain, seed  # noqa: E402
 from patron_segmentation.adapters.tables import messaging  # noqa: E402
@@ -289,33 +290,6 @@ def serve(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- CPU
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu() -> dict[int, tuple[str, float]]:
-    """User + system CPU seconds of every process on this machine: pid -> (name, seconds)."""
-    found: dict[int, tuple[str, float]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = Path(entry.path, "stat").read_text()
-                name, _, rest = stat.partition(" (")[2].rpartition(")")
-                fields = rest.split()
-                found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / _TICKS)
-    return found
-
-
-def cpu_used(
-    before: dict[int, tuple[str, float]], seconds: float, roles: dict[int, str]
-) -> dict[str, float]:
-    """Cores used by each role (the generator, service, relay, PostgreSQL, Kafka, the rest)."""
-    used: dict[str, float] = {}
-    for pid, (name, cpu) in process_cpu().items():
-        spent = cpu - before.get(pid, (name, 0.0))[1]
-        role = roles.get(pid) or {"postgres": "postgres", "java": "kafka"}.get(name, "other")
-        used[role] = used.get(role, 0.0) + spent
-    return {role: round(spent / seconds, 3) for role, spent in sorted(used.items())}
 
 
 # --------------------------------------------------------------------------- Kafka
