@@ -18,25 +18,15 @@ from patron_notifications.adapters.tables import contacts
 from patron_notifications.app import create_app
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import bearer_headers, read_stack_env
+from patron_shared.testing import bearer_headers
 
 pytestmark = pytest.mark.integration
 
 
 async def test_a_small_campaign_reaches_exactly_its_opted_in_customers_with_one_click_unsubscribe(
-    service_settings: NotificationsSettings, tenant: str
+    sink_settings: NotificationsSettings, stack: dict[str, str], tenant: str
 ) -> None:
-    stack = read_stack_env()
-    if "PATRON_SMTP_SINK_URL" not in stack:
-        pytest.fail("the local stack's sinks are not running: `uv run patron stack up`")
-    settings = service_settings.model_copy(
-        update={
-            "smtp_host": stack["PATRON_SMTP_HOST"],
-            "smtp_port": int(stack["PATRON_SMTP_PORT"]),
-            "delivery_idle_seconds": 0.2,
-            "campaign_runner_interval_seconds": 0.2,
-        }
-    )
+    settings = sink_settings.model_copy(update={"campaign_runner_interval_seconds": 0.2})
     app = create_app(settings)
     runtime: ServiceRuntime = app.state.runtime
     run = uuid.uuid4().hex[:10]

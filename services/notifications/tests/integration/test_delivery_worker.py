@@ -14,25 +14,14 @@ from patron_notifications.app import create_app
 from patron_notifications.domain.delivery import Delivery, idempotency_key
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import read_stack_env
 
 pytestmark = pytest.mark.integration
 
 
 async def test_a_queued_message_is_sent_by_the_worker_of_a_running_service(
-    service_settings: NotificationsSettings, tenant: str
+    sink_settings: NotificationsSettings, stack: dict[str, str], tenant: str
 ) -> None:
-    stack = read_stack_env()
-    if "PATRON_SMTP_SINK_URL" not in stack:
-        pytest.fail("the local stack's sinks are not running: `uv run patron stack up`")
-    settings = service_settings.model_copy(
-        update={
-            "smtp_host": stack["PATRON_SMTP_HOST"],
-            "smtp_port": int(stack["PATRON_SMTP_PORT"]),
-            "delivery_idle_seconds": 0.2,
-        }
-    )
-    app = create_app(settings)
+    app = create_app(sink_settings)
     runtime: ServiceRuntime = app.state.runtime
     customer = uuid.uuid4()
     recipient = f"worker-{uuid.uuid4().hex[:10]}@patron-tests.example"

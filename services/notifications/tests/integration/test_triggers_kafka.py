@@ -18,7 +18,7 @@ from patron_notifications.service.sending import message_id_of
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.events import CustomerCreated, CustomerSnapshot, Topic, build_envelope, utcnow
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import KafkaProbe, read_stack_env, wait_for_assignment
+from patron_shared.testing import KafkaProbe, wait_for_assignment
 
 pytestmark = pytest.mark.integration
 
@@ -46,21 +46,11 @@ async def welcome_of(runtime: ServiceRuntime, tenant: str, customer_id: uuid.UUI
 
 
 async def test_a_customer_created_on_kafka_is_welcomed_by_email_through_the_smtp_sink(
-    service_settings: NotificationsSettings, tenant: str
+    sink_settings: NotificationsSettings, stack: dict[str, str], tenant: str
 ) -> None:
-    stack = read_stack_env()
-    if "PATRON_SMTP_SINK_URL" not in stack:
-        pytest.fail("the local stack's sinks are not running: `uv run patron stack up`")
-    settings = service_settings.model_copy(
-        update={
-            "smtp_host": stack["PATRON_SMTP_HOST"],
-            "smtp_port": int(stack["PATRON_SMTP_PORT"]),
-            "delivery_idle_seconds": 0.2,
-            "birthday_job_interval_seconds": 0,
-            "campaign_runner_interval_seconds": 0,
-            # a group of its own, so no other test's app shares its partitions
-            "consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}-",
-        }
+    # a group of its own, so no other test's app shares its partitions
+    settings = sink_settings.model_copy(
+        update={"consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}-"}
     )
     app = create_app(settings)
     runtime: ServiceRuntime = app.state.runtime

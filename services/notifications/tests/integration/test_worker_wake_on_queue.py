@@ -24,7 +24,6 @@ from patron_notifications.domain.delivery import Delivery, idempotency_key
 from patron_notifications.domain.status_callback import twilio_signature
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import read_stack_env
 
 pytestmark = pytest.mark.integration
 IDLE_SECONDS = 30.0  # the worker's own look comes far too late for any of these tests
@@ -32,26 +31,12 @@ PUBLIC_URL = "https://patron.example.com/"
 
 
 @pytest.fixture
-def stack() -> dict[str, str]:
-    env = read_stack_env()
-    if "PATRON_SMTP_SINK_URL" not in env or "PATRON_SMS_SINK_URL" not in env:
-        pytest.fail("the local stack's sinks are not running: `uv run patron stack up`")
-    return env
-
-
-@pytest.fixture
 async def worker_app(
-    service_settings: NotificationsSettings, stack: dict[str, str]
+    sink_settings: NotificationsSettings,
 ) -> AsyncIterator[FastAPI]:
     """The service running with its worker (and its lifespan: broker, relay, listener)."""
-    settings = service_settings.model_copy(
-        update={
-            "smtp_host": stack["PATRON_SMTP_HOST"],
-            "smtp_port": int(stack["PATRON_SMTP_PORT"]),
-            "sms_api_url": stack["PATRON_SMS_SINK_URL"],
-            "public_base_url": PUBLIC_URL,
-            "delivery_idle_seconds": IDLE_SECONDS,
-        }
+    settings = sink_settings.model_copy(
+        update={"public_base_url": PUBLIC_URL, "delivery_idle_seconds": IDLE_SECONDS}
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
