@@ -145,14 +145,18 @@ async def test_order_events_consumed_in_batches_give_every_customer_the_facts_it
     await probe.publish(topic, b"this is not an envelope", key=str(customers[0]))
     dlq_start = await probe.end_offsets(dead_letter_topic(topic))
     broker = create_broker(kafka_bootstrap, client_id="segmentation-batch-test")
-    # the topic is new: its consumer reads it from the start
+    # the topic is new: its consumer reads it from the start; two consumers of the group
+    # share its partitions, as in production (tests otherwise run one)
     from_the_start = replace(
-        runtime, settings=runtime.settings.model_copy(update={"consumer_offset_reset": "earliest"})
+        runtime,
+        settings=runtime.settings.model_copy(
+            update={"consumer_offset_reset": "earliest", "consumer_batch_concurrency": 2}
+        ),
     )
     consumer = build_order_consumer(from_the_start, topic)
     consumer.subscribe(broker, DeadLetterPublisher(broker))
     # several consumers of the group share the partitions, each taking batches
-    assert len(broker.subscribers) == runtime.settings.consumer_batch_concurrency > 1
+    assert len(broker.subscribers) == from_the_start.settings.consumer_batch_concurrency > 1
     before = batches_handled(consumer.name)
     await broker.start()
     try:
