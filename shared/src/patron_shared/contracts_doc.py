@@ -46,6 +46,7 @@ TOPIC_PRODUCERS: dict[Topic, str] = {
     Topic.LOYALTY_EVENTS: "loyalty",
     Topic.NOTIFICATION_COMMANDS: "any Patron service",
     Topic.NOTIFICATION_EVENTS: "notifications",
+    Topic.ERASURE_EVENTS: "identity-merge, segmentation, loyalty, notifications",
 }
 
 TOPIC_DESCRIPTIONS: dict[Topic, str] = {
@@ -62,6 +63,10 @@ TOPIC_DESCRIPTIONS: dict[Topic, str] = {
     Topic.LOYALTY_EVENTS: "The points ledger, tiers and store credit.",
     Topic.NOTIFICATION_COMMANDS: "Requests to send an email or SMS to a customer.",
     Topic.NOTIFICATION_EVENTS: "What happened to each notification.",
+    Topic.ERASURE_EVENTS: (
+        "Each service's acknowledgement that it erased its copy of a customer (profile "
+        "tracks them per erasure)."
+    ),
 }
 
 # Headers a consumer adds when it dead-letters a message (patron_shared.messaging.dead_letters);

@@ -1,6 +1,13 @@
 """Database plumbing shared by every service: metadata, engine, unit of work, tenancy."""
 
 from patron_shared.db.engine import create_engine, create_session_factory
+from patron_shared.db.erasure import (
+    ScrubResult,
+    acknowledge_erasure,
+    personal_values,
+    redact_payload,
+    scrub_customer_messages,
+)
 from patron_shared.db.expressions import is_one_of, json_recordset
 from patron_shared.db.metadata import base_columns, make_metadata
 from patron_shared.db.tables import MessagingTables
@@ -8,11 +15,16 @@ from patron_shared.db.uow import UnitOfWork
 
 __all__ = [
     "MessagingTables",
+    "ScrubResult",
     "UnitOfWork",
+    "acknowledge_erasure",
     "base_columns",
     "create_engine",
     "create_session_factory",
     "is_one_of",
     "json_recordset",
     "make_metadata",
+    "personal_values",
+    "redact_payload",
+    "scrub_customer_messages",
 ]

@@ -5,10 +5,12 @@ A service's unit-of-work protocol adds its repositories to one of these.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from patron_shared.db.erasure import ScrubResult
 from patron_shared.events import Contract, Envelope
 
 
@@ -33,3 +35,12 @@ class EmittingUnitOfWorkProtocol(UnitOfWorkProtocol, Protocol):
     def emit_in_bulk(
         self, contract: type[Contract], events: Iterable[Mapping[str, Any]]
     ) -> None: ...
+
+
+class ErasingUnitOfWorkProtocol(EmittingUnitOfWorkProtocol, Protocol):
+    """A unit of work that can take an erased customer's personal data out of its own
+    messaging tables (`patron_shared.db.erasure`), in its transaction."""
+
+    async def scrub_customer_messages(
+        self, customer_id: uuid.UUID, values: Iterable[str] = ()
+    ) -> ScrubResult: ...

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from patron_shared.auth import Principal
+from patron_shared.db.erasure import ScrubResult, scrub_customer_messages
 from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import Contract, Envelope, build_envelope
@@ -211,6 +212,13 @@ class UnitOfWork:
         items = list(events)
         if items:
             self._pending_in_bulk.append((contract, items))
+
+    async def scrub_customer_messages(
+        self, customer_id: uuid.UUID, values: Iterable[str] = ()
+    ) -> ScrubResult:
+        """Erasure: the customer's personal data out of this database's outbox, in this
+        transaction (`patron_shared.db.erasure`)."""
+        return await scrub_customer_messages(self.session, self._messaging, customer_id, values)
 
     def collect_new_events(self) -> list[Contract]:
         """Hook for subclasses: events recorded by aggregates the repositories saw."""

@@ -36,6 +36,7 @@ from patron_shared.events.envelope import (
     UtcDatetime,
     utcnow,
 )
+from patron_shared.events.erasure import ErasureAcknowledged
 from patron_shared.events.identity import (
     CustomersUnmerged,
     DuplicateSuspected,
@@ -116,6 +117,7 @@ CONTRACTS = ContractRegistry(
         NotificationSent,
         NotificationFailed,
         NotificationDelivered,
+        ErasureAcknowledged,
     ]
 )
 
@@ -140,6 +142,7 @@ __all__ = [
     "Delivery",
     "DuplicateSuspected",
     "Envelope",
+    "ErasureAcknowledged",
     "FieldComparison",
     "InsightsUpdated",
     "MergeCustomers",

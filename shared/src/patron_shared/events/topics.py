@@ -16,6 +16,7 @@ class Topic(StrEnum):
     LOYALTY_EVENTS = "patron.loyalty.events.v1"
     NOTIFICATION_COMMANDS = "patron.notification.commands.v1"
     NOTIFICATION_EVENTS = "patron.notification.events.v1"
+    ERASURE_EVENTS = "patron.erasure.events.v1"
 
     @property
     def dlq(self) -> str:

@@ -37,6 +37,12 @@ from patron_shared.testing.kafka import (
     unique_tenant,
     wait_for_assignment,
 )
+from patron_shared.testing.pii import (
+    TextHit,
+    deliver_everywhere,
+    erasure_acknowledgements,
+    find_values,
+)
 from patron_shared.testing.processes import ChildProcess, free_port, serve_on_topics
 
 __all__ = [
@@ -45,14 +51,18 @@ __all__ = [
     "InMemoryUnitOfWork",
     "KafkaProbe",
     "ServiceDatabase",
+    "TextHit",
     "alembic",
     "bearer_headers",
     "create_service_database",
     "create_topics",
     "delete_topics",
+    "deliver_everywhere",
     "deliver_record",
     "docker_available",
     "drop_database",
+    "erasure_acknowledgements",
+    "find_values",
     "free_port",
     "inbox_claims",
     "migrate",

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import func, select
 
+from patron_shared.db.erasure import ScrubResult
 from patron_shared.events import Contract, Envelope, build_envelope
 
 ResultT = TypeVar("ResultT")
@@ -59,6 +60,8 @@ class InMemoryUnitOfWork:
         # the causation id of each event in `published` (None: the unit of work's own)
         self.published_causes: list[str | None] = []
         self.commits = 0
+        # customers whose outbox messages an erasure scrubbed
+        self.scrubbed: list[uuid.UUID] = []
         self._pending: list[tuple[Contract, str | None]] = []
         self._pending_in_bulk: list[Contract] = []
         self._saved: dict[str, Any] | None = None
@@ -88,6 +91,13 @@ class InMemoryUnitOfWork:
         """As `UnitOfWork.emit_in_bulk`: written after the events from `emit()`; each item is
         validated here (the real one trusts all but the first)."""
         self._pending_in_bulk.extend(contract.model_validate(dict(item)) for item in events)
+
+    async def scrub_customer_messages(
+        self, customer_id: uuid.UUID, values: Iterable[str] = ()
+    ) -> ScrubResult:
+        """As `UnitOfWork.scrub_customer_messages`: records whose messages were scrubbed."""
+        self.scrubbed.append(customer_id)
+        return ScrubResult(deleted=0, redacted=0)
 
     def collect_new_events(self) -> list[Contract]:
         """Hook, as on `UnitOfWork`: events recorded by aggregates the repositories saw."""

@@ -20,6 +20,7 @@ from patron_identity.domain.lineage import CustomerGraph, MergeHistoryEntry, Mer
 from patron_identity.domain.matching import NormalizationRules
 from patron_identity.service.matching import refresh_matching
 from patron_identity.service.ports import CustomerUnitOfWork
+from patron_shared.db import acknowledge_erasure
 from patron_shared.errors import NotFound
 from patron_shared.events import (
     AddressChanged,
@@ -32,6 +33,9 @@ from patron_shared.events import (
 from patron_shared.logging import get_logger
 
 log = get_logger("patron.identity.customers")
+
+# Names this service in the erasures it acknowledges (`ErasureAcknowledged.service`).
+ERASURE_PARTICIPANT = "identity"
 
 
 async def record_customer(
@@ -98,6 +102,7 @@ async def erase_customer(uow: CustomerUnitOfWork, event: CustomerErased) -> None
         await uow.identifiers.release_all(customer.customer_id)
         await uow.lineage.forget_moves_of(customer.customer_id)
         await refresh_matching(uow, customer)
+        await acknowledge_erasure(uow, event, service=ERASURE_PARTICIPANT)
         await uow.commit()
 
 

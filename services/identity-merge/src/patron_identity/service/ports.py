@@ -26,7 +26,7 @@ from patron_identity.domain.identifiers import OwnedIdentifier
 from patron_identity.domain.lineage import MergeRecord, TransferredIdentifier
 from patron_identity.domain.matching import MatchModel
 from patron_identity.domain.resolution import Identifier
-from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
+from patron_shared.db.ports import ErasingUnitOfWorkProtocol, UnitOfWorkProtocol
 
 
 class CustomerRepository(Protocol):
@@ -144,7 +144,7 @@ class MatchModelRepository(Protocol):
     async def save(self, model: MatchModel, *, fitted_at: datetime, records: int) -> None: ...
 
 
-class CustomerUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
+class CustomerUnitOfWork(ErasingUnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property

@@ -29,6 +29,7 @@ from patron_loyalty.domain.credit import (
     check_currency,
 )
 from patron_loyalty.service.ports import CreditUnitOfWork
+from patron_shared.db import acknowledge_erasure
 from patron_shared.errors import Conflict, InvalidInput
 from patron_shared.events import (
     CreditApplied,
@@ -46,6 +47,8 @@ _KEY_FIELDS: dict[RequestKeyType, str] = {
     "order_id": "order_id",
 }
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+# Names store credit in the erasures it acknowledges (`ErasureAcknowledged.service`).
+CREDIT_ERASURE_PARTICIPANT = "loyalty.credit"
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ async def erase_credit(uow: CreditUnitOfWork, event: CustomerErased) -> None:
     stay, as the accounts need them."""
     async with uow:
         await uow.credit.erase_personal_data(event.customer_id)
+        await acknowledge_erasure(uow, event, service=CREDIT_ERASURE_PARTICIPANT)
         await uow.commit()
 
 

@@ -19,7 +19,11 @@ from patron_loyalty.domain.account import LoyaltyAccount
 from patron_loyalty.domain.program import Program
 from patron_loyalty.service.points import program_of, settle_account
 from patron_loyalty.service.ports import PointsUnitOfWork
+from patron_shared.db import acknowledge_erasure
 from patron_shared.events import CustomerErased, CustomersMerged, CustomersUnmerged, utcnow
+
+# Names the points ledger in the erasures it acknowledges (`ErasureAcknowledged.service`).
+POINTS_ERASURE_PARTICIPANT = "loyalty.points"
 
 
 async def merge_points(uow: PointsUnitOfWork, event: CustomersMerged) -> None:
@@ -68,6 +72,7 @@ async def erase_points(uow: PointsUnitOfWork, event: CustomerErased) -> None:
     async with uow:
         await uow.points.cancel_holds(event.customer_id, utcnow())
         await uow.points.erase_personal_references(event.customer_id)
+        await acknowledge_erasure(uow, event, service=POINTS_ERASURE_PARTICIPANT)
         await uow.commit()
 
 

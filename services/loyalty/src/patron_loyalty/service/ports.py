@@ -22,7 +22,7 @@ from patron_loyalty.domain.ledger import Entry, PointsAccount
 from patron_loyalty.domain.member import LoyaltyMember
 from patron_loyalty.domain.program import Program, Tier
 from patron_loyalty.domain.redemption import Redemption
-from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
+from patron_shared.db.ports import ErasingUnitOfWorkProtocol, UnitOfWorkProtocol
 
 
 class MemberRepository(Protocol):
@@ -99,7 +99,7 @@ class CardLookup(Protocol):
     ) -> CardRead | None: ...
 
 
-class PointsUnitOfWork(MemberUnitOfWork, EmittingUnitOfWorkProtocol, Protocol):
+class PointsUnitOfWork(MemberUnitOfWork, ErasingUnitOfWorkProtocol, Protocol):
     @property
     def default_program(self) -> Program: ...
 
@@ -131,7 +131,7 @@ class CreditRepository(Protocol):
     async def remember(self, requests: Sequence[AnsweredRequest]) -> bool: ...
 
 
-class CreditUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
+class CreditUnitOfWork(ErasingUnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property

@@ -42,10 +42,14 @@ from patron_notifications.domain.merges import (
 from patron_notifications.service.contacts import erase_contact_in
 from patron_notifications.service.messages import MAX_MERGE_HOPS
 from patron_notifications.service.ports import ContactRepository
-from patron_shared.db.ports import UnitOfWorkProtocol
+from patron_shared.db import acknowledge_erasure
+from patron_shared.db.ports import ErasingUnitOfWorkProtocol
 from patron_shared.errors import NotFound
 from patron_shared.events import CustomerErased, CustomersMerged, CustomersUnmerged
 from patron_shared.logging import get_logger
+
+# Names this service in the erasures it acknowledges (`ErasureAcknowledged.service`).
+ERASURE_PARTICIPANT = "notifications"
 
 log = get_logger("patron.notifications.lifecycle")
 
@@ -63,7 +67,7 @@ class MergeStore(Protocol):
     async def forget_time_zones(self, customer_ids: Collection[uuid.UUID]) -> None: ...
 
 
-class LifecycleUnitOfWork(UnitOfWorkProtocol, Protocol):
+class LifecycleUnitOfWork(ErasingUnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property
@@ -124,6 +128,9 @@ async def erase_customer(uow: LifecycleUnitOfWork, event: CustomerErased) -> Non
             await erase_contact_in(uow, customer_id, at=event.erased_at, mode=event.mode)
         await uow.merges.forget_time_zones(family)
         await uow.merges.erase_log(family)
+        for customer_id in sorted(family):
+            await uow.scrub_customer_messages(customer_id)
+        await acknowledge_erasure(uow, event, service=ERASURE_PARTICIPANT)
         await uow.commit()
 
 

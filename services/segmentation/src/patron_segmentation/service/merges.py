@@ -13,7 +13,11 @@ from __future__ import annotations
 from patron_segmentation.service.membership import refresh_customer
 from patron_segmentation.service.orders import refold_customers
 from patron_segmentation.service.ports import OrdersUnitOfWork
+from patron_shared.db import acknowledge_erasure
 from patron_shared.events import CustomerErased, CustomersMerged, CustomersUnmerged, utcnow
+
+# Names this service in the erasures it acknowledges (`ErasureAcknowledged.service`).
+ERASURE_PARTICIPANT = "segmentation"
 
 
 async def merge_facts(uow: OrdersUnitOfWork, event: CustomersMerged) -> None:
@@ -39,4 +43,5 @@ async def erase_facts(uow: OrdersUnitOfWork, event: CustomerErased) -> None:
         await uow.orders.erase(event.customer_id)
         await uow.facts.erase(event.customer_id)
         await refresh_customer(uow, event.customer_id, utcnow())  # exits every segment
+        await acknowledge_erasure(uow, event, service=ERASURE_PARTICIPANT)
         await uow.commit()

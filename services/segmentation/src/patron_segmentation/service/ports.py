@@ -22,7 +22,11 @@ from patron_segmentation.domain.reports import (
 from patron_segmentation.domain.rfm import RfmScore
 from patron_segmentation.domain.rules import Rule
 from patron_segmentation.domain.segments import Member, Segment, SegmentCursor
-from patron_shared.db.ports import EmittingUnitOfWorkProtocol, UnitOfWorkProtocol
+from patron_shared.db.ports import (
+    EmittingUnitOfWorkProtocol,
+    ErasingUnitOfWorkProtocol,
+    UnitOfWorkProtocol,
+)
 from patron_shared.orders import OrderState
 
 
@@ -102,7 +106,7 @@ class FactsUnitOfWork(MembershipUnitOfWork, Protocol):
     """Customer events: their facts, and the memberships those facts decide."""
 
 
-class OrdersUnitOfWork(MembershipUnitOfWork, Protocol):
+class OrdersUnitOfWork(MembershipUnitOfWork, ErasingUnitOfWorkProtocol, Protocol):
     @property
     def orders(self) -> OrderRepository: ...
 

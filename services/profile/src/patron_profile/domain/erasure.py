@@ -1,0 +1,71 @@
+"""GDPR erasure, as the profile orchestrates it: who must acknowledge, and the status.
+
+`DELETE /api/v1/customers/{id}?mode=hard|anonymize` erases the profile's own data at once
+and emits `CustomerErased` with a new `erasure_id`; each other service erases its copy and
+answers `ErasureAcknowledged`. The erasure is done when every participant has answered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from patron_shared.events.customer import ErasureMode
+
+PROFILE_PARTICIPANT = "profile"
+# Every service (or part of one) that holds a copy of a customer and acknowledges its
+# erasure, by the name it gives in `ErasureAcknowledged.service`.
+ERASURE_PARTICIPANTS: tuple[str, ...] = (
+    PROFILE_PARTICIPANT,
+    "identity",
+    "segmentation",
+    "loyalty.points",
+    "loyalty.credit",
+    "notifications",
+)
+
+ParticipantStatus = Literal["pending", "done"]
+
+
+@dataclass(frozen=True)
+class ParticipantProgress:
+    service: str
+    status: ParticipantStatus
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Erasure:
+    erasure_id: uuid.UUID
+    customer_id: uuid.UUID
+    mode: ErasureMode
+    requested_at: datetime
+    requested_by: str | None = None
+    # service -> when it acknowledged
+    acknowledged: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def participants(self) -> list[ParticipantProgress]:
+        """Every expected participant, then any other that answered, in a stable order."""
+        names = [*ERASURE_PARTICIPANTS]
+        names += sorted(set(self.acknowledged) - set(names))
+        return [
+            ParticipantProgress(name, "done", self.acknowledged[name])
+            if name in self.acknowledged
+            else ParticipantProgress(name, "pending")
+            for name in names
+        ]
+
+    @property
+    def status(self) -> ParticipantStatus:
+        done = all(p.status == "done" for p in self.participants)
+        return "done" if done else "pending"
+
+    @property
+    def completed_at(self) -> datetime | None:
+        """When the last participant answered, once all have."""
+        if self.status != "done":
+            return None
+        return max(self.acknowledged.values())
