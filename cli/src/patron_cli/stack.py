@@ -61,11 +61,19 @@ def migrate(config: StackConfig, service: ServiceSpec) -> None:
 
 
 def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
-    return _base_env(config) | {
+    env = _base_env(config) | {
         "PATRON_DATABASE_URL": config.app_url(service),
         "PATRON_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         "PATRON_JWT_SECRET": config.jwt_secret,
     }
+    if service.name == "profile":
+        # the GDPR export reads every other service's part on its own URL
+        env |= {
+            f"PATRON_{other.name.upper()}_URL": f"http://127.0.0.1:{other.port}"
+            for other in SERVICES
+            if other is not service
+        }
+    return env
 
 
 def application_processes(config: StackConfig) -> list[ManagedProcess]:

@@ -13,6 +13,7 @@ from patron_identity.api.dedupe import (
     run_dedupe_runs_with,
 )
 from patron_identity.api.duplicates import build_duplicates_router
+from patron_identity.api.export import build_export_router
 from patron_identity.api.graph import build_graph_router
 from patron_identity.api.identifiers import build_identifiers_router
 from patron_identity.api.policy import build_policy_router
@@ -47,6 +48,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             build_policy_router(),
             build_dedupe_file_router(settings),
             build_dedupe_runs_router(runner),
+            build_export_router(),
         ],
         consumers=[build_customer_consumer(runtime, settings.normalization_rules())],
     )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from patron_loyalty.adapters.tables import messaging
 from patron_loyalty.api.credit import build_credit_router
+from patron_loyalty.api.export import build_export_router
 from patron_loyalty.api.members import build_members_router
 from patron_loyalty.api.points import build_points_router
 from patron_loyalty.consumers.credit import build_credit_lifecycle_consumer
@@ -25,7 +26,12 @@ def create_app(settings: LoyaltySettings | None = None) -> FastAPI:
     app = create_service_app(
         runtime,
         title="Patron loyalty service",
-        routers=[build_members_router(), build_points_router(), build_credit_router()],
+        routers=[
+            build_members_router(),
+            build_points_router(),
+            build_credit_router(),
+            build_export_router(),
+        ],
         consumers=[
             build_customer_consumer(runtime),
             build_order_consumer(runtime),

@@ -15,6 +15,7 @@ from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.api.campaigns import build_campaigns_router
 from patron_notifications.api.contacts import build_contacts_router
 from patron_notifications.api.deliveries import build_deliveries_router
+from patron_notifications.api.export import build_export_router
 from patron_notifications.api.messaging_settings import build_messaging_settings_router
 from patron_notifications.api.preferences import build_preferences_router
 from patron_notifications.api.sms_status import build_sms_status_router
@@ -62,6 +63,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             build_unsubscribe_router(settings),
             build_preferences_router(settings),
             build_campaigns_router(messenger, campaigns_due),
+            build_export_router(),
         ],
         consumers=[
             build_customer_consumer(runtime, triggers),

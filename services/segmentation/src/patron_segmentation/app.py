@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from patron_segmentation.adapters.tables import messaging
 from patron_segmentation.api.builtins import build_builtin_router
+from patron_segmentation.api.export import build_export_router
 from patron_segmentation.api.facts import build_facts_router
 from patron_segmentation.api.insights import build_insights_router
 from patron_segmentation.api.reports import build_reports_router
@@ -38,6 +39,7 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
             build_rfm_router(),
             build_insights_router(settings),
             build_reports_router(settings),
+            build_export_router(),
         ],
         consumers=[
             build_customer_consumer(runtime),

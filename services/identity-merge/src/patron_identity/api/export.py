@@ -1,0 +1,52 @@
+"""The identity service's part of a customer's GDPR export (internal endpoint)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from sqlalchemy import ColumnElement, Table, select
+
+from patron_identity.adapters.tables import (
+    audit_log,
+    duplicate_suggestions,
+    identifiers,
+    identity_customers,
+    identity_merge_identifiers,
+    identity_merges,
+)
+from patron_identity.adapters.uow import IdentityUnitOfWork
+from patron_shared.db.export import ExportPart, by_any_column
+from patron_shared.http.export import build_export_router as build_router
+
+
+def _merge_identifiers(table: Table, customer_id: uuid.UUID) -> ColumnElement[bool]:
+    merges = select(identity_merges.c.merge_id).where(
+        (identity_merges.c.survivor_id == customer_id)
+        | (identity_merges.c.merged_customer_id == customer_id)
+    )
+    return table.c.merge_id.in_(merges)
+
+
+EXPORT_PARTS = (
+    ExportPart("customer", identity_customers, single=True),
+    ExportPart("identifiers", identifiers, order_by=("last_seen_at",)),
+    ExportPart(
+        "merges",
+        identity_merges,
+        by_any_column("survivor_id", "merged_customer_id"),
+        ("merged_at",),
+    ),
+    ExportPart("merge_identifiers", identity_merge_identifiers, _merge_identifiers),
+    ExportPart(
+        "duplicate_suggestions",
+        duplicate_suggestions,
+        by_any_column("first_customer_id", "second_customer_id"),
+        ("created_at",),
+    ),
+    ExportPart("audit_log", audit_log, order_by=("occurred_at",)),
+)
+
+
+def build_export_router() -> APIRouter:
+    return build_router("identity", IdentityUnitOfWork, EXPORT_PARTS)

@@ -1,0 +1,91 @@
+"""The identity part of a GDPR export: the customer's record, identifiers and lineage."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from patron_identity.adapters.tables import identifiers, identity_customers, identity_merges
+from patron_shared.http import ServiceRuntime
+from patron_shared.testing import unique_tenant
+from patron_shared.testing.export import (
+    assert_export_needs_the_export_scope,
+    export_of,
+    insert_row,
+)
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+async def a_known_customer(runtime: ServiceRuntime, tenant: str) -> uuid.UUID:
+    customer_id = uuid.uuid4()
+    await insert_row(
+        runtime,
+        tenant,
+        identity_customers,
+        customer_id=customer_id,
+        email="jane@example.com",
+        first_name="Jane",
+        source_updated_at=NOW,
+    )
+    await insert_row(
+        runtime,
+        tenant,
+        identifiers,
+        kind="email",
+        value=f"{uuid.uuid4().hex}@example.com",
+        customer_id=customer_id,
+        source="shopify",
+    )
+    return customer_id
+
+
+async def test_the_export_holds_the_record_identifiers_and_sources(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    tenant = unique_tenant()
+    customer_id = await a_known_customer(runtime, tenant)
+
+    document = await export_of(client, tenant, customer_id)
+
+    assert document["service"] == "identity"
+    data = document["data"]
+    assert data["customer"]["email"] == "jane@example.com"
+    assert "tenant_id" not in data["customer"]
+    assert [(i["kind"], i["source"]) for i in data["identifiers"]] == [("email", "shopify")]
+
+
+async def test_the_export_holds_merges_on_either_side(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    tenant = unique_tenant()
+    survivor, merged = uuid.uuid4(), uuid.uuid4()
+    await insert_row(
+        runtime,
+        tenant,
+        identity_merges,
+        merge_id=uuid.uuid4(),
+        survivor_id=survivor,
+        merged_customer_id=merged,
+        merged_at=NOW,
+    )
+
+    for customer_id in (survivor, merged):
+        document = await export_of(client, tenant, customer_id)
+        assert [m["merged_customer_id"] for m in document["data"]["merges"]] == [str(merged)]
+
+
+async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncClient) -> None:
+    document = await export_of(client, unique_tenant(), uuid.uuid4())
+
+    assert document["data"]["customer"] is None
+    assert document["data"]["identifiers"] == []
+    assert document["data"]["merges"] == []
+
+
+async def test_the_export_needs_the_customers_export_scope(client: httpx.AsyncClient) -> None:
+    await assert_export_needs_the_export_scope(client, unique_tenant())
