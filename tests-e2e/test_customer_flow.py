@@ -127,6 +127,7 @@ async def test_a_malformed_order_event_is_dead_lettered_and_the_consumer_keeps_g
     # every consumer group of the order topic dead-letters the message for itself
     groups = {
         "profile.order-stats",
+        "profile.timeline",
         "segmentation.order-projection",
         "loyalty.order-points",
         "notifications.orders",

@@ -8,13 +8,16 @@ from typing import Annotated
 from fastapi import Depends
 
 from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.api.timeline import audited_reader
 from patron_shared.auth import Principal, Scope
 from patron_shared.http import require, unit_of_work
 
 Reader = Annotated[
-    ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_READ))
+    ProfileUnitOfWork,
+    Depends(audited_reader(Scope.CUSTOMERS_READ), scope="function"),
 ]
-"""A unit of work for a caller who may read customers."""
+"""A unit of work for a caller who may read customers; a read of one customer by a caller
+with customers:pii lands in that customer's audit log (`api.timeline.audited_reader`)."""
 Writer = Annotated[
     ProfileUnitOfWork, Depends(unit_of_work(ProfileUnitOfWork, Scope.CUSTOMERS_WRITE))
 ]
