@@ -8,6 +8,7 @@ import typer
 
 from patron_cli import demo, stack
 from patron_cli.config import StackConfig
+from patron_cli.customers import customers_app
 from patron_cli.identity import identity_app
 from patron_shared.auth import ROLES, mint_dev_token
 
@@ -19,6 +20,7 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(demo_app, name="demo")
 app.add_typer(identity_app, name="identity")
+app.add_typer(customers_app, name="customers")
 
 
 @stack_app.command("up")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from patron_shared.settings import ServiceSettings
@@ -21,4 +24,22 @@ class ProfileSettings(ServiceSettings):
         default="US",
         pattern=r"^[A-Z]{2}$",
         validation_alias=AliasChoices("PROFILE_PHONE_DEFAULT_REGION"),
+    )
+
+    # GDPR export: where the other services answer (their own URLs, not the gateway's), and
+    # how long the export waits for each of them.
+    identity_url: str = "http://127.0.0.1:8002"
+    segmentation_url: str = "http://127.0.0.1:8003"
+    loyalty_url: str = "http://127.0.0.1:8004"
+    notifications_url: str = "http://127.0.0.1:8005"
+    export_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    import_directory: Path = Field(
+        default=Path(tempfile.gettempdir()) / "patron-profile-imports",
+        validation_alias=AliasChoices("PROFILE_IMPORT_DIR"),
+    )
+    import_max_bytes: int = Field(
+        default=1 << 30, ge=1, validation_alias=AliasChoices("PROFILE_IMPORT_MAX_BYTES")
+    )
+    import_batch_size: int = Field(
+        default=2_000, ge=1, le=50_000, validation_alias=AliasChoices("PROFILE_IMPORT_BATCH_SIZE")
     )

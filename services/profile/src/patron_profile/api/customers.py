@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
 from patron_profile.api.dependencies import Reader, Viewer, Writer
+from patron_profile.api.erasures import ERASURE_ACCEPTED, ModeQuery, accept_erasure
 from patron_profile.api.schemas import (
     CustomerCreate,
     CustomerDetail,
@@ -227,10 +228,15 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
     @router.delete(
         "/{customer_id}",
         status_code=status.HTTP_204_NO_CONTENT,
-        summary="Delete a customer",
+        summary="Delete a customer, or erase it everywhere (GDPR) with `mode`",
         dependencies=[Depends(require(Scope.CUSTOMERS_DELETE))],
+        responses=ERASURE_ACCEPTED,
     )
-    async def delete_customer(customer_id: uuid.UUID, uow: Writer) -> Response:
+    async def delete_customer(
+        customer_id: uuid.UUID, uow: Writer, mode: ModeQuery = None
+    ) -> Response:
+        if mode is not None:
+            return await accept_erasure(uow, customer_id, mode)
         await use_cases.delete_customer(uow, customer_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 

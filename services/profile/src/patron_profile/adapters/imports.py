@@ -1,0 +1,296 @@
+"""Import jobs, their error reports, and the set-based customer writes of an import.
+
+A batch of imported rows is written with one statement per kind of write: the customers it
+creates (`INSERT ... SELECT` from one JSON parameter, skipping an email another transaction
+took meanwhile), the customers it changes (`UPDATE ... FROM`), its error rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron_profile.adapters.repository import customer_from_row
+from patron_profile.adapters.tables import customers, metadata
+from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.domain.customer import Customer
+from patron_profile.domain.import_jobs import ImportCounts, ImportJob
+from patron_profile.domain.imports import RowError
+from patron_shared.db import is_one_of, json_recordset
+from patron_shared.db.metadata import base_columns
+
+imports = Table(
+    "imports",
+    metadata,
+    *base_columns(),
+    Column("status", String(20), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("file_name", String(255)),
+    Column("mapping", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("file_bytes", BigInteger, nullable=False),
+    Column("read_bytes", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_read", Integer, nullable=False, server_default=text("0")),
+    Column("created_count", Integer, nullable=False, server_default=text("0")),
+    Column("updated_count", Integer, nullable=False, server_default=text("0")),
+    Column("unchanged_count", Integer, nullable=False, server_default=text("0")),
+    Column("error_count", Integer, nullable=False, server_default=text("0")),
+    Column("preview", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("ignored_columns", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("failure", Text),
+    Column("created_by", String(200)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+import_errors = Table(
+    "import_errors",
+    metadata,
+    Column("tenant_id", String(63), nullable=False),
+    Column("import_id", Uuid, ForeignKey("imports.id", ondelete="CASCADE"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "import_id", "row_number", "field"),
+)
+
+# What an import writes of a customer: every stored field a row or the domain may set.
+_WRITTEN = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "tags",
+    "notes",
+    "source",
+    "status",
+    "date_of_birth",
+    "gender",
+    "locale",
+    "updated_at",
+)
+
+
+class SqlImportRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def add(self, job: ImportJob) -> None:
+        await self._session.execute(
+            imports.insert().values(
+                id=job.id,
+                tenant_id=job.tenant_id,
+                created_at=job.created_at,
+                **self._values(job),
+                dry_run=job.dry_run,
+                format=job.format,
+                file_name=job.file_name,
+                mapping=job.mapping,
+                file_bytes=job.file_bytes,
+                created_by=job.created_by,
+            )
+        )
+
+    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> ImportJob | None:
+        query = select(imports).where(
+            imports.c.tenant_id == self._tenant_id, imports.c.id == job_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).mappings().first()
+        return None if row is None else _job(row)
+
+    async def save(self, job: ImportJob) -> None:
+        await self._session.execute(
+            update(imports)
+            .where(imports.c.tenant_id == self._tenant_id, imports.c.id == job.id)
+            .values(**self._values(job))
+        )
+
+    async def add_errors(self, job_id: uuid.UUID, errors: Sequence[RowError]) -> None:
+        if not errors:
+            return
+        rows = [
+            {
+                "tenant_id": self._tenant_id,
+                "import_id": job_id,
+                "row_number": e.row,
+                "field": e.field[:100],
+                "message": e.message,
+            }
+            for e in errors
+        ]
+        columns = ("tenant_id", "import_id", "row_number", "field", "message")
+        recordset = json_recordset(import_errors, rows, columns)
+        await self._session.execute(
+            pg_insert(import_errors)
+            .from_select(list(columns), select(*(recordset.c[name] for name in columns)))
+            .on_conflict_do_nothing()
+        )
+
+    async def errors_after(
+        self, job_id: uuid.UUID, after: tuple[int, str] | None, limit: int
+    ) -> list[RowError]:
+        e = import_errors.c
+        query = select(e.row_number, e.field, e.message).where(
+            e.tenant_id == self._tenant_id, e.import_id == job_id
+        )
+        if after is not None:
+            query = query.where(tuple_(e.row_number, e.field) > tuple_(*after))
+        query = query.order_by(e.row_number, e.field).limit(limit)
+        rows = await self._session.execute(query)
+        return [RowError(r.row_number, r.field, r.message) for r in rows]
+
+    async def customers_by_email(self, emails: Sequence[str]) -> list[Customer]:
+        """The live customers holding these emails, locked for the batch's update."""
+        if not emails:
+            return []
+        query = (
+            select(customers)
+            .where(
+                customers.c.tenant_id == self._tenant_id,
+                is_one_of(customers.c.email, emails),
+                customers.c.deleted_at.is_(None),
+            )
+            .with_for_update()
+        )
+        return [customer_from_row(row) for row in await self._session.execute(query)]
+
+    async def customers_by_id(self, ids: Sequence[uuid.UUID]) -> list[Customer]:
+        """The live customers among `ids`, in id order."""
+        if not ids:
+            return []
+        query = (
+            select(customers)
+            .where(
+                customers.c.tenant_id == self._tenant_id,
+                is_one_of(customers.c.id, ids),
+                customers.c.deleted_at.is_(None),
+            )
+            .order_by(customers.c.id)
+        )
+        return [customer_from_row(row) for row in await self._session.execute(query)]
+
+    async def insert_customers(self, new: Sequence[Customer]) -> set[uuid.UUID]:
+        """Insert `new`; the ids inserted (a customer whose email another transaction took
+        since the batch looked is left out)."""
+        if not new:
+            return set()
+        columns = ("id", "tenant_id", "created_at", *_WRITTEN)
+        recordset = json_recordset(customers, [_row(c) for c in new], columns)
+        statement = (
+            pg_insert(customers)
+            .from_select(list(columns), select(*(recordset.c[name] for name in columns)))
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "email"],
+                index_where=text("email IS NOT NULL AND deleted_at IS NULL"),
+            )
+            .returning(customers.c.id)
+        )
+        return set((await self._session.scalars(statement)).all())
+
+    async def update_customers(self, changed: Sequence[Customer]) -> None:
+        if not changed:
+            return
+        columns = ("id", *_WRITTEN)
+        recordset = json_recordset(customers, [_row(c) for c in changed], columns)
+        await self._session.execute(
+            update(customers)
+            .where(
+                customers.c.tenant_id == bindparam("tenant"),
+                customers.c.id == recordset.c.id,
+            )
+            .values({name: recordset.c[name] for name in _WRITTEN}),
+            {"tenant": self._tenant_id},
+        )
+
+    @staticmethod
+    def _values(job: ImportJob) -> dict[str, Any]:
+        counts = job.counts
+        return {
+            "status": job.status,
+            "updated_at": job.updated_at,
+            "read_bytes": job.read_bytes,
+            "rows_read": counts.rows,
+            "created_count": counts.created,
+            "updated_count": counts.updated,
+            "unchanged_count": counts.unchanged,
+            "error_count": counts.errors,
+            "preview": job.preview,
+            "ignored_columns": job.ignored_columns,
+            "failure": job.failure,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+        }
+
+
+def _row(customer: Customer) -> dict[str, Any]:
+    values = {name: getattr(customer, name) for name in _WRITTEN}
+    return values | {
+        "id": customer.id,
+        "tenant_id": customer.tenant_id,
+        "created_at": customer.created_at,
+    }
+
+
+def _job(row: Any) -> ImportJob:
+    return ImportJob(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        format=row["format"],
+        dry_run=row["dry_run"],
+        mapping=dict(row["mapping"]),
+        file_bytes=row["file_bytes"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        file_name=row["file_name"],
+        created_by=row["created_by"],
+        status=row["status"],
+        read_bytes=row["read_bytes"],
+        counts=ImportCounts(
+            rows=row["rows_read"],
+            created=row["created_count"],
+            updated=row["updated_count"],
+            unchanged=row["unchanged_count"],
+            errors=row["error_count"],
+        ),
+        preview=list(row["preview"]),
+        ignored_columns=list(row["ignored_columns"]),
+        failure=row["failure"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+class ImportUnitOfWork(ProfileUnitOfWork):
+    """The profile unit of work with the import jobs' repository."""
+
+    imports: SqlImportRepository
+
+    def _open_repositories(self) -> None:
+        super()._open_repositories()
+        self.imports = SqlImportRepository(self.session, self.tenant_id)

@@ -1,0 +1,72 @@
+"""An import job: its state, its counts and its progress (no I/O)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ImportStatus = Literal["queued", "running", "completed", "failed"]
+PREVIEW_ROWS = 20
+
+
+@dataclass
+class ImportCounts:
+    rows: int = 0  # data rows read so far (blank lines skipped)
+    created: int = 0  # with dry_run: would be created
+    updated: int = 0  # with dry_run: would be updated
+    unchanged: int = 0  # an existing customer the row changes nothing on
+    errors: int = 0  # rows left out, each listed in the error report
+
+    def add(self, other: ImportCounts) -> None:
+        self.rows += other.rows
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.errors += other.errors
+
+
+@dataclass
+class ImportJob:
+    id: uuid.UUID
+    tenant_id: str
+    format: str
+    dry_run: bool
+    mapping: dict[str, str | None]
+    file_bytes: int
+    created_at: datetime
+    updated_at: datetime
+    file_name: str | None = None
+    created_by: str | None = None
+    status: ImportStatus = "queued"
+    read_bytes: int = 0
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    # The first rows and what the import does (or, dry, would do) with each.
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    failure: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def progress(self) -> float:
+        """From 0 to 1: the share of the file read (1 once finished)."""
+        if self.status in ("completed", "failed"):
+            return 1.0
+        if self.file_bytes <= 0:
+            return 0.0
+        return min(self.read_bytes / self.file_bytes, 0.99)
+
+    def start(self, now: datetime) -> None:
+        self.status = "running"
+        self.started_at = now
+        self.updated_at = now
+
+    def finish(self, now: datetime, *, failure: str | None = None) -> None:
+        self.status = "failed" if failure else "completed"
+        self.failure = failure
+        self.finished_at = now
+        self.updated_at = now
+        if failure is None:
+            self.read_bytes = self.file_bytes

@@ -1,0 +1,221 @@
+"""Import files read record by record, columns mapped to fields, rows validated."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook  # type: ignore[import-untyped]
+
+from patron_profile.adapters.import_files import (
+    ROW_ERROR,
+    FileFormatError,
+    RecordReader,
+    format_of,
+)
+from patron_profile.domain.customer import Customer
+from patron_profile.domain.import_jobs import ImportJob
+from patron_profile.domain.imports import (
+    ColumnMapping,
+    DuplicateFinder,
+    ImportRow,
+    RowError,
+    changes_for,
+    parse_mapping,
+    validate_row,
+)
+from patron_shared.errors import InvalidInput
+from patron_shared.events import utcnow
+
+
+def records(tmp_path: Path, content: bytes, file_format: str) -> list[tuple[int, dict[str, Any]]]:
+    path = tmp_path / f"upload.{file_format}"
+    path.write_bytes(content)
+    reader = RecordReader(path, file_format)
+    try:
+        return list(reader)
+    finally:
+        reader.close()
+
+
+def test_csv_records_carry_their_spreadsheet_row_numbers(tmp_path: Path) -> None:
+    content = '\ufeffE-mail,First name\r\na@example.com,Ann\r\n\r\n"b@example.com","B, Jr"\r\n'
+    found = records(tmp_path, content.encode(), "csv")
+    assert found == [
+        (2, {"E-mail": "a@example.com", "First name": "Ann"}),
+        (4, {"E-mail": "b@example.com", "First name": "B, Jr"}),
+    ]
+
+
+def test_csv_with_semicolons_is_read_as_such(tmp_path: Path) -> None:
+    found = records(tmp_path, b"email;last_name\nx@example.com;Doe\n", "csv")
+    assert found == [(2, {"email": "x@example.com", "last_name": "Doe"})]
+
+
+def test_a_json_array_is_read_object_by_object_across_chunks(tmp_path: Path) -> None:
+    items = [{"email": f"user{n}@example.com", "notes": "x" * 5000} for n in range(40)]
+    items.insert(3, 42)  # type: ignore[arg-type]
+    found = records(tmp_path, json.dumps(items).encode(), "json")
+    assert len(found) == 41
+    assert found[0] == (1, items[0])
+    assert found[3] == (4, {ROW_ERROR: "not a JSON object"})
+    assert found[-1][1]["email"] == "user39@example.com"
+
+
+def test_a_file_that_is_not_a_json_array_fails_as_a_whole(tmp_path: Path) -> None:
+    with pytest.raises(FileFormatError):
+        records(tmp_path, b'{"email": "a@example.com"}', "json")
+    with pytest.raises(FileFormatError):
+        records(tmp_path, b'[{"email": "a@example.com"}', "json")
+
+
+def test_ndjson_reports_a_line_that_is_not_json_and_reads_the_others(tmp_path: Path) -> None:
+    found = records(tmp_path, b'{"email": "a@example.com"}\nnot json\n\n{"email": "b"}\n', "ndjson")
+    assert [number for number, _ in found] == [1, 2, 4]
+    assert ROW_ERROR in found[1][1]
+
+
+def test_xlsx_first_sheet_is_read_with_dates_and_numbers_as_text(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Email", "Phone", "Birthday"])
+    sheet.append(["a@example.com", 14155550123, date(1990, 4, 1)])
+    sheet.append([None, None, None])
+    sheet.append(["b@example.com", None, None])
+    path = tmp_path / "upload.xlsx"
+    workbook.save(path)
+    reader = RecordReader(path, "xlsx")
+    found = list(reader)
+    reader.close()
+    assert found[0] == (
+        2,
+        {"Email": "a@example.com", "Phone": "14155550123", "Birthday": "1990-04-01"},
+    )
+    assert found[1][0] == 4
+    assert reader.position() == path.stat().st_size
+
+
+def test_formats_come_from_the_content_type() -> None:
+    assert format_of("text/csv; charset=utf-8") == "csv"
+    assert format_of("application/x-ndjson") == "ndjson"
+    with pytest.raises(InvalidInput) as error:
+        format_of("text/plain")
+    assert error.value.field == "Content-Type"
+
+
+def test_columns_map_by_name_unless_the_caller_maps_them() -> None:
+    mapping = ColumnMapping(explicit=parse_mapping({"Courriel": "email", "Internal": None}))
+    values = mapping.apply(
+        {
+            "Courriel": "a@example.com",
+            "E-mail": "other@example.com",
+            "Surname": "Doe",
+            "Internal": "x",
+        }
+    )
+    assert values == {"email": "a@example.com", "last_name": "Doe"}
+    assert sorted(mapping.ignored) == ["E-mail", "Internal"]
+
+
+def test_a_mapping_to_an_unknown_or_repeated_field_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="not a field"):
+        parse_mapping({"x": "loyalty_points"})
+    with pytest.raises(InvalidInput, match="both map"):
+        parse_mapping({"a": "email", "b": "email"})
+
+
+def test_a_valid_row_is_normalised_as_the_api_does() -> None:
+    row = validate_row(
+        2,
+        {
+            "email": " Jane.Doe@Example.COM ",
+            "phone": "(415) 555-0123",
+            "first_name": "  Jane  ",
+            "tags": "VIP; gift ,vip",
+            "gender": "Non-binary",
+            "date_of_birth": "1990-04-01",
+            "notes": "",
+        },
+        phone_default_region="US",
+    )
+    assert isinstance(row, ImportRow)
+    assert row.fields == {
+        "email": "jane.doe@example.com",
+        "phone": "+14155550123",
+        "first_name": "Jane",
+        "tags": ["vip", "gift"],
+        "gender": "non_binary",
+        "date_of_birth": date(1990, 4, 1),
+    }
+
+
+def test_a_bad_row_reports_every_field_in_trouble() -> None:
+    errors = validate_row(
+        7,
+        {"email": "not-an-email", "phone": "12", "status": "gone", "date_of_birth": "01/02/1990"},
+        phone_default_region="US",
+    )
+    assert isinstance(errors, list)
+    assert [(e.row, e.field) for e in errors] == [
+        (7, "email"),
+        (7, "phone"),
+        (7, "date_of_birth"),
+        (7, "status"),
+    ]
+
+
+def test_email_is_required() -> None:
+    assert validate_row(3, {"first_name": "Ann"}, phone_default_region="US") == [
+        RowError(3, "email", "required: imports match customers by email")
+    ]
+
+
+def test_a_later_row_with_the_same_email_is_a_duplicate_of_the_first() -> None:
+    finder = DuplicateFinder()
+    first = ImportRow(2, {"email": "a@example.com"})
+    assert finder.first_row_of(first) is None
+    assert finder.first_row_of(ImportRow(3, {"email": "b@example.com"})) is None
+    assert finder.first_row_of(ImportRow(9, {"email": "a@example.com"})) == 2
+
+
+def test_an_import_adds_tags_and_sets_only_what_the_row_gives() -> None:
+    now = utcnow()
+    customer = Customer(
+        id=uuid.uuid4(),
+        tenant_id="t",
+        created_at=now,
+        updated_at=now,
+        email="a@example.com",
+        first_name="Ann",
+        tags=["old"],
+    )
+    changes = changes_for(customer, {"email": "a@example.com", "last_name": "Lee", "tags": ["new"]})
+    assert changes == {"last_name": "Lee", "tags": ["old", "new"]}
+
+
+def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
+    now = utcnow()
+    job = ImportJob(
+        id=uuid.uuid4(),
+        tenant_id="t",
+        format="csv",
+        dry_run=False,
+        mapping={},
+        file_bytes=1_000,
+        created_at=now,
+        updated_at=now,
+    )
+    assert job.progress == 0.0
+    job.start(now)
+    job.read_bytes = 250
+    assert job.progress == 0.25
+    job.read_bytes = 1_000  # read, not yet written
+    assert job.progress == 0.99
+    job.finish(now)
+    assert (job.status, job.progress) == ("completed", 1.0)
+    job.finish(now, failure="the file is not UTF-8 text")
+    assert job.status == "failed"
