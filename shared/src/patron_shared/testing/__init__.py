@@ -39,6 +39,7 @@ from patron_shared.testing.kafka import (
 )
 from patron_shared.testing.pii import (
     TextHit,
+    check_customer_erasure,
     deliver_everywhere,
     erasure_acknowledgements,
     find_values,
@@ -54,6 +55,7 @@ __all__ = [
     "TextHit",
     "alembic",
     "bearer_headers",
+    "check_customer_erasure",
     "create_service_database",
     "create_topics",
     "delete_topics",

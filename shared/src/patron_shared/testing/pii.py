@@ -12,11 +12,22 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
-from patron_shared.events import Envelope
+from patron_shared.events import (
+    Contract,
+    CustomerCreated,
+    CustomerErased,
+    CustomerSnapshot,
+    Envelope,
+    OrderPaid,
+    OrderPlaced,
+    build_envelope,
+)
 from patron_shared.testing.doubles import deliver_record
 
 TEXT_TYPES = frozenset(
@@ -105,3 +116,71 @@ async def erasure_acknowledgements(url: str, erasure_id: uuid.UUID) -> list[dict
     finally:
         await connection.close()
     return [json.loads(row["payload"])["data"] for row in rows]
+
+
+async def check_customer_erasure(
+    runtime: Any,
+    tenant: str,
+    owner_url: str,
+    *,
+    acknowledged_by: Iterable[str],
+    keeps_personal_values: bool,
+) -> None:
+    """A service's erasure, proven on its database: a customer is created and orders (paid)
+    through the service's own consumers, then erased (`anonymize`). Afterwards no text
+    column of any table (outbox and inbox included) holds the email, phone or name, and
+    each of `acknowledged_by` acknowledged the erasure once. A service that
+    `keeps_personal_values` must have held them before, or the search proves nothing."""
+    marker = uuid.uuid4().hex[:10]
+    customer_id, now = uuid.uuid4(), datetime.now(UTC)
+    snapshot = CustomerSnapshot(
+        email=f"erase-{marker}@example.com",
+        phone=f"+1415555{int(marker[:6], 16) % 10000:04d}",
+        first_name=f"Zelda{marker[:5]}",
+        last_name=f"Quist{marker[5:]}",
+        accepts_marketing=True,
+        created_at=now,
+        updated_at=now,
+    )
+    values = [
+        value
+        for value in (snapshot.email, snapshot.phone, snapshot.first_name, snapshot.last_name)
+        if value
+    ]
+    order = f"E-{marker}"
+    history: list[Contract] = [
+        CustomerCreated(customer_id=customer_id, customer=snapshot),
+        OrderPlaced(
+            order_id=order,
+            customer_id=customer_id,
+            currency="USD",
+            total=Decimal("80.00"),
+            placed_at=now,
+        ),
+        OrderPaid(
+            order_id=order,
+            customer_id=customer_id,
+            amount=Decimal("80.00"),
+            currency="USD",
+            paid_at=now,
+        ),
+    ]
+    for event in history:
+        await deliver_everywhere(runtime, build_envelope(event, tenant_id=tenant, source="tests"))
+    if keeps_personal_values:
+        assert await find_values(owner_url, values), "the values were there before"
+    erasure_id = uuid.uuid4()
+    erased = CustomerErased(
+        customer_id=customer_id, mode="anonymize", erased_at=now, erasure_id=erasure_id
+    )
+
+    outcomes = await deliver_everywhere(
+        runtime, build_envelope(erased, tenant_id=tenant, source="profile")
+    )
+
+    assert outcomes, "some consumer of the service handles CustomerErased"
+    assert set(outcomes) == {"processed"}
+    assert await find_values(owner_url, values) == []
+    acks = await erasure_acknowledgements(owner_url, erasure_id)
+    assert sorted(ack["service"] for ack in acks) == sorted(acknowledged_by)
+    assert {ack["customer_id"] for ack in acks} == {str(customer_id)}
