@@ -6,7 +6,6 @@ while the order amounts stay for accounting."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -15,9 +14,9 @@ import asyncpg
 import httpx
 import pytest
 
-from patron_shared.events import OrderPaid, OrderPlaced, Topic, build_envelope
 from patron_shared.testing import KafkaProbe, find_values
 
+from .journeys import known_everywhere, publish_paid_order
 from .test_customer_flow import eventually
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +27,6 @@ DATABASES = (
     "patron_loyalty",
     "patron_notifications",
 )
-SERVICES = ("profile", "identity", "segmentation", "loyalty", "notifications")
 
 
 def database_dsn(superuser_dsn: str, database: str) -> str:
@@ -67,46 +65,15 @@ async def a_customer_known_everywhere(
     ):
         response = await gateway.post(url + path, json=body, headers=headers)
         assert response.status_code == 201, response.text
-    now = datetime.now(UTC)
-    customer = uuid.UUID(customer_id)
     order_id = f"E2E-ERASE-{marker}"
-    for event in (
-        OrderPlaced(
-            order_id=order_id,
-            customer_id=customer,
-            currency="USD",
-            total=Decimal("80.00"),
-            placed_at=now,
-        ),
-        OrderPaid(
-            order_id=order_id,
-            customer_id=customer,
-            amount=Decimal("80.00"),
-            currency="USD",
-            paid_at=now,
-        ),
-    ):
-        envelope = build_envelope(event, tenant_id=tenant, source="orders-service")
-        await probe.publish(Topic.ORDER_EVENTS, envelope.to_json_bytes(), key=customer_id)
-
-    def settled(document: dict[str, Any]) -> bool:
-        parts = document["services"]
-        if document["missing"] or any(parts[name] is None for name in SERVICES):
-            return False
-        return bool(
-            parts["profile"]["orders"]
-            and parts["identity"]["customer"]
-            and parts["segmentation"]["orders"]
-            and parts["loyalty"]["points_ledger"]
-            and any(d["status"] == "sent" for d in parts["notifications"]["deliveries"])
-        )
+    await publish_paid_order(probe, tenant, customer_id, order_id, "80.00")
 
     async def everywhere() -> bool | None:
         response = await gateway.get(f"{url}/export", headers=headers)
         if response.status_code >= 500:  # a service restarting: ask again
             return None
         assert response.status_code == 200, response.text
-        return True if settled(response.json()) else None
+        return True if known_everywhere(response.json()) else None
 
     assert await eventually(everywhere), "every service knows the customer"
     return {"id": customer_id, "order_id": order_id, **person}

@@ -4,20 +4,17 @@ a welcome email -> the GDPR export through the gateway holds every service's par
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from patron_shared.events import OrderPaid, OrderPlaced, Topic, build_envelope
 from patron_shared.testing import KafkaProbe
 
+from .journeys import SERVICES, known_everywhere, publish_paid_order
 from .test_customer_flow import eventually
 
 pytestmark = pytest.mark.e2e
-SERVICES = ("profile", "identity", "segmentation", "loyalty", "notifications")
 
 
 async def test_the_export_holds_every_services_part_of_the_customer(
@@ -44,44 +41,13 @@ async def test_the_export_holds_every_services_part_of_the_customer(
         headers=headers,
     )
     assert consent.status_code == 201, consent.text
-    now = datetime.now(UTC)
-    customer = uuid.UUID(customer_id)
-    for event in (
-        OrderPlaced(
-            order_id="E2E-X-1",
-            customer_id=customer,
-            currency="USD",
-            total=Decimal("80.00"),
-            placed_at=now,
-        ),
-        OrderPaid(
-            order_id="E2E-X-1",
-            customer_id=customer,
-            amount=Decimal("80.00"),
-            currency="USD",
-            paid_at=now,
-        ),
-    ):
-        envelope = build_envelope(event, tenant_id=tenant, source="orders-service")
-        await probe.publish(Topic.ORDER_EVENTS, envelope.to_json_bytes(), key=customer_id)
-
-    def settled(document: dict[str, Any]) -> bool:
-        parts = document["services"]
-        if document["missing"] or any(parts[name] is None for name in SERVICES):
-            return False
-        return bool(
-            parts["profile"]["orders"]
-            and parts["identity"]["customer"]
-            and parts["segmentation"]["orders"]
-            and parts["loyalty"]["points_ledger"]
-            and any(d["status"] == "sent" for d in parts["notifications"]["deliveries"])
-        )
+    await publish_paid_order(probe, tenant, customer_id, "E2E-X-1", "80.00")
 
     async def export() -> dict[str, Any] | None:
         response = await gateway.get(f"/api/v1/customers/{customer_id}/export", headers=headers)
         assert response.status_code == 200, response.text
         document: dict[str, Any] = response.json()
-        return document if settled(document) else None
+        return document if known_everywhere(document) else None
 
     document = await eventually(export)
     assert document is not None, "every service's part arrives in the export"

@@ -5,44 +5,17 @@ each back its own."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from patron_shared.events import OrderPaid, OrderPlaced, Topic, build_envelope
 from patron_shared.testing import KafkaProbe
 
+from .journeys import publish_paid_order
 from .test_customer_flow import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-async def paid_order(
-    probe: KafkaProbe, tenant: str, customer_id: str, order_id: str, total: str
-) -> None:
-    now = datetime.now(UTC)
-    customer = uuid.UUID(customer_id)
-    for event in (
-        OrderPlaced(
-            order_id=order_id,
-            customer_id=customer,
-            currency="USD",
-            total=Decimal(total),
-            placed_at=now,
-        ),
-        OrderPaid(
-            order_id=order_id,
-            customer_id=customer,
-            amount=Decimal(total),
-            currency="USD",
-            paid_at=now,
-        ),
-    ):
-        envelope = build_envelope(event, tenant_id=tenant, source="orders-service")
-        await probe.publish(Topic.ORDER_EVENTS, envelope.to_json_bytes(), key=customer_id)
 
 
 async def test_two_customers_merge_into_one_and_an_unmerge_restores_both(
@@ -60,8 +33,8 @@ async def test_two_customers_merge_into_one_and_an_unmerge_restores_both(
         assert created.status_code == 201, created.text
         ids.append(created.json()["id"])
     primary, secondary = ids
-    await paid_order(probe, tenant, primary, f"M-{run}-1", "100.00")
-    await paid_order(probe, tenant, secondary, f"M-{run}-2", "50.00")
+    await publish_paid_order(probe, tenant, primary, f"M-{run}-1", "100.00")
+    await publish_paid_order(probe, tenant, secondary, f"M-{run}-2", "50.00")
     note = await gateway.post(
         f"/api/v1/customers/{secondary}/notes",
         json={"type": "general", "body": "Prefers phone"},
