@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import TopicPartition
 from faststream.kafka import KafkaBroker
 
@@ -52,7 +53,8 @@ async def partitions_of(bootstrap: str, topic: str) -> set[int]:
 
 
 async def wait_for_assignment(broker: KafkaBroker, timeout_s: float = 60.0) -> None:
-    """Until every subscriber of `broker` owns partitions (its group has settled)."""
+    """Until every subscriber of `broker` owns partitions (its group has settled) and knows
+    its position in each."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
@@ -62,7 +64,16 @@ async def wait_for_assignment(broker: KafkaBroker, timeout_s: float = 60.0) -> N
             for client in (getattr(sub, "consumer_subgroup", None) or [sub.consumer])  # type: ignore[attr-defined]
         ]
         if consumers and all(c is not None and c.assignment() for c in consumers):
-            return
+            # An assigned partition may still be looking up where to start; with "latest"
+            # a record published before that lookup ends would be skipped.
+            try:
+                async with asyncio.timeout(max(deadline - loop.time(), 0.1)):
+                    for consumer in consumers:
+                        for partition in consumer.assignment():
+                            await consumer.position(partition)
+                return
+            except IllegalStateError:
+                pass  # a rebalance took the partition meanwhile: wait for the new owners
         await asyncio.sleep(0.1)
     raise TimeoutError("consumers got no partition assignment in time")
 
