@@ -257,6 +257,64 @@ async def test_an_unmerge_restores_the_customer_and_takes_back_what_moved(
     assert {"tags", "last_name"} <= set(survivor_updates[-1]["data"]["changed_fields"])
 
 
+async def test_a_merge_keeps_an_address_both_have_once_unions_metadata_and_an_unmerge_splits_them(
+    client: httpx.AsyncClient, admin: dict[str, str], tenant: str, probe: KafkaProbe
+) -> None:
+    primary = await new_customer(client, admin)
+    secondary = await new_customer(client, admin)
+    street = {"type": "shipping", "address1": "1 Market St", "city": "SF", "country": "US"}
+    holdings = {
+        primary: ([street], {"store": "SF-01"}),
+        secondary: (
+            [street | {"city": "sf"}, street | {"type": "billing"}],
+            {"store": "PDX-02", "size": {"top": "M"}},
+        ),
+    }
+    for customer_id, (addresses, entries) in holdings.items():
+        base = f"/api/v1/customers/{customer_id}"
+        for address in addresses:
+            assert (await client.post(f"{base}/addresses", json=address, headers=admin)).is_success
+        for key, value in entries.items():
+            body = {"value": value, "module_source": "pos"}
+            assert (await client.put(f"{base}/metadata/{key}", json=body, headers=admin)).is_success
+
+    async def holding(customer_id: str) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+        url = f"/api/v1/customers/{customer_id}?include=addresses,metadata"
+        body = (await client.get(url, headers=admin)).json()
+        places = sorted((a["type"], a["city"]) for a in body["addresses"])
+        return places, {m["key"]: m["value"] for m in body["metadata"]}
+
+    before = {customer_id: await holding(customer_id) for customer_id in holdings}
+    merged = await client.post(
+        "/api/v1/customers/merge",
+        json={"primary_id": primary, "secondary_id": secondary},
+        headers=admin,
+    )
+    assert merged.status_code == 200, merged.text
+
+    assert await holding(primary) == (
+        [("billing", "SF"), ("shipping", "SF")],
+        {"store": "SF-01", "size": {"top": "M"}},
+    )
+    copied = (await client.get(f"/api/v1/customers/{primary}/metadata", headers=admin)).json()
+    [size] = [m for m in copied["data"] if m["key"] == "size"]
+    assert (size["module_source"], size["updated_by"]) == (
+        "pos",
+        f"merge:{merged.json()['merge_id']}",
+    )
+
+    unmerge = CustomersUnmerged(
+        customer_id=uuid.UUID(primary),
+        restored_customer_id=uuid.UUID(secondary),
+        unmerged_at=datetime.now(UTC),
+        unmerged_by="reviewer-4",
+    )
+    await publish(probe, tenant, unmerge)
+    await eventually(lambda: status_of(client, admin, secondary), lambda status: status == 200)
+
+    assert {customer_id: await holding(customer_id) for customer_id in holdings} == before
+
+
 async def test_an_order_event_for_a_merged_customer_counts_for_its_survivor(
     client: httpx.AsyncClient, admin: dict[str, str], tenant: str, probe: KafkaProbe
 ) -> None:

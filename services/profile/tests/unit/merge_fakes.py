@@ -15,6 +15,7 @@ from patron_shared.events import Envelope
 from .conftest import FakeOrderRepository, FakeUnitOfWork
 from .test_profile_addresses import FakeAddressRepository, UniqueDefaultViolation
 from .test_profile_consents import FakeConsentRepository
+from .test_profile_notes import FakeMetadataRepository
 
 
 class FakeAddressesOfManyCustomers(FakeAddressRepository):
@@ -99,12 +100,21 @@ class FakeMergeRepository:
 
 
 class MergeFakeUnitOfWork(FakeUnitOfWork):
-    repositories = ("customers", "orders", "groups", "addresses", "consents", "merges")
+    repositories = (
+        "customers",
+        "orders",
+        "groups",
+        "addresses",
+        "consents",
+        "metadata",
+        "merges",
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.addresses = FakeAddressesOfManyCustomers()
         self.consents = FakeConsentRepository()
+        self.metadata = FakeMetadataRepository()
         self.merges = FakeMergeRepository(lambda: self.orders, lambda: self.consents)
 
     async def commit(self) -> list[Envelope]:

@@ -1,4 +1,5 @@
-"""Property: merging then unmerging gives both customers back exactly what they held."""
+"""Properties: a merge gives the primary the union of both customers' holdings, its own
+values first, and merging then unmerging gives both back exactly what they held."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from patron_profile.service.addresses import AddressRules, add_address
 from patron_profile.service.customers import ContactRules, create_customer
 from patron_profile.service.merges import merge_customers, unmerge_customers
+from patron_profile.service.metadata import set_metadata
 from patron_profile.service.orders import record_order_event
 from patron_shared.events import CustomersUnmerged, MergeCustomers, OrderPlaced
 from patron_shared.testing import run_without_io
@@ -29,12 +31,14 @@ addresses = st.lists(
     st.tuples(st.sampled_from(["billing", "shipping"]), st.sampled_from(["1 A St", "2 B Rd"])),
     max_size=3,
 )
+metadata = st.dictionaries(st.sampled_from(["store", "size", "club"]), st.integers(0, 3))
 order_totals = st.lists(st.decimals(min_value=1, max_value=500, places=2), max_size=3)
 holdings = st.fixed_dictionaries(
     {
         "tags": tags,
         "external_ids": external_ids,
         "addresses": addresses,
+        "metadata": metadata,
         "orders": order_totals,
         "first_name": st.none() | st.sampled_from(["Ada", "Bo"]),
     }
@@ -53,6 +57,11 @@ def state_of(uow: MergeFakeUnitOfWork, customer_id: uuid.UUID) -> dict[str, Any]
             for a in uow.addresses.rows.values()
             if a.customer_id == customer_id
         ),
+        "metadata": {
+            key: entry.value
+            for (owner, key), entry in uow.metadata.rows.items()
+            if owner == customer_id
+        },
         "orders": sorted(
             o.order_id for o in uow.orders.rows.values() if o.customer_id == customer_id
         ),
@@ -60,11 +69,12 @@ def state_of(uow: MergeFakeUnitOfWork, customer_id: uuid.UUID) -> dict[str, Any]
     }
 
 
-async def scenario(first: dict[str, Any], second: dict[str, Any]) -> None:
-    uow = MergeFakeUnitOfWork()
+async def customers_holding(
+    uow: MergeFakeUnitOfWork, holdings: tuple[dict[str, Any], ...]
+) -> list[uuid.UUID]:
     ids: list[uuid.UUID] = []
     order_number = 0
-    for n, holding in enumerate((first, second)):
+    for n, holding in enumerate(holdings):
         customer = await create_customer(
             uow,
             {
@@ -79,6 +89,10 @@ async def scenario(first: dict[str, Any], second: dict[str, Any]) -> None:
         for kind, line in holding["addresses"]:
             values = {"type": kind, "address1": line, "country": "US"}
             await add_address(uow, customer.id, values, rules=AddressRules())
+        for key, value in holding["metadata"].items():
+            await set_metadata(
+                uow, customer.id, key, value=value, module_source="pos", updated_by="clerk"
+            )
         for total in holding["orders"]:
             order_number += 1
             await record_order_event(
@@ -91,6 +105,31 @@ async def scenario(first: dict[str, Any], second: dict[str, Any]) -> None:
                     placed_at=T0 + timedelta(hours=order_number),
                 ),
             )
+    return ids
+
+
+async def merged(first: dict[str, Any], second: dict[str, Any]) -> None:
+    uow = MergeFakeUnitOfWork()
+    primary, secondary = await customers_holding(uow, (first, second))
+    mine, theirs = state_of(uow, primary), state_of(uow, secondary)
+
+    await merge_customers(uow, MergeCustomers(customer_id=primary, secondary_id=secondary))
+
+    survivor = state_of(uow, primary)
+    assert survivor["first_name"] == (mine["first_name"] or theirs["first_name"])
+    assert survivor["tags"] == mine["tags"] + [t for t in theirs["tags"] if t not in mine["tags"]]
+    assert survivor["external_ids"] == theirs["external_ids"] | mine["external_ids"]
+    assert survivor["metadata"] == theirs["metadata"] | mine["metadata"]
+    # each place of a type once where both had it; the secondary's own duplicates as they were
+    places = [a[1:3] for a in mine["addresses"]]
+    gained = [a[1:3] for a in theirs["addresses"] if a[1:3] not in places]
+    assert sorted(a[1:3] for a in survivor["addresses"]) == sorted(places + gained)
+    assert survivor["orders"] == sorted(mine["orders"] + theirs["orders"])
+
+
+async def merged_and_unmerged(first: dict[str, Any], second: dict[str, Any]) -> None:
+    uow = MergeFakeUnitOfWork()
+    ids = await customers_holding(uow, (first, second))
     primary, secondary = ids
     before = {customer_id: state_of(uow, customer_id) for customer_id in ids}
 
@@ -106,7 +145,15 @@ async def scenario(first: dict[str, Any], second: dict[str, Any]) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(first=holdings, second=holdings)
+def test_a_merge_gives_the_primary_both_holdings_its_own_values_first(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    run_without_io(merged(first, second))
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=holdings, second=holdings)
 def test_merging_then_unmerging_restores_both_customers_exactly(
     first: dict[str, Any], second: dict[str, Any]
 ) -> None:
-    run_without_io(scenario(first, second))
+    run_without_io(merged_and_unmerged(first, second))

@@ -18,6 +18,7 @@ from patron_profile.service.customers import (
     view_customer,
 )
 from patron_profile.service.merges import merge_customers, unmerge_customers
+from patron_profile.service.metadata import set_metadata
 from patron_profile.service.orders import record_order_event
 from patron_shared.errors import Conflict, NotFound
 from patron_shared.events import (
@@ -196,6 +197,75 @@ async def test_addresses_notes_and_orders_move_and_statistics_count_each_order_o
     assert (moved.customer_id, moved.is_default) == (primary, True)
     created = [e for e in uow.published if isinstance(e, AddressChanged) and e.change == "created"]
     assert [(e.customer_id, e.address_id) for e in created] == [(primary, address.id)]
+
+
+async def test_an_address_the_primary_has_already_stays_with_the_tombstone(
+    uow: MergeFakeUnitOfWork,
+) -> None:
+    primary, secondary = await customer(uow), await customer(uow)
+    rules = AddressRules()
+    street = {"address1": "1 Main St", "city": "Austin", "country": "US"}
+    kept = await add_address(uow, primary, {"type": "shipping", **street}, rules=rules)
+    # the same place, typed otherwise: one address
+    same = {"address1": "1 MAIN ST", "city": "austin", "country": "us"}
+    twin = await add_address(uow, secondary, {"type": "shipping", **same}, rules=rules)
+    billing = await add_address(uow, secondary, {"type": "billing", **street}, rules=rules)
+
+    record = await merge_customers(uow, merge(primary, secondary), clock=clock)
+
+    assert record is not None
+    assert [m.address_id for m in record.moved_addresses] == [billing.id]
+    owners = {a.id: a.customer_id for a in uow.addresses.rows.values()}
+    assert owners == {kept.id: primary, billing.id: primary, twin.id: secondary}
+
+    await unmerge_customers(uow, unmerge(primary, secondary), clock=clock)
+
+    owners = {a.id: a.customer_id for a in uow.addresses.rows.values()}
+    assert owners == {kept.id: primary, billing.id: secondary, twin.id: secondary}
+    assert uow.addresses.rows[twin.id].is_default
+
+
+async def test_metadata_of_keys_the_primary_lacks_is_copied_and_an_unmerge_deletes_it(
+    uow: MergeFakeUnitOfWork,
+) -> None:
+    primary, secondary = await customer(uow), await customer(uow)
+    for customer_id, entries in (
+        (primary, {"store": "SF-01"}),
+        (secondary, {"store": "PDX-02", "size": "M", "club": True}),
+    ):
+        for key, value in entries.items():
+            await set_metadata(
+                uow, customer_id, key, value=value, module_source="pos", updated_by="clerk"
+            )
+
+    record = await merge_customers(uow, merge(primary, secondary), clock=clock)
+
+    assert record is not None
+    survivor = {e.key: e for e in await uow.metadata.list_for_customer(primary)}
+    assert {key: e.value for key, e in survivor.items()} == {
+        "store": "SF-01",
+        "size": "M",
+        "club": True,
+    }
+    assert survivor["size"].module_source == "pos"
+    assert survivor["size"].updated_by == f"merge:{record.merge_id}"
+    # rewritten since the merge: the survivor's own now
+    await set_metadata(uow, primary, "club", value=False, module_source="pos", updated_by="clerk")
+
+    await unmerge_customers(uow, unmerge(primary, secondary), clock=clock)
+
+    def values(entries: list[Any]) -> dict[str, Any]:
+        return {e.key: e.value for e in entries}
+
+    assert values(await uow.metadata.list_for_customer(primary)) == {
+        "store": "SF-01",
+        "club": False,
+    }
+    assert values(await uow.metadata.list_for_customer(secondary)) == {
+        "store": "PDX-02",
+        "size": "M",
+        "club": True,
+    }
 
 
 async def test_the_newest_consent_decision_per_purpose_wins(uow: MergeFakeUnitOfWork) -> None:

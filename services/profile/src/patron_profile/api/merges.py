@@ -66,8 +66,9 @@ def build_merges_router() -> APIRouter:
         summary="Merge a customer into another (the secondary becomes a tombstone)",
         description=(
             "The same flow as the `MergeCustomers` command: the primary keeps its values and "
-            "fills its blanks from the secondary, takes its tags, addresses, notes, orders "
-            "and consents, and `CustomersMerged` tells the other services. Idempotent: "
+            "fills its blanks from the secondary, takes its tags, external ids, metadata keys "
+            "and addresses it lacks, its notes, orders and consents, and `CustomersMerged` "
+            "tells the other services. Idempotent: "
             "asking again for a merge that is done answers that merge (200). 422 when both "
             "ids are one customer, 404 for an unknown customer, 409 when the secondary was "
             "merged into another customer, the primary was merged away, or either is "

@@ -11,6 +11,7 @@ after every single statement (`writes()`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -39,6 +40,8 @@ EDITABLE_FIELDS = (
     "phone",
 )
 REQUIRED_FIELDS = ("type", "address1", "country")
+# What makes two addresses one place (`same_address`): names and phone aside.
+POSTAL_FIELDS = ("address1", "address2", "city", "state", "pincode", "country")
 
 # ISO 3166-1 alpha-2: the officially assigned codes (249), one initial letter a line.
 _ISO_ALPHA2 = """
@@ -100,6 +103,17 @@ def clean_address_fields(values: dict[str, Any], *, phone_default_region: str) -
         if name in clean and clean[name] is None:
             raise InvalidInput(name, "is required")
     return clean
+
+
+def same_address(stored: Any, cleaned: Mapping[str, Any]) -> bool:
+    """Whether a stored address is the postal address `cleaned` describes (case aside)."""
+    return all(
+        _folded(getattr(stored, name)) == _folded(cleaned.get(name)) for name in POSTAL_FIELDS
+    )
+
+
+def _folded(value: Any) -> str:
+    return (value or "").casefold()
 
 
 def _address_type(value: Any) -> AddressType:

@@ -1,23 +1,27 @@
 """Merging one customer into another, and undoing it: what moves, and what comes back.
 
 A merge folds the secondary into the primary: the primary keeps every value it has and
-gains what it lacks (fields, tags, external ids), and the secondary's addresses, notes,
-orders and winning consents move to it. The secondary stays behind as a tombstone. The
-`MergeRecord` says exactly what moved, so that an unmerge gives back that and nothing
-else: a filled field only while the survivor still holds the value the merge put there, a
-tag or external id only if it came from the secondary alone.
+gains what it lacks (fields, tags, external ids, metadata keys), and the secondary's
+addresses (but those the primary has already: kept once), notes, orders and winning
+consents move to it. The secondary stays behind as a tombstone. The `MergeRecord` says
+exactly what moved, so that an unmerge gives back that and nothing else: a filled field
+only while the survivor still holds the value the merge put there, a tag or external id
+only if it came from the secondary alone. Consent and metadata copies name the merge as
+their author (`merge_author`), so an unmerge finds those still as the merge wrote them.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from patron_profile.domain.consent import Consent, ConsentPurpose
 from patron_profile.domain.contact import MAX_TAGS
 from patron_profile.domain.customer import Customer
+from patron_profile.domain.metadata import MetadataEntry
 
 # Fields a primary takes from its secondary when it has no value of its own.
 FILLABLE_FIELDS = (
@@ -122,6 +126,29 @@ def give_back_fields(survivor: Customer, record: MergeRecord) -> dict[str, Any]:
     if kept_ids != survivor.external_ids:
         changes["external_ids"] = kept_ids
     return changes
+
+
+def merge_author(merge_id: uuid.UUID) -> str:
+    """Who wrote the consent and metadata entries a merge copies to the primary."""
+    return f"merge:{merge_id}"
+
+
+def metadata_to_copy(
+    primary_id: uuid.UUID,
+    primary: Sequence[MetadataEntry],
+    secondary: Sequence[MetadataEntry],
+    *,
+    merge_id: uuid.UUID,
+    now: datetime,
+) -> list[MetadataEntry]:
+    """The primary's copies of the secondary's entries under keys it has none of (where
+    both have a key, the primary's value stays), written by the merge."""
+    taken = {entry.key for entry in primary}
+    return [
+        replace(entry, customer_id=primary_id, updated_by=merge_author(merge_id), updated_at=now)
+        for entry in secondary
+        if entry.key not in taken
+    ]
 
 
 def fill_missing(customer: Customer, values: dict[str, Any]) -> dict[str, Any]:

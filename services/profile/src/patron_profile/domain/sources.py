@@ -81,14 +81,6 @@ def consent_source_of(source: str) -> str:
     return cleaned if _CONSENT_SOURCE.match(cleaned) else "source_connector"
 
 
-def same_address(stored: Any, cleaned: dict[str, Any]) -> bool:
-    """Whether a stored address is the postal address `cleaned` describes (case aside)."""
-    return all(
-        _folded(getattr(stored, name)) == _folded(cleaned.get(name))
-        for name in ("address1", "address2", "city", "state", "pincode", "country")
-    )
-
-
 def _clean_tags(raw: list[str], rejected: dict[str, str]) -> list[str]:
     tags: list[str] = []
     for value in raw:
@@ -120,7 +112,3 @@ def _clean_address(
         rejected["address"] = f"{error.field}: {error.message}"
         return None
     return cleaned
-
-
-def _folded(value: Any) -> str:
-    return (value or "").casefold()

@@ -1,8 +1,9 @@
 """Merge and unmerge use cases (commands from identity-merge), each one transaction.
 
 A merge folds the secondary into the primary (`domain.merge`) and leaves the secondary as a
-tombstone naming its survivor; a `MergeRecord` keeps what moved. An unmerge gives exactly
-that back from the newest merge of the pair. Both are safe to repeat and never fail on a
+tombstone naming its survivor; a `MergeRecord` keeps what moved, and the copies it writes
+name it as their author. An unmerge gives exactly that back from the newest merge of the
+pair. Both are safe to repeat and never fail on a
 command that cannot apply (unknown, deleted or already merged customers): those are logged
 and acknowledged, because a retry would find the same state.
 
@@ -33,9 +34,14 @@ from patron_profile.domain.merge import (
     MergeRecord,
     absorb_fields,
     give_back_fields,
+    merge_author,
 )
 from patron_profile.service.consents import record_entry
-from patron_profile.service.merge_moves import move_addresses
+from patron_profile.service.merge_moves import (
+    copy_metadata,
+    delete_metadata_copies,
+    move_addresses,
+)
 from patron_profile.service.orders import count_uncounted_orders
 from patron_profile.service.ports import MergeUnitOfWork
 from patron_shared.events import (
@@ -135,6 +141,7 @@ async def _merge(
     record.moved_addresses = await move_addresses(
         uow, secondary, primary, announce_on=primary, now=now
     )
+    await copy_metadata(uow, secondary, primary, merge_id=record.merge_id, now=now)
     record.moved_note_ids = await uow.merges.move_notes(secondary.id, primary.id)
     record.moved_order_ids = await uow.merges.move_orders(secondary.id, primary.id)
     # Statistics from the orders each now owns: nothing counted twice.
@@ -208,6 +215,7 @@ async def _unmerge(
         now=now,
         only={m.address_id: m.was_default for m in record.moved_addresses},
     )
+    await delete_metadata_copies(uow, record.primary_id, merge_id=record.merge_id)
     await uow.merges.move_notes(holder.id, restored.id, record.moved_note_ids)
     await uow.merges.move_orders(holder.id, restored.id, record.moved_order_ids)
     await count_uncounted_orders(uow, holder)
@@ -251,7 +259,7 @@ async def _take_consents(
             occurred_at=theirs.occurred_at,
             source=theirs.source,
             recorded_at=now,
-            recorded_by=f"{MERGE_SOURCE}:{record.merge_id}",
+            recorded_by=merge_author(record.merge_id),
         )
         if not apply_entry(ours, copy).applied:
             continue

@@ -210,7 +210,7 @@ class MergeRepository(Protocol):
     ) -> None: ...
 
 
-class MergeUnitOfWork(AddressUnitOfWork, ConsentUnitOfWork, Protocol):
+class MergeUnitOfWork(AddressUnitOfWork, ConsentUnitOfWork, MetadataUnitOfWork, Protocol):
     """What merges, unmerges and source upserts touch: customers and everything they own."""
 
     @property

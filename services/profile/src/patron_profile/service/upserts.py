@@ -19,14 +19,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from patron_profile.domain.address import MAX_ADDRESSES_PER_CUSTOMER, Address
+from patron_profile.domain.address import MAX_ADDRESSES_PER_CUSTOMER, Address, same_address
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.merge import fill_missing
 from patron_profile.domain.sources import (
     SourceValues,
     clean_source_values,
     consent_source_of,
-    same_address,
 )
 from patron_profile.service.customers import ContactRules, register_customer
 from patron_profile.service.groups import sync_customer_group
