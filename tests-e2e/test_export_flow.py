@@ -68,6 +68,11 @@ async def test_the_export_holds_every_services_part_of_the_customer(
 
     assert parts["segmentation"]["facts"]["order_count"] == 1
     assert [o["order_id"] for o in parts["segmentation"]["orders"]] == ["E2E-X-1"]
+    insights = parts["segmentation"]["insights"]  # what segmentation infers (profiling)
+    assert insights["rfm"]["code"] == "".join(
+        str(insights["rfm"][score]) for score in ("recency", "frequency", "monetary")
+    )
+    assert 0 <= insights["predictions"]["probability_alive"] <= 1
 
     loyalty = parts["loyalty"]
     assert loyalty["points_account"]["balance"] > 0
@@ -78,6 +83,10 @@ async def test_the_export_holds_every_services_part_of_the_customer(
     assert notifications["contact"]["email"] == email
     assert "welcome" in {d["template_key"] for d in notifications["deliveries"]}
     assert all(d["recipient"] == email for d in notifications["deliveries"])
+
+    audit = await gateway.get(f"/api/v1/customers/{customer_id}/audit", headers=headers)
+    assert audit.status_code == 200, audit.text
+    assert "export" in {entry["action"] for entry in audit.json()["data"]}
 
 
 async def test_the_export_is_only_for_callers_with_the_export_scope(

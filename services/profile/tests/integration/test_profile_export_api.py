@@ -194,6 +194,7 @@ async def test_the_profile_part_holds_the_customer_notes_and_tags(
     assert [note["body"] for note in profile["notes"]] == ["prefers email"]
     assert [tag["tag"] for tag in profile["tags"]] == ["vip"]
     assert profile["orders"] == []
+    assert [entry["kind"] for entry in profile["timeline"]] == ["note_added"]
 
 
 async def test_the_callers_token_is_forwarded_to_each_service(
@@ -229,3 +230,31 @@ async def test_the_export_needs_the_customers_export_scope(exporter: httpx.Async
 
     assert support.status_code == 403, support.text
     assert bad_id.status_code == 422, bad_id.text
+
+
+async def test_an_export_is_recorded_in_the_customers_audit_log(
+    client: httpx.AsyncClient, exporter: httpx.AsyncClient
+) -> None:
+    tenant = unique_tenant()
+    admin = bearer_headers(tenant)
+    created = await client.post(
+        "/api/v1/customers", json={"email": f"{uuid.uuid4().hex}@example.com"}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    customer_id = created.json()["id"]
+
+    response = await exporter.get(
+        f"/api/v1/customers/{customer_id}/export",
+        headers=bearer_headers(tenant, "manager", subject="dpo-7"),
+    )
+
+    assert response.status_code == 200, response.text
+    audit = await client.get(f"/api/v1/customers/{customer_id}/audit", headers=admin)
+    assert audit.status_code == 200, audit.text
+    entries = audit.json()["data"]
+    assert [(e["actor"], e["action"]) for e in entries] == [
+        ("dpo-7", "export"),
+        ("dev-user", "create"),
+    ]
+    assert entries[0]["at"].startswith(response.json()["exported_at"][:19])
+    assert entries[0]["request_id"]

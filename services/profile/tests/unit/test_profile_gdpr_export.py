@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -17,9 +18,13 @@ from patron_shared.errors import NotFound
 class OwnPart:
     def __init__(self, document: ExportDocument) -> None:
         self.document = document
+        self.exports_recorded: list[tuple[uuid.UUID, datetime]] = []
 
     async def read(self, customer_id: uuid.UUID) -> ExportDocument:
         return self.document
+
+    async def record_export(self, customer_id: uuid.UUID, at: datetime) -> None:
+        self.exports_recorded.append((customer_id, at))
 
 
 class RemoteParts:
@@ -43,8 +48,10 @@ async def test_every_answered_part_is_in_the_document_and_the_rest_are_named_mis
         }
     )
 
+    own = OwnPart(ExportDocument(data={"customer": {"id": str(customer_id)}}))
+
     document = await export_customer(
-        OwnPart(ExportDocument(data={"customer": {"id": str(customer_id)}})),
+        own,
         remote,
         customer_id,
         tenant_id="demo",
@@ -59,17 +66,23 @@ async def test_every_answered_part_is_in_the_document_and_the_rest_are_named_mis
     assert document["missing"] == [{"service": "loyalty", "reason": "timeout"}]
     assert document["complete"] is False
     assert remote.asked_with == ["Bearer x"]
+    # the export is audited, at the time the document states
+    assert [(found, at.isoformat()) for found, at in own.exports_recorded] == [
+        (customer_id, document["exported_at"])
+    ]
 
 
 async def test_a_customer_the_profile_never_knew_is_not_found() -> None:
+    own = OwnPart(ExportDocument(data={"customer": None}))
     with pytest.raises(NotFound):
         await export_customer(
-            OwnPart(ExportDocument(data={"customer": None})),
+            own,
             RemoteParts({}),
             uuid.uuid4(),
             tenant_id="demo",
             authorization="",
         )
+    assert own.exports_recorded == []
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The segmentation part of a GDPR export: facts, segment memberships and orders."""
+"""The segmentation part of a GDPR export: facts, segment memberships, orders and what the
+service infers (RFM score, predictions)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 
 from patron_segmentation.adapters.tables import customer_facts, segment_memberships
 from patron_shared.http import ServiceRuntime
-from patron_shared.testing import unique_tenant
+from patron_shared.testing import bearer_headers, unique_tenant
 from patron_shared.testing.export import (
     assert_export_needs_the_export_scope,
     export_of,
     insert_row,
 )
+
+from .test_insights_api import buyer
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -58,7 +61,50 @@ async def test_the_export_holds_the_facts_and_segments(
 async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncClient) -> None:
     document = await export_of(client, unique_tenant(), uuid.uuid4())
 
-    assert document["data"] == {"facts": None, "segments": [], "orders": [], "message_opens": []}
+    assert document["data"] == {
+        "facts": None,
+        "segments": [],
+        "custom_segments": [],
+        "orders": [],
+        "message_opens": [],
+        "insights": {"rfm": None, "predictions": None, "model_as_of": None},
+    }
+
+
+async def test_the_export_holds_the_customers_scores_predictions_and_custom_segments(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    tenant = unique_tenant()
+    steady, *_ = [
+        await buyer(runtime, tenant, orders=orders, every_days=every, last_days_ago=last)
+        for orders, every, last in ((8, 14, 3), (5, 30, 200), (1, 1, 5), (3, 40, 150), (6, 12, 15))
+    ]
+    marketing = bearer_headers(tenant, "marketing")
+    created = await client.post(
+        "/api/v1/segments",
+        json={"name": "Frequent", "rule": "order_count >= 8"},
+        headers=marketing,
+    )
+    assert created.status_code == 201, created.text
+    rfm = (await client.get(f"/api/v1/customers/{steady}/rfm", headers=marketing)).json()
+    insights = await client.get(f"/api/v1/customers/{steady}/insights", headers=marketing)
+    assert insights.status_code == 200, insights.text
+
+    data = (await export_of(client, tenant, steady))["data"]
+
+    assert data["insights"]["rfm"] == {
+        key: rfm[key] for key in ("recency", "frequency", "monetary", "code", "segment")
+    }
+    predictions = data["insights"]["predictions"]
+    for key in ("probability_alive", "churn_risk", "simple_lifetime_value"):
+        assert predictions[key] == pytest.approx(insights.json()[key])
+    assert data["insights"]["model_as_of"] == insights.json()["model_as_of"]
+    assert created.json()["id"] in {s["segment_key"] for s in data["segments"]}
+    assert [(s["id"], s["name"]) for s in data["custom_segments"]] == [
+        (created.json()["id"], "Frequent")
+    ]
+    assert "created_by" not in data["custom_segments"][0]
+    assert len(data["orders"]) == 8
 
 
 async def test_the_export_needs_the_customers_export_scope(client: httpx.AsyncClient) -> None:

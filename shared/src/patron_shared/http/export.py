@@ -11,8 +11,8 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 """
 
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Depends
 
@@ -24,13 +24,18 @@ from patron_shared.http.dependencies import unit_of_work
 from patron_shared.http.query import api_router
 
 INTERNAL_EXPORT_PATH = "/internal/v1/customers/{customer_id}/export"
+UowT = TypeVar("UowT", bound=UnitOfWork)
+DerivedParts = Callable[[UowT, uuid.UUID], Awaitable[Mapping[str, Any]]]
+"""What a service infers about a customer at export time rather than stores (scores,
+predictions): part name -> JSON value. It opens the unit of work it is given itself."""
 
 
 def build_export_router(
     service: str,
-    uow_class: type[UnitOfWork],
+    uow_class: type[UowT],
     parts: Sequence[ExportPart],
     *,
+    derived: DerivedParts[UowT] | None = None,
     rows_per_part: int = EXPORT_ROWS_PER_PART,
 ) -> APIRouter:
     router = api_router(prefix="", tags=["gdpr"])
@@ -53,6 +58,9 @@ def build_export_router(
             document = await read_export(
                 uow.session, uow.tenant_id, customer_id, parts, rows_per_part=rows_per_part
             )
+        if derived is not None:
+            # the dependency made it of `uow_class`; FastAPI's annotation cannot say so
+            document.data.update(await derived(cast(UowT, uow), customer_id))
         return {
             "service": service,
             "customer_id": str(customer_id),

@@ -3,8 +3,12 @@ the statements that erase or anonymize one customer's data in the profile's tabl
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -13,7 +17,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     Uuid,
+    bindparam,
+    cast,
     delete,
     func,
     literal,
@@ -32,6 +39,8 @@ from patron_profile.adapters.notes import customer_metadata, customer_notes
 from patron_profile.adapters.tables import customers, metadata, order_refunds, orders
 from patron_profile.adapters.timeline import timeline_entries
 from patron_profile.domain.erasure import Erasure
+from patron_shared.db.erasure import REDACTED
+from patron_shared.db.erasure import personal_values as searchable
 from patron_shared.events.customer import ErasureMode
 
 customer_erasures = Table(
@@ -67,6 +76,10 @@ class SqlErasureRepository:
     async def personal_values(self, customer_id: uuid.UUID) -> list[str] | None:
         """The customer's email, phone and names (its own and its addresses'), the row
         locked; None when there is no row (never created, or erased for good)."""
+        found = await self._personal_data(customer_id)
+        return None if found is None else found.values
+
+    async def _personal_data(self, customer_id: uuid.UUID) -> _PersonalData | None:
         row = (
             await self._session.execute(
                 select(
@@ -81,7 +94,8 @@ class SqlErasureRepository:
         ).first()
         if row is None:
             return None
-        found = [value for value in row if value]
+        values = [value for value in row if value]
+        contacts = [value for value in (row.email, row.phone) if value]
         for address in await self._session.execute(
             select(
                 addresses.c.first_name,
@@ -92,8 +106,9 @@ class SqlErasureRepository:
                 addresses.c.tenant_id == self._tenant_id, addresses.c.customer_id == customer_id
             )
         ):
-            found += [value for value in address if value]
-        return found
+            values += [value for value in address if value]
+            contacts += [address.phone] if address.phone else []
+        return _PersonalData(values=values, contacts=frozenset(v.lower() for v in contacts))
 
     async def erase_customer(
         self, customer_id: uuid.UUID, mode: ErasureMode, now: datetime
@@ -102,6 +117,9 @@ class SqlErasureRepository:
         it goes, orders included. `anonymize`: the customer row stays as an anonymous,
         deleted record with its order statistics, and its orders keep their amounts."""
         tenant = self._tenant_id
+        personal = await self._personal_data(customer_id)
+        if personal is not None:
+            await self._scrub_imports(personal)
         of_customer = (customer_merges.c.primary_id == customer_id) | (
             customer_merges.c.secondary_id == customer_id
         )
@@ -182,6 +200,67 @@ class SqlErasureRepository:
             )
         )
 
+    async def _scrub_imports(self, personal: _PersonalData) -> None:
+        """The customer's values out of the import jobs' previews and error reports: its
+        own preview rows keep their row number, action and field names, every value
+        erased; quotes of its values in error messages (and of its email or phone in other
+        rows' fields) become `REDACTED`. Other customers' rows are left as they are."""
+        # adapters.imports imports the unit of work, which imports this module: a top-level
+        # import would be circular.
+        from patron_profile.adapters.imports import import_errors, imports  # noqa: PLC0415
+
+        wanted = searchable(*personal.values)
+        if not wanted:
+            return
+        tenant = self._tenant_id
+        preview_text = func.lower(cast(imports.c.preview, Text))
+        jobs = await self._session.execute(
+            select(imports.c.id, imports.c.preview)
+            .where(
+                imports.c.tenant_id == tenant,
+                or_(*(preview_text.contains(v.lower(), autoescape=True) for v in wanted)),
+            )
+            .with_for_update()
+        )
+        for job_id, preview in jobs.all():
+            clean = [_scrubbed_preview_row(row, personal.contacts, wanted) for row in preview]
+            if clean != preview:
+                await self._session.execute(
+                    update(imports)
+                    .where(imports.c.tenant_id == tenant, imports.c.id == job_id)
+                    .values(preview=clean)
+                )
+        e = import_errors.c
+        quoting = await self._session.execute(
+            select(e.import_id, e.row_number, e.field, e.message)
+            .where(
+                e.tenant_id == tenant,
+                or_(*(func.lower(e.message).contains(v.lower(), autoescape=True) for v in wanted)),
+            )
+            .with_for_update()
+        )
+        redacted = [
+            {
+                "b_import_id": row.import_id,
+                "b_row_number": row.row_number,
+                "b_field": row.field,
+                "b_message": _redact_quotes(row.message, wanted),
+            }
+            for row in quoting
+        ]
+        if redacted:
+            await self._session.execute(
+                update(import_errors)
+                .where(
+                    e.tenant_id == tenant,
+                    e.import_id == bindparam("b_import_id"),
+                    e.row_number == bindparam("b_row_number"),
+                    e.field == bindparam("b_field"),
+                )
+                .values(message=bindparam("b_message")),
+                redacted,
+            )
+
     async def add(self, erasure: Erasure) -> None:
         await self._session.execute(
             customer_erasures.insert().values(
@@ -240,3 +319,50 @@ class SqlErasureRepository:
             requested_by=row.requested_by,
             acknowledged={service: at for service, at in acks},
         )
+
+
+@dataclass(frozen=True)
+class _PersonalData:
+    values: list[str]  # email, phone, names, address lines: what an erasure looks for
+    contacts: frozenset[str]  # its email and phones, lower-cased: what identifies it
+
+
+def _redact_quotes(text: str, values: Sequence[str]) -> str:
+    """`text` with every occurrence of `values` (case-insensitively) replaced by `REDACTED`;
+    the longest first, so that an email goes whole rather than around a name inside it."""
+    for value in sorted(values, key=len, reverse=True):
+        text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
+    return text
+
+
+def _scrubbed_preview_row(
+    row: dict[str, Any], contacts: Iterable[str], values: Sequence[str]
+) -> dict[str, Any]:
+    """A preview row (`{"row", "action", "fields"}` or `{"row", "action", "errors"}`) without
+    the customer's values. A row whose email or phone is the customer's is theirs: every
+    field value goes. Another customer's row loses only quotes of the customer's email or
+    phone (a shared first name is not the erased customer's data)."""
+    mine = set(contacts)
+    fields = row.get("fields")
+    if isinstance(fields, dict):
+        own = {str(fields.get(name) or "").lower() for name in ("email", "phone")} & mine
+        if own:
+            return row | {"fields": dict.fromkeys(fields, REDACTED)}
+        quoted = [value for value in values if value.lower() in mine]
+        return row | {
+            "fields": {
+                name: _redact_quotes(value, quoted) if isinstance(value, str) else value
+                for name, value in fields.items()
+            }
+        }
+    errors = row.get("errors")
+    if isinstance(errors, list):
+        return row | {
+            "errors": [
+                error | {"message": _redact_quotes(str(error.get("message", "")), values)}
+                if isinstance(error, dict)
+                else error
+                for error in errors
+            ]
+        }
+    return row

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -22,7 +23,9 @@ from patron_profile.adapters.groups import customer_group_assignments, customer_
 from patron_profile.adapters.merges import customer_merges
 from patron_profile.adapters.notes import customer_metadata, customer_notes
 from patron_profile.adapters.tables import customer_tags, customers, order_refunds, orders
+from patron_profile.adapters.timeline import timeline_entries
 from patron_profile.adapters.uow import ProfileUnitOfWork
+from patron_profile.domain.timeline import AuditRecord
 from patron_profile.service.gdpr_export import PartUnavailable
 from patron_shared.db.export import (
     ExportDocument,
@@ -64,6 +67,8 @@ PROFILE_PARTS = (
     ExportPart(
         "merges", customer_merges, by_any_column("primary_id", "secondary_id"), ("merged_at",)
     ),
+    # what happened to the customer across the services, e.g. its loyalty tier's history
+    ExportPart("timeline", timeline_entries, order_by=("occurred_at",)),
 )
 
 
@@ -76,6 +81,22 @@ class SqlProfileExport:
     async def read(self, customer_id: uuid.UUID) -> ExportDocument:
         async with self._uow as uow:
             return await read_export(uow.session, uow.tenant_id, customer_id, PROFILE_PARTS)
+
+    async def record_export(self, customer_id: uuid.UUID, at: datetime) -> None:
+        """An `export` entry in the customer's audit log, in a transaction of its own."""
+        async with self._uow as uow:
+            await uow.audit.add_many(
+                [
+                    AuditRecord(
+                        customer_id=customer_id,
+                        actor=uow.caller.subject,
+                        action="export",
+                        request_id=uow.correlation_id,
+                        at=at,
+                    )
+                ]
+            )
+            await uow.commit()
 
 
 class HttpExportParts:

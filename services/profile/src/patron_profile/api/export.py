@@ -47,7 +47,8 @@ def build_export_router(
             "answers an error) has a null part and an entry in `missing` with the reason; "
             f"each list holds at most {EXPORT_ROWS_PER_PART} rows, newest first, and "
             "`truncated` names the lists that were cut. `complete` is true when nothing is "
-            "missing or cut. 404 for a customer the profile has never known."
+            "missing or cut. 404 for a customer the profile has never known. Each export "
+            "is an `export` entry in the customer's audit log."
         ),
     )
     async def export(customer_id: uuid.UUID, uow: Exporter, request: Request) -> dict[str, Any]:

@@ -61,6 +61,7 @@ TIMELINE_KINDS: tuple[str, ...] = get_args(TimelineKind)
 
 AuditAction = Literal[
     "read_pii",
+    "export",  # a GDPR export: every service's data on the customer
     "create",
     "update",
     "delete",

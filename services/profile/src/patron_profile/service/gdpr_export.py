@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from patron_shared.db.export import EXPORT_ROWS_PER_PART, ExportDocument
@@ -30,6 +31,8 @@ class PartUnavailable:
 
 class ProfileExport(Protocol):
     async def read(self, customer_id: uuid.UUID) -> ExportDocument: ...
+    async def record_export(self, customer_id: uuid.UUID, at: datetime) -> None:
+        """Note in the customer's audit log that the caller exported them."""
 
 
 class RemoteExportParts(Protocol):
@@ -46,12 +49,15 @@ async def export_customer(
     tenant_id: str,
     authorization: str,
 ) -> dict[str, Any]:
-    """The whole export of `customer_id`; 404 when the profile has never known them."""
+    """The whole export of `customer_id`; 404 when the profile has never known them. An
+    export is a read of personal data: the customer's audit log records it."""
     local, parts = await asyncio.gather(
         own.read(customer_id), remote.fetch_all(customer_id, authorization)
     )
     if local.data.get("customer") is None:
         raise NotFound(f"customer {customer_id} not found")
+    exported_at = utcnow()
+    await own.record_export(customer_id, exported_at)
     services: dict[str, Any] = {PROFILE: local.data}
     truncated = [{"service": PROFILE, "part": part} for part in local.truncated]
     missing: list[dict[str, str]] = []
@@ -67,7 +73,7 @@ async def export_customer(
     return {
         "customer_id": str(customer_id),
         "tenant_id": tenant_id,
-        "exported_at": utcnow().isoformat(),
+        "exported_at": exported_at.isoformat(),
         "complete": not missing and not truncated,
         "rows_per_part": EXPORT_ROWS_PER_PART,
         "services": services,
