@@ -264,10 +264,19 @@ def test_kafka_init_creates_every_listed_topic_and_its_dead_letter_topic(tmp_pat
     assert target in script
     assert tool in script
 
-    # Run the script with kafka-topics.sh replaced by a recorder of what it is asked.
-    record = tmp_path / "created"
-    recorder = f'kafka_topics() {{ echo "$*" >> {record}; }}\n'
-    local = script.replace(tool, "kafka_topics").replace(target, str(TOPICS_FILE))
+    # Run the script with kafka-topics.sh and kafka-configs.sh replaced by recorders of
+    # what they are asked.
+    record, altered = tmp_path / "created", tmp_path / "altered"
+    configs_tool = "/opt/kafka/bin/kafka-configs.sh"
+    recorder = (
+        f'kafka_topics() {{ echo "$*" >> {record}; }}\n'
+        f'kafka_configs() {{ echo "$*" >> {altered}; }}\n'
+    )
+    local = (
+        script.replace(tool, "kafka_topics")
+        .replace(configs_tool, "kafka_configs")
+        .replace(target, str(TOPICS_FILE))
+    )
     bash = shutil.which("bash")
     assert bash is not None
     subprocess.run([bash, "-c", recorder + local], check=True, capture_output=True, timeout=30)
@@ -277,10 +286,18 @@ def test_kafka_init_creates_every_listed_topic_and_its_dead_letter_topic(tmp_pat
     assert len(created) == len(calls)
     expected = {topic.value for topic in Topic} | {topic.dlq for topic in Topic}
     assert sorted(created) == sorted(expected)
+    week = "retention.ms=604800000"  # PATRON_DLQ_RETENTION_HOURS' default, 168
     for call in calls:
         assert "--create" in call
         assert "--bootstrap-server kafka:9092" in call
         assert "--partitions 12" in call
+        assert (week in call) == call.split("--topic ")[1].split()[0].endswith(".dlq")
+    # dead-letter topics that already existed get the retention too
+    alterations = altered.read_text().splitlines()
+    assert sorted(re.findall(r"--entity-name (\S+)", "\n".join(alterations))) == sorted(
+        topic.dlq for topic in Topic
+    )
+    assert all("--alter --entity-type topics" in a and week in a for a in alterations)
 
 
 # ------------------------------------------------------------------ gateway ----

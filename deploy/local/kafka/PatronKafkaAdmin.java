@@ -7,8 +7,10 @@
 //   PatronKafkaAdmin wait <bootstrap> <timeout-seconds>
 //   PatronKafkaAdmin create-topics <bootstrap> <partitions> <replication> <topic>...
 //   PatronKafkaAdmin list-topics <bootstrap>
+//   PatronKafkaAdmin set-topic-config <bootstrap> <name> <value> <topic>...
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -19,9 +21,12 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 public final class PatronKafkaAdmin {
@@ -97,6 +102,35 @@ public final class PatronKafkaAdmin {
         return failures == 0 ? 0 : 1;
     }
 
+    /** Sets one config of existing topics (those that have another value keep none of it). */
+    private static int setTopicConfig(String bootstrap, String name, String value, List<String> topics)
+            throws InterruptedException {
+        Map<ConfigResource, java.util.Collection<AlterConfigOp>> changes = new LinkedHashMap<>();
+        for (String topic : topics) {
+            changes.put(new ConfigResource(ConfigResource.Type.TOPIC, topic),
+                    List.of(new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET)));
+        }
+        int failures = 0;
+        try (Admin admin = admin(bootstrap)) {
+            for (Map.Entry<ConfigResource, KafkaFuture<Void>> entry
+                    : admin.incrementalAlterConfigs(changes).values().entrySet()) {
+                try {
+                    entry.getValue().get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    failures++;
+                    System.err.println("[kafka]   FAILED  " + entry.getKey().name() + ": " + e.getCause());
+                } catch (java.util.concurrent.TimeoutException e) {
+                    failures++;
+                    System.err.println("[kafka]   FAILED  " + entry.getKey().name() + ": timed out");
+                }
+            }
+        }
+        if (failures == 0) {
+            System.out.println("[kafka]   " + name + "=" + value + " on " + topics.size() + " topics");
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
     private static int listTopics(String bootstrap) throws Exception {
         try (Admin admin = admin(bootstrap)) {
             Set<String> names = new TreeSet<>(admin.listTopics().names().get(15, TimeUnit.SECONDS));
@@ -107,7 +141,7 @@ public final class PatronKafkaAdmin {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: PatronKafkaAdmin {wait|create-topics|list-topics} <bootstrap> ...");
+            System.err.println("usage: PatronKafkaAdmin {wait|create-topics|list-topics|set-topic-config} <bootstrap> ...");
             System.exit(2);
         }
         int rc;
@@ -124,6 +158,14 @@ public final class PatronKafkaAdmin {
                 break;
             case "list-topics":
                 rc = listTopics(args[1]);
+                break;
+            case "set-topic-config":
+                if (args.length < 5) {
+                    System.err.println("usage: PatronKafkaAdmin set-topic-config <bootstrap> <name> <value> <topic>...");
+                    rc = 2;
+                    break;
+                }
+                rc = setTopicConfig(args[1], args[2], args[3], List.of(args).subList(4, args.length));
                 break;
             default:
                 System.err.println("unknown command: " + args[0]);

@@ -14,6 +14,9 @@
 #   PATRON_KAFKA_WAIT_TIMEOUT     90              seconds `wait` allows
 #   PATRON_KAFKA_ADMIN_HELPER     1               0 = use kafka-topics instead of the
 #                                                 compiled PatronKafkaAdmin helper
+#   PATRON_DLQ_RETENTION_HOURS    168             retention.ms of every <topic>.dlq, set
+#                                                 on existing ones too (GDPR: dead letters
+#                                                 hold personal data)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +29,7 @@ CONTROLLER_PORT="${PATRON_KAFKA_CONTROLLER_PORT:-19093}"
 PARTITIONS="${PATRON_KAFKA_PARTITIONS:-12}"
 HEAP="${PATRON_KAFKA_HEAP:-1g}"
 WAIT_TIMEOUT="${PATRON_KAFKA_WAIT_TIMEOUT:-90}"
+DLQ_RETENTION_HOURS="${PATRON_DLQ_RETENTION_HOURS:-168}"
 
 POM="$SCRIPT_DIR/pom.xml"
 TOPICS_FILE="$SCRIPT_DIR/topics.txt"
@@ -300,7 +304,25 @@ cmd_create_topics() {
             | { grep -v 'limitations in metric names' || true; } || rc=$?
     fi
     ((rc == 0)) || die "topic creation failed"
+    set_dead_letter_retention "${base[@]/%/.dlq}"
     log "topics ready in $(since "$start")"
+}
+
+# Dead letters keep whole messages, personal data included: their topics keep them for
+# PATRON_DLQ_RETENTION_HOURS only (the profile also erases an erased customer's at once).
+set_dead_letter_retention() {
+    [[ "$DLQ_RETENTION_HOURS" =~ ^[1-9][0-9]*$ ]] \
+        || die "PATRON_DLQ_RETENTION_HOURS must be a whole number of hours, not '$DLQ_RETENTION_HOURS'"
+    local ms=$((DLQ_RETENTION_HOURS * 3600 * 1000)) rc=0
+    log "dead-letter topics keep records ${DLQ_RETENTION_HOURS} h (retention.ms=$ms)"
+    run_admin set-topic-config "$BOOTSTRAP" retention.ms "$ms" "$@" || rc=$?
+    if ((rc == 99)); then
+        rc=0
+        printf '%s\n' "$@" | xargs -P 6 -I{} java "${TOOL_JAVA_OPTS[@]}" -cp "$LIBS/*" \
+            kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter \
+            --entity-type topics --entity-name {} --add-config "retention.ms=$ms" >/dev/null || rc=$?
+    fi
+    ((rc == 0)) || die "could not set the dead-letter topics' retention"
 }
 
 cmd_list_topics() {
@@ -355,7 +377,7 @@ cmd_status() {
 }
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in

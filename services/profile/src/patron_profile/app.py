@@ -23,6 +23,7 @@ from patron_profile.consumers.erasures import build_erasure_consumer
 from patron_profile.consumers.orders import build_order_consumer
 from patron_profile.consumers.read_models import build_read_model_consumers
 from patron_profile.consumers.timeline import build_timeline_consumer
+from patron_profile.dead_letter_job import scrub_dead_letters_with
 from patron_profile.settings import ProfileSettings
 from patron_shared.http import ServiceRuntime, create_service_app
 
@@ -32,7 +33,7 @@ SERVICE_NAME = "profile"
 def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
     runtime = ServiceRuntime.create(SERVICE_NAME, settings, messaging)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Patron profile service",
         # Tags first: its /customers/bulk/... paths must win over /customers/{id}.
@@ -60,3 +61,5 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             build_erasure_consumer(runtime),
         ],
     )
+    scrub_dead_letters_with(app, settings)
+    return app

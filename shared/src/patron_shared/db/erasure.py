@@ -10,8 +10,12 @@ What is where, and what becomes of it:
   payload; its rows stay, since they keep a redelivered message from recreating what was
   just erased.
 - **dead letters**: kept by Kafka in `<topic>.dlq`, not in any database, and a Kafka record
-  cannot be edited: the dead-letter topics must have a short retention (`retention.ms`),
-  shorter than the erasure deadline the operator promises (GDPR: one month).
+  cannot be edited. The profile deletes the customer's records from every dead-letter
+  topic (`patron_shared.messaging.dead_letter_erasure`: the other records of a partition
+  are appended again, then its head is deleted) and acknowledges as `dead_letters`; as a
+  second line the dead-letter topics keep records `PATRON_DLQ_RETENTION_HOURS` only
+  (`retention.ms`, a week by default), well within the erasure deadline the operator
+  promises (GDPR: one month).
 """
 
 from __future__ import annotations

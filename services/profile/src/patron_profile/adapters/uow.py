@@ -12,6 +12,7 @@ from patron_profile.adapters.activity import (
 )
 from patron_profile.adapters.addresses import SqlAddressRepository
 from patron_profile.adapters.consents import SqlConsentRepository
+from patron_profile.adapters.dead_letter_scrubs import SqlDeadLetterScrubRepository
 from patron_profile.adapters.erasures import SqlErasureRepository
 from patron_profile.adapters.groups import SqlGroupRepository
 from patron_profile.adapters.merges import SqlMergeRepository
@@ -36,6 +37,7 @@ class ProfileUnitOfWork(UnitOfWork):
     groups: SqlGroupRepository
     merges: SqlMergeRepository
     erasures: SqlErasureRepository
+    dead_letter_scrubs: SqlDeadLetterScrubRepository
     timeline: SqlTimelineRepository
     audit: SqlAuditRepository
 
@@ -67,6 +69,7 @@ class ProfileUnitOfWork(UnitOfWork):
         self.groups = SqlGroupRepository(self.session, self.tenant_id)
         self.merges = SqlMergeRepository(self.session, self.tenant_id)
         self.erasures = SqlErasureRepository(self.session, self.tenant_id)
+        self.dead_letter_scrubs = SqlDeadLetterScrubRepository(self.session, self.tenant_id)
         self.timeline = SqlTimelineRepository(self.session, self.tenant_id)
         self.audit = SqlAuditRepository(self.session, self.tenant_id)
 

@@ -15,6 +15,8 @@ from typing import Literal
 from patron_shared.events.customer import ErasureMode
 
 PROFILE_PARTICIPANT = "profile"
+# The profile's scrub of the dead-letter topics (`service.dead_letter_scrubs`).
+DEAD_LETTERS_PARTICIPANT = "dead_letters"
 # Every service (or part of one) that holds a copy of a customer and acknowledges its
 # erasure, by the name it gives in `ErasureAcknowledged.service`.
 ERASURE_PARTICIPANTS: tuple[str, ...] = (
@@ -24,6 +26,7 @@ ERASURE_PARTICIPANTS: tuple[str, ...] = (
     "loyalty.points",
     "loyalty.credit",
     "notifications",
+    DEAD_LETTERS_PARTICIPANT,
 )
 
 ParticipantStatus = Literal["pending", "done"]

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Protocol
 
 from patron_profile.domain.erasure import PROFILE_PARTICIPANT, Erasure
+from patron_profile.service.dead_letter_scrubs import DeadLetterScrubRepository
 from patron_shared.db.ports import ErasingUnitOfWorkProtocol
 from patron_shared.errors import NotFound
 from patron_shared.events import CustomerErased, ErasureAcknowledged, utcnow
 from patron_shared.events.customer import ErasureMode
+from patron_shared.messaging.dead_letter_erasure import ErasedCustomer
 
 Clock = Callable[[], datetime]
 
@@ -32,6 +34,8 @@ class ErasureRepository(Protocol):
 class ErasureUnitOfWork(ErasingUnitOfWorkProtocol, Protocol):
     @property
     def erasures(self) -> ErasureRepository: ...
+    @property
+    def dead_letter_scrubs(self) -> DeadLetterScrubRepository: ...
 
 
 async def erase_customer(
@@ -66,6 +70,10 @@ async def erase_customer(
         await uow.erasures.erase_customer(customer_id, mode, now)
         await uow.scrub_customer_messages(customer_id, values)
         await uow.erasures.add(erasure)
+        # the dead letters are scrubbed later (`service.dead_letter_scrubs`), by hashes
+        await uow.dead_letter_scrubs.add(
+            erasure.erasure_id, ErasedCustomer.of(customer_id, values), mode, now
+        )
         await uow.erasures.acknowledge(erasure.erasure_id, PROFILE_PARTICIPANT, now)
         uow.emit(
             CustomerErased(
