@@ -4,15 +4,15 @@
 2. A CSV file of `--rows` customers (email, names, phone, tags), `--bad-every` of them with a
    bad email, and every `--duplicate-every`th repeating an earlier email.
 3. The import job as the service runs it (`service.imports.run_import`, the settings'
-   batch size), in this process, on the file: the figure is the job's wall time from start
-   to its last commit, rows per second, and this process's and PostgreSQL's CPU. Creating
-   the job row and the upload itself are not in the figure.
+   batch size and writers), in this process, on the file: the figure is the job's wall
+   time from start to its last commit, rows per second, and this process's and
+   PostgreSQL's CPU. Creating the job row and the upload itself are not in the figure.
 4. Checked: the job's counts, the customers stored, the outbox rows written (one
    CustomerCreated per customer created), the error rows.
 5. Prints the figures and writes JSON to bench/results/imports-<UTC time>.json and
    imports-latest.json; the database is dropped.
 
-    uv run python bench/imports.py [--rows N] [--batch-size N]
+    uv run python bench/imports.py [--rows N] [--batch-size N] [--writers N]
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ async def measure(args: argparse.Namespace, app_url: str, owner_dsn: str) -> dic
     options = ImportOptions(
         phone_default_region=settings.phone_default_region,
         batch_size=args.batch_size or settings.import_batch_size,
+        writers=args.writers or settings.import_writers,
     )
     with tempfile.TemporaryDirectory(prefix="imports-bench-") as directory:
         path = Path(directory) / "customers.csv"
@@ -130,6 +131,7 @@ async def measure(args: argparse.Namespace, app_url: str, owner_dsn: str) -> dic
     return {
         "rows": args.rows,
         "batch_size": options.batch_size,
+        "writers": options.writers,
         "file_bytes": job.file_bytes,
         "file_written_s": round(written_s, 2),
         "status": done.status,
@@ -203,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=0, help="default: the settings'")
+    parser.add_argument("--writers", type=int, default=0, help="default: the settings'")
     parser.add_argument("--bad-every", type=int, default=1_000, help="0: no bad rows")
     parser.add_argument("--duplicate-every", type=int, default=997, help="0: no duplicates")
     args = parser.parse_args(argv)

@@ -43,6 +43,10 @@ class ProfileSettings(ServiceSettings):
     import_batch_size: int = Field(
         default=2_000, ge=1, le=50_000, validation_alias=AliasChoices("PROFILE_IMPORT_BATCH_SIZE")
     )
+    # Batches of one import written at once, each on its own connection.
+    import_writers: int = Field(
+        default=2, ge=1, le=8, validation_alias=AliasChoices("PROFILE_IMPORT_WRITERS")
+    )
     # GDPR erasure: how often the erased customers' records are looked for in the dead-letter
     # topics (0: never, the erasures then wait for their `dead_letters` acknowledgement).
     dead_letter_scrub_interval_seconds: float = Field(default=30.0, ge=0, le=86_400)

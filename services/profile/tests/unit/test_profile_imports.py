@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from pydantic_core import to_json
 
 from patron_profile.adapters.import_files import (
     ROW_ERROR,
@@ -20,16 +23,19 @@ from patron_profile.adapters.import_files import (
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.import_jobs import ImportJob
 from patron_profile.domain.imports import (
+    NEW_CUSTOMER_COLUMNS,
     ColumnMapping,
     DuplicateFinder,
     ImportRow,
     RowError,
     changes_for,
+    customer_created_fields,
+    new_customer_record,
     parse_mapping,
     validate_row,
 )
 from patron_shared.errors import InvalidInput
-from patron_shared.events import utcnow
+from patron_shared.events import CustomerCreated, utcnow
 
 
 def records(tmp_path: Path, content: bytes, file_format: str) -> list[tuple[int, dict[str, Any]]]:
@@ -219,3 +225,43 @@ def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
     assert (job.status, job.progress) == ("completed", 1.0)
     job.finish(now, failure="the file is not UTF-8 text")
     assert job.status == "failed"
+
+
+_row_values = st.fixed_dictionaries(
+    {"email": st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.com", fullmatch=True)},
+    optional={
+        "phone": st.sampled_from(["+14155550123", "+442079460958"]),
+        "first_name": st.text(min_size=1, max_size=10),
+        "last_name": st.text(min_size=1, max_size=10),
+        "tags": st.lists(st.text("abc", min_size=1, max_size=3), max_size=3, unique=True),
+        "notes": st.text(max_size=20),
+        "source": st.sampled_from(["shopify", "crm"]),
+        "status": st.sampled_from(["active", "disabled"]),
+        "date_of_birth": st.dates(),
+        "gender": st.sampled_from(["female", "other"]),
+        "locale": st.sampled_from(["en", "fr-CA"]),
+    },
+)
+
+
+@settings(max_examples=200)
+@given(_row_values)
+def test_a_created_customer_is_stored_and_announced_as_the_aggregate_would(
+    fields: dict[str, Any],
+) -> None:
+    row, customer_id, now = ImportRow(2, fields), uuid.uuid4(), utcnow()
+    customer = Customer.register(
+        customer_id=customer_id, tenant_id="t", now=now, **({"source": "import"} | fields)
+    )
+    (created,) = customer.events
+    announced = customer_created_fields(customer_id, row, now=now, source="import")
+    assert json.loads(to_json(announced)) == created.model_dump(mode="json")
+    assert CustomerCreated.model_validate(announced) == created
+    stored = dict(
+        zip(
+            NEW_CUSTOMER_COLUMNS,
+            new_customer_record(customer_id, "t", row, now=now, source="import"),
+            strict=True,
+        )
+    )
+    assert stored == {name: getattr(customer, name) for name in NEW_CUSTOMER_COLUMNS}

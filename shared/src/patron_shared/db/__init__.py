@@ -8,7 +8,7 @@ from patron_shared.db.erasure import (
     redact_payload,
     scrub_customer_messages,
 )
-from patron_shared.db.expressions import is_one_of, json_recordset
+from patron_shared.db.expressions import copy_records, is_one_of, json_recordset
 from patron_shared.db.metadata import base_columns, make_metadata
 from patron_shared.db.tables import MessagingTables
 from patron_shared.db.uow import UnitOfWork
@@ -19,6 +19,7 @@ __all__ = [
     "UnitOfWork",
     "acknowledge_erasure",
     "base_columns",
+    "copy_records",
     "create_engine",
     "create_session_factory",
     "is_one_of",

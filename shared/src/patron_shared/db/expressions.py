@@ -8,6 +8,7 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy import ColumnElement, Table, Text, any_, bindparam, cast, func, literal_column
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 
@@ -34,3 +35,22 @@ def json_recordset(
         cast(bindparam(None, payload, type_=Text), JSONB),
     )
     return recordset.table_valued(*(table.c[name] for name in columns), name=f"{table.name}_rows")
+
+
+async def copy_records(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[str],
+    records: Iterable[Sequence[Any]],
+    *,
+    schema_name: str | None = None,
+) -> None:
+    """`records` into `table` with one binary COPY on the session's connection, inside its
+    transaction: no statement per row, no parameters to parse. A table under row-level
+    security refuses COPY: copy into a temporary table and INSERT ... SELECT from it."""
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(
+        table, schema_name=schema_name, columns=list(columns), records=records
+    )

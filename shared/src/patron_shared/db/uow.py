@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from patron_shared.auth import Principal
 from patron_shared.db.erasure import ScrubResult, scrub_customer_messages
+from patron_shared.db.expressions import copy_records
 from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import Contract, Envelope, build_envelope
@@ -332,15 +333,8 @@ class UnitOfWork:
     async def _copy_to_outbox(self, records: list[_OutboxRecord]) -> None:
         """Every row with one COPY, in order: no per-row statement or parameter parsing."""
         outbox = self._messaging.outbox
-        raw = await (await self.session.connection()).get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        # asyncpg's binary COPY, on the session's connection: inside this transaction.
-        await driver.copy_records_to_table(
-            outbox.name,
-            schema_name=outbox.schema,
-            columns=[*_OUTBOX_COPY_COLUMNS],
-            records=records,
+        await copy_records(
+            self.session, outbox.name, _OUTBOX_COPY_COLUMNS, records, schema_name=outbox.schema
         )
 
     async def rollback(self) -> None:

@@ -115,6 +115,7 @@ def build_imports_router(settings: ProfileSettings) -> APIRouter:
     options = use_cases.ImportOptions(
         phone_default_region=settings.phone_default_region,
         batch_size=settings.import_batch_size,
+        writers=settings.import_writers,
     )
     directory = settings.import_directory
 

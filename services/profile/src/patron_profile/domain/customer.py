@@ -190,7 +190,9 @@ class Customer:
 
 
 def full_name_of(first_name: str | None, last_name: str | None) -> str | None:
-    return " ".join(p for p in (first_name, last_name) if p) or None
+    if first_name and last_name:
+        return f"{first_name} {last_name}"
+    return first_name or last_name or None
 
 
 def tag_difference(old_tags: list[str], new_tags: list[str]) -> tuple[list[str], list[str]]:

@@ -10,9 +10,10 @@ is left out while the others go on. The email is required: imports upsert by it.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from patron_profile.domain.contact import (
@@ -21,7 +22,7 @@ from patron_profile.domain.contact import (
     normalize_phone,
     normalize_tags,
 )
-from patron_profile.domain.customer import Customer
+from patron_profile.domain.customer import Customer, full_name_of
 from patron_shared.errors import InvalidInput
 
 # What a file may set, in the template's column order. `accepts_marketing` is not among
@@ -172,6 +173,82 @@ def validate_row(
     if "email" not in fields and not any(e.field == "email" for e in errors):
         errors.append(RowError(row, "email", "required: imports match customers by email"))
     return errors if errors else ImportRow(row, fields)
+
+
+# What the import stores of a customer it creates, in the order of `new_customer_record`.
+NEW_CUSTOMER_COLUMNS = (
+    "id",
+    "tenant_id",
+    "created_at",
+    "updated_at",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "tags",
+    "notes",
+    "source",
+    "status",
+    "date_of_birth",
+    "gender",
+    "locale",
+)
+
+
+def new_customer_record(
+    customer_id: uuid.UUID, tenant_id: str, row: ImportRow, *, now: datetime, source: str
+) -> tuple[Any, ...]:
+    """The stored columns (`NEW_CUSTOMER_COLUMNS`) of the customer `row` creates: what
+    `Customer.register` would store, without an aggregate per row (a file creates them by
+    the hundred thousand). `source` applies when the row names none."""
+    f = row.fields
+    return (
+        customer_id,
+        tenant_id,
+        now,
+        now,
+        f["email"],
+        f.get("phone"),
+        f.get("first_name"),
+        f.get("last_name"),
+        f.get("tags", []),
+        f.get("notes"),
+        f.get("source", source),
+        f.get("status", "active"),
+        f.get("date_of_birth"),
+        f.get("gender"),
+        f.get("locale"),
+    )
+
+
+def customer_created_fields(
+    customer_id: uuid.UUID, row: ImportRow, *, now: datetime, source: str
+) -> dict[str, Any]:
+    """`CustomerCreated`'s fields for the customer `row` creates, as `Customer.register`
+    announces them (tests hold the two equal)."""
+    f = row.fields
+    first_name, last_name = f.get("first_name"), f.get("last_name")
+    return {
+        "customer_id": customer_id,
+        "customer": {
+            "email": f["email"],
+            "phone": f.get("phone"),
+            "first_name": first_name,
+            "last_name": last_name,
+            "full_name": full_name_of(first_name, last_name),
+            "accepts_marketing": False,
+            "tags": f.get("tags", []),
+            "external_ids": {},
+            "source": f.get("source", source),
+            "status": f.get("status", "active"),
+            "date_of_birth": f.get("date_of_birth"),
+            "gender": f.get("gender"),
+            "locale": f.get("locale"),
+            "group_id": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    }
 
 
 def changes_for(customer: Customer, fields: Mapping[str, Any]) -> dict[str, Any]:

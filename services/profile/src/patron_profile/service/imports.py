@@ -1,18 +1,21 @@
-"""Customer import use cases: start a job, run it batch by batch, read its state and errors.
+"""Customer import use cases: start a job, run it, read its state and errors.
 
-The job reads its stored file one record at a time; every `batch_size` records are one
-transaction: the rows validated (`domain.imports`), duplicates within the file reported,
-the customers with those emails locked, then new customers registered and existing ones
-updated through the aggregate (its rules, its `CustomerCreated`/`CustomerUpdated` events
-through the outbox), written set-based, with the batch's error rows and the job's counts.
-A failure after some batches leaves those batches imported and the job `failed`, saying why.
-A dry run does all of it but write customers (and so announces nothing).
+The job reads its stored file one record at a time and validates each (`domain.imports`),
+reporting duplicates within the file, in batches of `batch_size` records. Each batch is
+one transaction, written by one of `writers` concurrent writers while the next batches are
+read: the customers with the batch's emails locked and updated through the aggregate (its
+rules, its `CustomerUpdated` events), the new ones created set-based with their
+`CustomerCreated` events through the outbox, the error rows, and the job's counts added in
+the same statement. A failure leaves the batches already committed imported and the job
+`failed`, saying why. A dry run does all of it but write customers (and so announces
+nothing).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -28,11 +31,14 @@ from patron_profile.domain.imports import (
     ImportRow,
     RowError,
     changes_for,
+    customer_created_fields,
+    new_customer_record,
     validate_row,
 )
 from patron_profile.service.groups import sync_customer_group
 from patron_shared.errors import NotFound
-from patron_shared.events import utcnow
+from patron_shared.events import CustomerCreated, utcnow
+from patron_shared.ids import time_ordered_uuids
 from patron_shared.logging import get_logger
 
 Clock = Callable[[], datetime]
@@ -44,6 +50,7 @@ IMPORT_SOURCE = "import"
 class ImportOptions:
     phone_default_region: str = "US"
     batch_size: int = 2_000
+    writers: int = 2  # batches written at once, each in its own transaction
 
 
 async def create_import(uow: ImportUnitOfWork, job: ImportJob) -> ImportJob:
@@ -97,28 +104,28 @@ async def run_import(
     reader = RecordReader(path, job.format)
     run = _Run(job, mapping, DuplicateFinder(), reader, options, clock)
     failure: str | None = None
+    unexpected: str | None = None
     try:
-        batch: list[tuple[int, dict[str, Any]]] = []
-        for record in reader:
-            batch.append(record)
-            if len(batch) >= options.batch_size:
-                await _run_batch(new_uow(), run, batch)
-                batch = []
-        await _run_batch(new_uow(), run, batch)
-    except FileFormatError as error:
-        failure = str(error)
-    except Exception as error:  # the job says it failed; the log says why in full
+        await _import_batches(new_uow, run)
+    except* FileFormatError as errors:
+        failure = str(errors.exceptions[0])
+    except* Exception as errors:  # the job says it failed; the log says why in full
         log.exception("import failed", import_id=str(job_id))
-        failure = f"the import stopped after {job.counts.rows} rows: {type(error).__name__}"
+        unexpected = type(errors.exceptions[0]).__name__
     finally:
         reader.close()
     async with new_uow() as uow:
-        job.ignored_columns = list(dict.fromkeys(mapping.ignored))
-        job.finish(clock(), failure=failure)
-        await uow.imports.save(job)
+        # the counts as the batches committed them
+        ended = await uow.imports.get(job_id, for_update=True)
+        assert ended is not None
+        if unexpected is not None:
+            failure = f"the import stopped after {ended.counts.rows} rows: {unexpected}"
+        ended.ignored_columns = list(dict.fromkeys(mapping.ignored))
+        ended.finish(clock(), failure=failure)
+        await uow.imports.save(ended)
         await uow.commit()
-    log.info("import finished", import_id=str(job_id), status=job.status, rows=job.counts.rows)
-    return job
+    log.info("import finished", import_id=str(job_id), status=ended.status, rows=ended.counts.rows)
+    return ended
 
 
 @dataclass(frozen=True)
@@ -133,11 +140,61 @@ class _Run:
     clock: Clock
 
 
-async def _run_batch(
-    uow: ImportUnitOfWork, run: _Run, records: list[tuple[int, dict[str, Any]]]
-) -> None:
-    job, mapping, duplicates, options = run.job, run.mapping, run.duplicates, run.options
-    counts = ImportCounts(rows=len(records))
+@dataclass(frozen=True)
+class _Batch:
+    """Records read and validated, waiting for a writer."""
+
+    first_record: int  # the position in the file of the first record (from 0)
+    records: list[tuple[int, dict[str, Any]]]
+    rows: list[ImportRow]  # the valid ones, duplicates left out
+    errors: list[RowError]
+    read_bytes: int
+
+
+async def _import_batches(new_uow: Callable[[], ImportUnitOfWork], run: _Run) -> None:
+    """Read and validate batches here while `writers` tasks write the ones read before
+    (PostgreSQL works on them meanwhile); the first failure stops all of them."""
+    writers = max(run.options.writers, 1)
+    queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=writers)
+
+    async def read() -> None:
+        async for batch in _read_batches(run):
+            await queue.put(batch)
+        for _ in range(writers):
+            await queue.put(None)
+
+    async def write() -> None:
+        while (batch := await queue.get()) is not None:
+            await _write_batch(new_uow(), run, batch)
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(read())
+        for _ in range(writers):
+            tasks.create_task(write())
+
+
+async def _read_batches(run: _Run) -> AsyncIterator[_Batch]:
+    """The file's batches, each read and validated in a worker thread: the event loop goes
+    on serving the writers' connections meanwhile."""
+    batches = _batches(run)
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        yield batch
+
+
+def _batches(run: _Run) -> Iterator[_Batch]:
+    batch: list[tuple[int, dict[str, Any]]] = []
+    first_record = 0
+    for record in run.reader:
+        batch.append(record)
+        if len(batch) >= run.options.batch_size:
+            yield _validated(run, first_record, batch)
+            first_record += len(batch)
+            batch = []
+    if batch or first_record == 0:
+        yield _validated(run, first_record, batch)
+
+
+def _validated(run: _Run, first_record: int, records: list[tuple[int, dict[str, Any]]]) -> _Batch:
     errors: list[RowError] = []
     rows: list[ImportRow] = []
     for number, record in records:
@@ -145,98 +202,143 @@ async def _run_batch(
             errors.append(RowError(number, "row", str(record[ROW_ERROR])))
             continue
         outcome = validate_row(
-            number, mapping.apply(record), phone_default_region=options.phone_default_region
+            number, run.mapping.apply(record), phone_default_region=run.options.phone_default_region
         )
         if isinstance(outcome, list):
             errors.extend(outcome)
             continue
-        first = duplicates.first_row_of(outcome)
+        first = run.duplicates.first_row_of(outcome)
         if first is not None:
             errors.append(RowError(number, "email", f"duplicate: row {first} has this email"))
             continue
         rows.append(outcome)
+    return _Batch(first_record, records, rows, errors, run.reader.position())
+
+
+async def _write_batch(uow: ImportUnitOfWork, run: _Run, batch: _Batch) -> None:
+    job, rows, errors = run.job, batch.rows, list(batch.errors)
+    counts = ImportCounts(rows=len(batch.records))
     async with uow:
+        await uow.imports.relax_commit_durability()
         now = run.clock()
-        existing = {
-            c.email: c for c in await uow.imports.customers_by_email([r.email for r in rows])
-        }
-        created: list[tuple[ImportRow, Customer]] = []
+        if job.dry_run:
+            existing = await _by_email(uow, rows)
+            created = [row for row in rows if row.email not in existing]
+            matched = [row for row in rows if row.email in existing]
+        else:
+            # Insert first, set-based: the rows whose email a customer holds are left out
+            # by the unique index, and only those are read (and locked) to be updated.
+            created, matched = await _create(uow, rows, now=now)
+            existing = await _by_email(uow, matched)
         updated: list[tuple[ImportRow, Customer]] = []
-        for row in rows:
+        for row in matched:
             customer = existing.get(row.email)
-            if customer is None:
-                fields = {"source": IMPORT_SOURCE} | row.fields
-                new = Customer.register(
-                    customer_id=uuid.uuid4(), tenant_id=uow.tenant_id, now=now, **fields
-                )
-                created.append((row, new))
+            if customer is None:  # its holder changed its email or was deleted meanwhile
+                errors.append(RowError(row.row, "email", "changed during the import: send again"))
             elif customer.update(changes_for(customer, row.fields), now=now):
                 updated.append((row, customer))
             else:
                 counts.unchanged += 1
         if not job.dry_run:
-            created, lost = await _write(uow, created, updated, now=now)
-            errors.extend(
-                RowError(r.row, "email", "another customer took this email during the import")
-                for r in lost
-            )
+            await uow.imports.update_customers([c for _, c in updated])
+            # Their events (CustomerUpdated, TagsChanged) leave with the commit.
+            for _, customer in updated:
+                uow.customers.seen[customer.id] = customer
         counts.created, counts.updated = len(created), len(updated)
-        if len(job.preview) < PREVIEW_ROWS:
-            _preview(job, records, rows=rows, created=created, updated=updated, errors=errors)
         counts.errors = len({e.row for e in errors})
         await uow.imports.add_errors(job.id, errors)
-        job.counts.add(counts)
-        job.read_bytes = run.reader.position()
-        job.updated_at = now
-        await uow.imports.save(job)
+        if batch.first_record < PREVIEW_ROWS:
+            preview = _preview(batch, created=created, updated=updated, errors=errors)
+            await uow.imports.add_preview(job.id, preview)
+        await uow.imports.add_progress(job.id, counts, read_bytes=batch.read_bytes, now=now)
         await uow.commit()
 
 
-async def _write(
-    uow: ImportUnitOfWork,
-    created: list[tuple[ImportRow, Customer]],
-    updated: list[tuple[ImportRow, Customer]],
-    *,
-    now: datetime,
-) -> tuple[list[tuple[ImportRow, Customer]], list[ImportRow]]:
-    """Store the batch's customers; those created and the rows whose email was taken."""
-    inserted = await uow.imports.insert_customers([c for _, c in created])
-    lost = [row for row, c in created if c.id not in inserted]
-    created = [(row, c) for row, c in created if c.id in inserted]
-    await uow.imports.update_customers([c for _, c in updated])
-    # Rule-based customer groups place new customers as the API's create does.
-    if created and await uow.groups.auto_groups(lock=True):
-        for _, customer in created:
+async def _by_email(uow: ImportUnitOfWork, rows: list[ImportRow]) -> dict[str, Customer]:
+    """The live customers holding the rows' emails, locked, by email."""
+    found = await uow.imports.customers_by_email([row.email for row in rows])
+    return {customer.email: customer for customer in found if customer.email}
+
+
+async def _create(
+    uow: ImportUnitOfWork, rows: list[ImportRow], *, now: datetime
+) -> tuple[list[ImportRow], list[ImportRow]]:
+    """Create a customer per row whose email no live customer holds; the rows created and
+    the others."""
+    if not rows:
+        return [], []
+    if await uow.groups.auto_groups(lock=True):
+        # Rule-based groups place each new customer as the API's create does.
+        return await _create_one_by_one(uow, rows, now=now)
+    ids = time_ordered_uuids(len(rows))
+    inserted = await uow.imports.insert_new_customers(
+        [
+            new_customer_record(customer_id, uow.tenant_id, row, now=now, source=IMPORT_SOURCE)
+            for customer_id, row in zip(ids, rows, strict=True)
+        ]
+    )
+    created = [(customer_id, row) for customer_id, row in zip(ids, rows, strict=True)]
+    uow.emit_in_bulk(
+        CustomerCreated,
+        (
+            customer_created_fields(customer_id, row, now=now, source=IMPORT_SOURCE)
+            for customer_id, row in created
+            if customer_id in inserted
+        ),
+    )
+    return (
+        [row for customer_id, row in created if customer_id in inserted],
+        [row for customer_id, row in created if customer_id not in inserted],
+    )
+
+
+async def _create_one_by_one(
+    uow: ImportUnitOfWork, rows: list[ImportRow], *, now: datetime
+) -> tuple[list[ImportRow], list[ImportRow]]:
+    customers = [
+        Customer.register(
+            customer_id=uuid.uuid4(),
+            tenant_id=uow.tenant_id,
+            now=now,
+            **({"source": IMPORT_SOURCE} | row.fields),
+        )
+        for row in rows
+    ]
+    inserted = await uow.imports.insert_customers(customers)
+    for customer in customers:
+        if customer.id in inserted:
             await sync_customer_group(uow, customer, {}, now=now, created=True)
-    # Their events (CustomerCreated, CustomerUpdated, TagsChanged) leave with the commit.
-    for _, customer in (*created, *updated):
-        uow.customers.seen[customer.id] = customer
-    return created, lost
+            # its CustomerCreated leaves with the commit
+            uow.customers.seen[customer.id] = customer
+    pairs = list(zip(rows, customers, strict=True))
+    return (
+        [row for row, customer in pairs if customer.id in inserted],
+        [row for row, customer in pairs if customer.id not in inserted],
+    )
 
 
 def _preview(
-    job: ImportJob,
-    records: list[tuple[int, dict[str, Any]]],
+    batch: _Batch,
     *,
-    rows: list[ImportRow],
-    created: list[tuple[ImportRow, Customer]],
+    created: list[ImportRow],
     updated: list[tuple[ImportRow, Customer]],
     errors: list[RowError],
-) -> None:
-    """The first records of the file and what the import does (would do) with each."""
-    valid = {row.row: row for row in rows}
-    actions = {row.row: "create" for row, _ in created} | {row.row: "update" for row, _ in updated}
+) -> list[dict[str, Any]]:
+    """The batch's records among the file's first `PREVIEW_ROWS`, with what the import does
+    (would do) with each."""
+    valid = {row.row: row for row in batch.rows}
+    actions = {row.row: "create" for row in created} | {row.row: "update" for row, _ in updated}
     problems: dict[int, list[dict[str, str]]] = {}
     for error in errors:
         problems.setdefault(error.row, []).append({"field": error.field, "message": error.message})
-    for number, _ in records[: PREVIEW_ROWS - len(job.preview)]:
+    preview: list[dict[str, Any]] = []
+    for number, _ in batch.records[: PREVIEW_ROWS - batch.first_record]:
         if number in problems:
-            job.preview.append({"row": number, "action": "error", "errors": problems[number]})
+            preview.append({"row": number, "action": "error", "errors": problems[number]})
         elif number in valid:
             action = actions.get(number, "unchanged")
-            job.preview.append(
-                {"row": number, "action": action, "fields": _json(valid[number].fields)}
-            )
+            preview.append({"row": number, "action": action, "fields": _json(valid[number].fields)})
+    return preview
 
 
 def _json(fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""The plain-address shortcut of `normalize_email` answers as the full validator does."""
+
+from __future__ import annotations
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from patron_profile.domain.contact import _plain_email, normalize_email
+from patron_shared.errors import InvalidInput
+
+_LOCAL_CHARS = "abcXYZ019.!#$%&'*+/=?^_`{|}~-\"(), é"
+_DOMAIN_CHARS = "abcXYZ019.-_é"
+
+
+def by_the_validator(text: str) -> str | None:
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def by_normalize_email(text: str) -> str | None:
+    try:
+        return normalize_email(text)
+    except InvalidInput:
+        return None
+
+
+addresses = st.builds(
+    lambda local, domain, tld: f"{local}@{domain}.{tld}",
+    st.text(_LOCAL_CHARS, min_size=0, max_size=70),
+    st.text(_DOMAIN_CHARS, min_size=0, max_size=70),
+    st.one_of(
+        st.sampled_from(["com", "CO", "test", "local", "onion", "museum", "c0m", "123", "x"]),
+        st.text("abcZ09-", min_size=0, max_size=8),
+    ),
+)
+
+
+@settings(max_examples=3_000)
+@given(addresses)
+@example("Customer.One@Example.COM")
+@example("a..b@example.com")
+@example("a@xn--bcher-kva.com")
+@example("a@shop.localhost")
+@example("a" * 65 + "@example.com")
+@example("a@" + "b" * 64 + ".com")
+@example(" padded@example.com ")
+def test_normalize_email_agrees_with_the_validator(address: str) -> None:
+    assert by_normalize_email(address) == by_the_validator(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["customer1@example.com", "First.Last+tag@Mail.Example.co.uk", "o'brien@example.ie"],
+)
+def test_plain_addresses_take_the_shortcut(address: str) -> None:
+    assert _plain_email(address) == address.lower() == by_the_validator(address)
+
+
+@pytest.mark.parametrize("address", ["a@bücher.com", "a@xn--bcher-kva.com", "a@x.test"])
+def test_other_addresses_go_to_the_validator(address: str) -> None:
+    assert _plain_email(address) is None
