@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from patron_profile.adapters.import_files import (
     format_of,
 )
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.import_jobs import ImportJob
+from patron_profile.domain.import_jobs import STALLED_AFTER, ImportJob
 from patron_profile.domain.imports import (
     NEW_CUSTOMER_COLUMNS,
     ColumnMapping,
@@ -225,6 +225,30 @@ def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
     assert (job.status, job.progress) == ("completed", 1.0)
     job.finish(now, failure="the file is not UTF-8 text")
     assert job.status == "failed"
+
+
+def test_a_job_silent_for_too_long_is_seen_as_failed_and_a_finished_one_never() -> None:
+    started = utcnow()
+    job = ImportJob(
+        id=uuid.uuid4(),
+        tenant_id="t",
+        format="csv",
+        dry_run=False,
+        mapping={},
+        file_bytes=1_000,
+        created_at=started,
+        updated_at=started,
+    )
+    job.start(started)
+    job.counts.rows = 4_000
+    assert job.as_of(started + STALLED_AFTER) is job
+    stalled = job.as_of(started + STALLED_AFTER + timedelta(seconds=1))
+    assert (stalled.status, stalled.progress) == ("failed", 1.0)
+    assert stalled.failure is not None
+    assert "the 4000 rows counted were imported" in stalled.failure
+    assert job.status == "running"  # what is stored does not change
+    job.finish(started)
+    assert job.as_of(started + timedelta(days=1)).status == "completed"
 
 
 _row_values = st.fixed_dictionaries(

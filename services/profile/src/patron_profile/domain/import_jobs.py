@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 ImportStatus = Literal["queued", "running", "completed", "failed"]
 PREVIEW_ROWS = 20
+# A running job records progress with every batch (a second or so); one silent this long
+# died with the process that ran it (a restart, say).
+STALLED_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -57,6 +60,22 @@ class ImportJob:
         if self.file_bytes <= 0:
             return 0.0
         return min(self.read_bytes / self.file_bytes, 0.99)
+
+    def as_of(self, now: datetime) -> ImportJob:
+        """The job as a caller should see it at `now`: one that stopped making progress
+        without finishing is failed, saying so."""
+        if self.status in ("completed", "failed") or now - self.updated_at <= STALLED_AFTER:
+            return self
+        minutes = int(STALLED_AFTER.total_seconds() // 60)
+        return replace(
+            self,
+            status="failed",
+            failure=(
+                f"interrupted: no progress for {minutes} minutes (the service running it "
+                f"stopped); the {self.counts.rows} rows counted were imported, and importing "
+                "the file again updates them rather than duplicating them"
+            ),
+        )
 
     def start(self, now: datetime) -> None:
         self.status = "running"

@@ -60,12 +60,14 @@ async def create_import(uow: ImportUnitOfWork, job: ImportJob) -> ImportJob:
     return job
 
 
-async def import_status(uow: ImportUnitOfWork, job_id: uuid.UUID) -> ImportJob:
+async def import_status(
+    uow: ImportUnitOfWork, job_id: uuid.UUID, *, clock: Clock = utcnow
+) -> ImportJob:
     async with uow:
         job = await uow.imports.get(job_id)
     if job is None:
         raise NotFound(f"no import {job_id}")
-    return job
+    return job.as_of(clock())
 
 
 async def error_pages(
