@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -203,9 +203,8 @@ def test_an_import_adds_tags_and_sets_only_what_the_row_gives() -> None:
     assert changes == {"last_name": "Lee", "tags": ["old", "new"]}
 
 
-def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
-    now = utcnow()
-    job = ImportJob(
+def a_job(now: datetime) -> ImportJob:
+    return ImportJob(
         id=uuid.uuid4(),
         tenant_id="t",
         format="csv",
@@ -215,6 +214,11 @@ def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
         created_at=now,
         updated_at=now,
     )
+
+
+def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
+    now = utcnow()
+    job = a_job(now)
     assert job.progress == 0.0
     job.start(now)
     job.read_bytes = 250
@@ -229,16 +233,7 @@ def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
 
 def test_a_job_silent_for_too_long_is_seen_as_failed_and_a_finished_one_never() -> None:
     started = utcnow()
-    job = ImportJob(
-        id=uuid.uuid4(),
-        tenant_id="t",
-        format="csv",
-        dry_run=False,
-        mapping={},
-        file_bytes=1_000,
-        created_at=started,
-        updated_at=started,
-    )
+    job = a_job(started)
     job.start(started)
     job.counts.rows = 4_000
     assert job.as_of(started + STALLED_AFTER) is job

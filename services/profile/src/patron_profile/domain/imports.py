@@ -175,12 +175,8 @@ def validate_row(
     return errors if errors else ImportRow(row, fields)
 
 
-# What the import stores of a customer it creates, in the order of `new_customer_record`.
-NEW_CUSTOMER_COLUMNS = (
-    "id",
-    "tenant_id",
-    "created_at",
-    "updated_at",
+# The customer columns an import writes from a row (or their defaults).
+STORED_FIELDS = (
     "email",
     "phone",
     "first_name",
@@ -193,6 +189,8 @@ NEW_CUSTOMER_COLUMNS = (
     "gender",
     "locale",
 )
+# What the import stores of a customer it creates, in the order of `new_customer_record`.
+NEW_CUSTOMER_COLUMNS = ("id", "tenant_id", "created_at", "updated_at", *STORED_FIELDS)
 
 
 def new_customer_record(
