@@ -88,6 +88,7 @@ async def test_small_batches_written_at_once_count_every_row_once(
     job = await import_file(runtime, tenant, path, ImportOptions(batch_size=4, writers=3))
 
     assert job.status == "completed", job.failure
+    assert job.ignored_columns == []
     counts = job.counts
     assert (counts.rows, counts.errors, counts.updated, counts.unchanged) == (60, 12, 1, 0)
     assert counts.created == 47  # 60 rows - 12 errors - 1 update

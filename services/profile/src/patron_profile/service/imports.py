@@ -15,27 +15,30 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from patron_profile.adapters.import_files import ROW_ERROR, FileFormatError, RecordReader
+from patron_profile.adapters.import_files import FileFormatError
 from patron_profile.adapters.imports import ImportUnitOfWork
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.import_jobs import PREVIEW_ROWS, ImportCounts, ImportJob
 from patron_profile.domain.imports import (
-    ColumnMapping,
-    DuplicateFinder,
     ImportRow,
     RowError,
     changes_for,
     customer_created_fields,
     new_customer_record,
-    validate_row,
 )
 from patron_profile.service.groups import sync_customer_group
+from patron_profile.service.import_reading import (
+    BatchReader,
+    FileToRead,
+    ValidatedBatch,
+    read_in_thread,
+)
 from patron_shared.errors import NotFound
 from patron_shared.events import CustomerCreated, utcnow
 from patron_shared.ids import time_ordered_uuids
@@ -102,27 +105,34 @@ async def run_import(
         job.start(clock())
         await uow.imports.save(job)
         await uow.commit()
-    mapping = ColumnMapping(explicit=dict(job.mapping))
-    reader = RecordReader(path, job.format)
-    run = _Run(job, mapping, DuplicateFinder(), reader, options, clock)
+    batches = BatchReader(
+        FileToRead(
+            path=path,
+            format=job.format,
+            mapping=dict(job.mapping),
+            phone_default_region=options.phone_default_region,
+            batch_size=options.batch_size,
+        )
+    )
+    read = read_in_thread(batches)
     failure: str | None = None
     unexpected: str | None = None
     try:
-        await _import_batches(new_uow, run)
+        await _import_batches(new_uow, job, options, read, clock)
     except* FileFormatError as errors:
         failure = str(errors.exceptions[0])
     except* Exception as errors:  # the job says it failed; the log says why in full
         log.exception("import failed", import_id=str(job_id))
         unexpected = type(errors.exceptions[0]).__name__
     finally:
-        reader.close()
+        await read.aclose()
     async with new_uow() as uow:
         # the counts as the batches committed them
         ended = await uow.imports.get(job_id, for_update=True)
         assert ended is not None
         if unexpected is not None:
             failure = f"the import stopped after {ended.counts.rows} rows: {unexpected}"
-        ended.ignored_columns = list(dict.fromkeys(mapping.ignored))
+        ended.ignored_columns = batches.ignored_columns
         ended.finish(clock(), failure=failure)
         await uow.imports.save(ended)
         await uow.commit()
@@ -130,44 +140,27 @@ async def run_import(
     return ended
 
 
-@dataclass(frozen=True)
-class _Run:
-    """What every batch of one job shares."""
-
-    job: ImportJob
-    mapping: ColumnMapping
-    duplicates: DuplicateFinder
-    reader: RecordReader
-    options: ImportOptions
-    clock: Clock
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """Records read and validated, waiting for a writer."""
-
-    first_record: int  # the position in the file of the first record (from 0)
-    records: list[tuple[int, dict[str, Any]]]
-    rows: list[ImportRow]  # the valid ones, duplicates left out
-    errors: list[RowError]
-    read_bytes: int
-
-
-async def _import_batches(new_uow: Callable[[], ImportUnitOfWork], run: _Run) -> None:
-    """Read and validate batches here while `writers` tasks write the ones read before
+async def _import_batches(
+    new_uow: Callable[[], ImportUnitOfWork],
+    job: ImportJob,
+    options: ImportOptions,
+    batches: AsyncIterator[ValidatedBatch],
+    clock: Clock,
+) -> None:
+    """Take the batches as they are read while `writers` tasks write the ones read before
     (PostgreSQL works on them meanwhile); the first failure stops all of them."""
-    writers = max(run.options.writers, 1)
-    queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=writers)
+    writers = max(options.writers, 1)
+    queue: asyncio.Queue[ValidatedBatch | None] = asyncio.Queue(maxsize=writers)
 
     async def read() -> None:
-        async for batch in _read_batches(run):
+        async for batch in batches:
             await queue.put(batch)
         for _ in range(writers):
             await queue.put(None)
 
     async def write() -> None:
         while (batch := await queue.get()) is not None:
-            await _write_batch(new_uow(), run, batch)
+            await _write_batch(new_uow(), job, batch, clock)
 
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(read())
@@ -175,54 +168,14 @@ async def _import_batches(new_uow: Callable[[], ImportUnitOfWork], run: _Run) ->
             tasks.create_task(write())
 
 
-async def _read_batches(run: _Run) -> AsyncIterator[_Batch]:
-    """The file's batches, each read and validated in a worker thread: the event loop goes
-    on serving the writers' connections meanwhile."""
-    batches = _batches(run)
-    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-        yield batch
-
-
-def _batches(run: _Run) -> Iterator[_Batch]:
-    batch: list[tuple[int, dict[str, Any]]] = []
-    first_record = 0
-    for record in run.reader:
-        batch.append(record)
-        if len(batch) >= run.options.batch_size:
-            yield _validated(run, first_record, batch)
-            first_record += len(batch)
-            batch = []
-    if batch or first_record == 0:
-        yield _validated(run, first_record, batch)
-
-
-def _validated(run: _Run, first_record: int, records: list[tuple[int, dict[str, Any]]]) -> _Batch:
-    errors: list[RowError] = []
-    rows: list[ImportRow] = []
-    for number, record in records:
-        if ROW_ERROR in record:
-            errors.append(RowError(number, "row", str(record[ROW_ERROR])))
-            continue
-        outcome = validate_row(
-            number, run.mapping.apply(record), phone_default_region=run.options.phone_default_region
-        )
-        if isinstance(outcome, list):
-            errors.extend(outcome)
-            continue
-        first = run.duplicates.first_row_of(outcome)
-        if first is not None:
-            errors.append(RowError(number, "email", f"duplicate: row {first} has this email"))
-            continue
-        rows.append(outcome)
-    return _Batch(first_record, records, rows, errors, run.reader.position())
-
-
-async def _write_batch(uow: ImportUnitOfWork, run: _Run, batch: _Batch) -> None:
-    job, rows, errors = run.job, batch.rows, list(batch.errors)
-    counts = ImportCounts(rows=len(batch.records))
+async def _write_batch(
+    uow: ImportUnitOfWork, job: ImportJob, batch: ValidatedBatch, clock: Clock
+) -> None:
+    rows, errors = batch.rows, list(batch.errors)
+    counts = ImportCounts(rows=batch.record_count)
     async with uow:
         await uow.imports.relax_commit_durability()
-        now = run.clock()
+        now = clock()
         if job.dry_run:
             existing = await _by_email(uow, rows)
             created = [row for row in rows if row.email not in existing]
@@ -320,7 +273,7 @@ async def _create_one_by_one(
 
 
 def _preview(
-    batch: _Batch,
+    batch: ValidatedBatch,
     *,
     created: list[ImportRow],
     updated: list[tuple[ImportRow, Customer]],
@@ -334,7 +287,7 @@ def _preview(
     for error in errors:
         problems.setdefault(error.row, []).append({"field": error.field, "message": error.message})
     preview: list[dict[str, Any]] = []
-    for number, _ in batch.records[: PREVIEW_ROWS - batch.first_record]:
+    for number, _ in batch.preview_records:
         if number in problems:
             preview.append({"row": number, "action": "error", "errors": problems[number]})
         elif number in valid:
