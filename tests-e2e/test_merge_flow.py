@@ -180,7 +180,9 @@ async def test_two_customers_merge_into_one_and_an_unmerge_restores_both(
     await becomes(lambda: facts_of(primary), (2, "150.00"))
     await becomes(members, [primary], "the survivor alone is a member")
     await becomes(lambda: in_segments(primary), {segment["id"], "returning"})
-    assert await facts_of(secondary) == (0, "0.00"), "its orders count for the survivor"
+    assert await facts_of(secondary) == 404, "its facts are the survivor's"
+    gone = await api.get(f"/api/v1/segments/customers/{secondary}/facts")
+    assert gone.json()["merged_into"] == primary
 
     assert await scored(primary) == (200, 200)
     assert await scored(secondary) == (404, 404), "no orders of its own"

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from patron_segmentation.adapters.tables import customer_facts, orders
 from patron_segmentation.adapters.uow import SegmentationUnitOfWork
+from patron_segmentation.service.facts import get_facts
+from patron_shared.errors import NotFound
 from patron_shared.events import (
     Contract,
     CustomerErased,
@@ -62,6 +64,11 @@ async def test_a_merge_folds_the_facts_together_and_an_unmerge_splits_them_again
     assert await order_facts(runtime, tenant, survivor) == (3, Decimal("60100"))
     assert await members(runtime, tenant, "vip") == {survivor}
     assert await members(runtime, tenant, "returning") == {survivor}
+    # the merged customer's facts answer where they went, as the profile does
+    async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
+        with pytest.raises(NotFound) as gone:
+            await get_facts(uow, secondary)
+    assert gone.value.extensions == {"merged_into": str(survivor)}
 
     await deliver(
         runtime,

@@ -45,4 +45,11 @@ async def get_facts(uow: FactsUnitOfWork, customer_id: uuid.UUID) -> CustomerFac
         facts = await uow.facts.get(customer_id)
     if facts is None or facts.deleted_at is not None:
         raise NotFound(f"no facts about customer {customer_id}")
+    if facts.merged_into is not None:
+        # as the profile answers for its tombstone: the facts are the survivor's now
+        raise NotFound(
+            f"customer {customer_id} was merged into {facts.merged_into}; "
+            "its facts are that customer's",
+            merged_into=str(facts.merged_into),
+        )
     return facts
