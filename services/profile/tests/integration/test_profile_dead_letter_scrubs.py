@@ -26,6 +26,7 @@ from patron_profile.dead_letter_job import (
 )
 from patron_profile.domain.erasure import DEAD_LETTERS_PARTICIPANT
 from patron_profile.service.dead_letter_scrubs import (
+    FINAL_PASS_AFTER,
     RETRY_FIRST,
     DeadLetterScrub,
     run_dead_letter_scrubs,
@@ -174,9 +175,14 @@ async def test_an_erasure_scrubs_the_dead_letters_by_hashes_then_acknowledges(
         ran = await scrub_dead_letters(runtime, topics=[dead_letter_topic], clock=lambda: later)
         done = [s for s in ran if s.erasure_id == erasure_id]
         await asyncio.sleep(0.2)
-    assert await scrub_row(service_database, erasure_id) is None
     left = await dead_letter_values(kafka_bootstrap, dead_letter_topic)
     assert sorted(left) == sorted([someone_elses, someone_elses + b" "])
+    # the row stays, hashes only, for the final pass an hour later
+    first_pass = await scrub_row(service_database, erasure_id)
+    assert first_pass is not None
+    assert first_pass["acknowledged_at"] == later
+    assert first_pass["next_attempt_at"] == later + FINAL_PASS_AFTER
+    assert await claim(runtime, erasure_id, later + FINAL_PASS_AFTER / 2) is None
 
     acks = await erasure_acknowledgements(service_database.owner_url, erasure_id)
     mine = [ack for ack in acks if ack["service"] == DEAD_LETTERS_PARTICIPANT]
@@ -187,6 +193,29 @@ async def test_an_erasure_scrubs_the_dead_letters_by_hashes_then_acknowledges(
     assert await deliver_record(runtime, envelope) == "processed"
     status = (await client.get(status_url, headers=admin)).json()
     assert status["status"] == "done"
+
+    # A consumer that lagged dead-letters one more message about the customer: the final
+    # pass takes it out, and the scrub (its hashes) is gone.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(dead_letter_topic, theirs, partition=0)
+    finally:
+        await producer.stop()
+    final = later + FINAL_PASS_AFTER
+    done = []
+    deadline = asyncio.get_running_loop().time() + 30
+    while not done:
+        assert asyncio.get_running_loop().time() < deadline, "the final pass ran"
+        ran = await scrub_dead_letters(runtime, topics=[dead_letter_topic], clock=lambda: final)
+        done = [s for s in ran if s.erasure_id == erasure_id]
+        await asyncio.sleep(0.2)
+    assert done[0].final_pass
+    assert await scrub_row(service_database, erasure_id) is None
+    left = await dead_letter_values(kafka_bootstrap, dead_letter_topic)
+    assert sorted(left) == sorted([someone_elses, someone_elses + b" "])
+    acks = await erasure_acknowledgements(service_database.owner_url, erasure_id)
+    assert len([a for a in acks if a["service"] == DEAD_LETTERS_PARTICIPANT]) == 1
 
 
 async def claim(

@@ -45,6 +45,8 @@ dead_letter_scrubs = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
+    # Set by the first pass (the erasure acknowledged); the row stays for the final one.
+    Column("acknowledged_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("erasure_id"),
     ForeignKeyConstraint(["erasure_id"], ["customer_erasures.erasure_id"], ondelete="CASCADE"),
     Index("ix_dead_letter_scrubs_due", "next_attempt_at"),
@@ -89,6 +91,23 @@ class SqlDeadLetterScrubRepository:
             )
         )
 
+    async def await_final_pass(
+        self, erasure_id: uuid.UUID, acknowledged_at: datetime, final_pass_at: datetime
+    ) -> None:
+        await self._session.execute(
+            update(dead_letter_scrubs)
+            .where(
+                dead_letter_scrubs.c.tenant_id == self._tenant_id,
+                dead_letter_scrubs.c.erasure_id == erasure_id,
+            )
+            .values(
+                acknowledged_at=acknowledged_at,
+                next_attempt_at=final_pass_at,
+                attempts=0,
+                last_error=None,
+            )
+        )
+
     async def postpone(self, erasure_id: uuid.UUID, until: datetime, error: str) -> None:
         await self._session.execute(
             update(dead_letter_scrubs)
@@ -109,7 +128,7 @@ async def claim_dead_letter_scrubs(
     participants: Sequence[str],
     wait: timedelta,
 ) -> list[DeadLetterScrub]:
-    """Up to `limit` scrubs of any tenant that are due (see migration 0015), each leased
+    """Up to `limit` scrubs of any tenant that are due (migrations 0015 and 0017), each leased
     until `now + lease`; those another job holds at this moment are left out."""
     async with engine.begin() as connection:
         rows = (
@@ -138,6 +157,7 @@ async def claim_dead_letter_scrubs(
                 value_hashes=frozenset(row.value_hashes),
             ),
             attempts=row.attempts,
+            final_pass=row.final_pass,
         )
         for row in rows
     ]

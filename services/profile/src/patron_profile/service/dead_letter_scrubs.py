@@ -4,10 +4,11 @@ dead-letter topics.
 `erase_customer` records a pending scrub with the erasure (the customer's id and its
 personal values as salted hashes). A job claims the scrubs that are due (once the other
 services have acknowledged, so that their consumers have dead-lettered all they would about
-the customer), scrubs the topics for all of them in one pass, then, per scrub, deletes it and
-acknowledges the erasure as the other services do. When Kafka fails, each scrub is tried
-again later, less and less often; one claimed by a job that died is claimed again when its
-lease ends. A scrub is never dropped before it has run.
+the customer), scrubs the topics for all of them in one pass, then, per scrub, acknowledges
+the erasure as the other services do. A final pass `FINAL_PASS_AFTER` later catches what a
+lagging consumer dead-lettered meanwhile; then the scrub is deleted. When Kafka fails, each
+scrub is tried again later, less and less often; one claimed by a job that died is claimed
+again when its lease ends. A scrub is never dropped before its final pass has run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = get_logger("patron.profile.dead-letter-scrubs")
 
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
+FINAL_PASS_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class DeadLetterScrub:
     mode: ErasureMode
     customer: ErasedCustomer
     attempts: int  # this one included
+    final_pass: bool = False  # the erasure was acknowledged after the first pass
 
 
 class DeadLetterScrubRepository(Protocol):
@@ -50,6 +53,9 @@ class DeadLetterScrubRepository(Protocol):
         requested_at: datetime,
     ) -> None: ...
     async def remove(self, erasure_id: uuid.UUID) -> None: ...
+    async def await_final_pass(
+        self, erasure_id: uuid.UUID, acknowledged_at: datetime, final_pass_at: datetime
+    ) -> None: ...
     async def postpone(self, erasure_id: uuid.UUID, until: datetime, error: str) -> None: ...
 
 
@@ -102,9 +108,18 @@ async def run_dead_letter_scrubs(
 async def finish_scrub(
     uow: DeadLetterScrubUnitOfWork, scrub: DeadLetterScrub, now: datetime
 ) -> None:
-    """The scrub done: its row deleted and the erasure acknowledged, in one transaction."""
+    """A pass done. After the first, the erasure is acknowledged and the final pass set for
+    `FINAL_PASS_AFTER` later, in one transaction; after the final one, the scrub is
+    deleted (and with it the hashes)."""
     async with uow:
-        await uow.dead_letter_scrubs.remove(scrub.erasure_id)
+        if scrub.final_pass:
+            await uow.dead_letter_scrubs.remove(scrub.erasure_id)
+            await uow.commit()
+            log.info("dead letters scrubbed again", erasure_id=str(scrub.erasure_id))
+            return
+        await uow.dead_letter_scrubs.await_final_pass(
+            scrub.erasure_id, now, final_pass_at=now + FINAL_PASS_AFTER
+        )
         await acknowledge_erasure(
             uow,
             CustomerErased(
