@@ -40,7 +40,7 @@ from patron_profile.adapters.tables import customers, metadata
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.domain.customer import Customer
 from patron_profile.domain.import_jobs import ImportCounts, ImportJob
-from patron_profile.domain.imports import NEW_CUSTOMER_COLUMNS, STORED_FIELDS, RowError
+from patron_profile.domain.imports import IMPORT_FIELDS, NEW_CUSTOMER_COLUMNS, RowError
 from patron_shared.db import copy_records, is_one_of, json_recordset
 from patron_shared.db.metadata import base_columns
 
@@ -94,7 +94,7 @@ _INSERT_NEW_CUSTOMERS = (
 )
 
 # What an import writes of a customer: every stored field a row or the domain may set.
-_WRITTEN = (*STORED_FIELDS, "updated_at")
+_WRITTEN = (*IMPORT_FIELDS, "updated_at")
 
 
 class SqlImportRepository:

@@ -175,22 +175,8 @@ def validate_row(
     return errors if errors else ImportRow(row, fields)
 
 
-# The customer columns an import writes from a row (or their defaults).
-STORED_FIELDS = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "tags",
-    "notes",
-    "source",
-    "status",
-    "date_of_birth",
-    "gender",
-    "locale",
-)
 # What the import stores of a customer it creates, in the order of `new_customer_record`.
-NEW_CUSTOMER_COLUMNS = ("id", "tenant_id", "created_at", "updated_at", *STORED_FIELDS)
+NEW_CUSTOMER_COLUMNS = ("id", "tenant_id", "created_at", "updated_at", *IMPORT_FIELDS)
 
 
 def new_customer_record(
@@ -199,23 +185,13 @@ def new_customer_record(
     """The stored columns (`NEW_CUSTOMER_COLUMNS`) of the customer `row` creates: what
     `Customer.register` would store, without an aggregate per row (a file creates them by
     the hundred thousand). `source` applies when the row names none."""
-    f = row.fields
+    given, defaults = row.fields, {"tags": [], "status": "active", "source": source}
     return (
         customer_id,
         tenant_id,
         now,
         now,
-        f["email"],
-        f.get("phone"),
-        f.get("first_name"),
-        f.get("last_name"),
-        f.get("tags", []),
-        f.get("notes"),
-        f.get("source", source),
-        f.get("status", "active"),
-        f.get("date_of_birth"),
-        f.get("gender"),
-        f.get("locale"),
+        *(given[name] if name in given else defaults.get(name) for name in IMPORT_FIELDS),
     )
 
 
