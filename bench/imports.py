@@ -43,6 +43,7 @@ from patron_profile.domain.import_jobs import ImportJob  # noqa: E402
 from patron_profile.service.imports import ImportOptions, create_import, run_import  # noqa: E402
 from patron_profile.settings import ProfileSettings  # noqa: E402
 from patron_shared.events import utcnow  # noqa: E402
+from patron_shared.heap import settle_heap  # noqa: E402
 from patron_shared.http import ServiceRuntime  # noqa: E402
 from patron_shared.testing import (  # noqa: E402
     create_service_database,
@@ -80,6 +81,7 @@ async def measure(args: argparse.Namespace, app_url: str, owner_dsn: str) -> dic
     os.environ["PATRON_DATABASE_URL"] = app_url
     settings = ProfileSettings()
     runtime = ServiceRuntime.create("profile", settings, messaging)
+    settle_heap()  # as the service does once started
     tenant = unique_tenant("bench")
     options = ImportOptions(
         phone_default_region=settings.phone_default_region,

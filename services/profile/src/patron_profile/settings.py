@@ -45,7 +45,7 @@ class ProfileSettings(ServiceSettings):
     )
     # Batches of one import written at once, each on its own connection.
     import_writers: int = Field(
-        default=2, ge=1, le=8, validation_alias=AliasChoices("PROFILE_IMPORT_WRITERS")
+        default=3, ge=1, le=8, validation_alias=AliasChoices("PROFILE_IMPORT_WRITERS")
     )
     # GDPR erasure: how often the erased customers' records are looked for in the dead-letter
     # topics (0: never, the erasures then wait for their `dead_letters` acknowledgement).

@@ -53,7 +53,7 @@ IMPORT_SOURCE = "import"
 class ImportOptions:
     phone_default_region: str = "US"
     batch_size: int = 2_000
-    writers: int = 2  # batches written at once, each in its own transaction
+    writers: int = 3  # batches written at once, each in its own transaction
 
 
 async def create_import(uow: ImportUnitOfWork, job: ImportJob) -> ImportJob:
