@@ -34,6 +34,7 @@ from patron_profile.domain.imports import (
     parse_mapping,
     validate_row,
 )
+from patron_profile.service.import_reading import BatchReader, FileToRead
 from patron_shared.errors import InvalidInput
 from patron_shared.events import CustomerCreated, utcnow
 
@@ -284,3 +285,21 @@ def test_a_created_customer_is_stored_and_announced_as_the_aggregate_would(
         )
     )
     assert stored == {name: getattr(customer, name) for name in NEW_CUSTOMER_COLUMNS}
+
+
+def test_a_file_found_malformed_midway_still_says_which_columns_fed_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "customers.csv"
+    good = "".join(f"c{n}@example.com,{n}\n" for n in range(3_000))
+    path.write_bytes(b"email,Loyalty card\n" + good.encode() + b"caf\xe9@example.com,1\n")
+    reader = BatchReader(
+        FileToRead(path=path, format="csv", mapping={}, phone_default_region="US", batch_size=1_000)
+    )
+
+    read: list[int] = []
+    with pytest.raises(FileFormatError, match="not UTF-8"):
+        read.extend(len(batch.rows) for batch in reader)
+
+    assert read == [1_000, 1_000]  # the batches before the bad bytes' chunk
+    assert reader.ignored_columns == ["Loyalty card"]

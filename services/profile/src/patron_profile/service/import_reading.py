@@ -51,7 +51,7 @@ class ValidatedBatch:
 
 @dataclass
 class BatchReader:
-    """The file's validated batches (iterate once); then `ignored_columns`."""
+    """The file's validated batches (iterate once), and the columns that fed no field."""
 
     file: FileToRead
     ignored_columns: list[str] = field(default_factory=list)
@@ -66,14 +66,17 @@ class BatchReader:
             for record in reader:
                 records.append(record)
                 if len(records) >= self.file.batch_size:
-                    yield self._validated(mapping, duplicates, reader, first_record, records)
+                    batch = self._validated(mapping, duplicates, reader, first_record, records)
+                    self.ignored_columns = list(dict.fromkeys(mapping.ignored))
+                    yield batch
                     first_record += len(records)
                     records = []
             if records or first_record == 0:
                 yield self._validated(mapping, duplicates, reader, first_record, records)
         finally:
             reader.close()
-        self.ignored_columns = list(dict.fromkeys(mapping.ignored))
+            # so far, if the file turned out malformed
+            self.ignored_columns = list(dict.fromkeys(mapping.ignored))
 
     def _validated(
         self,
