@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from patron_identity.adapters.tables import identifiers, identity_customers, identity_merges
+from patron_identity.adapters.tables import (
+    identifiers,
+    identity_customers,
+    identity_merges,
+    match_keys,
+    rejected_pairs,
+)
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import unique_tenant
 from patron_shared.testing.export import (
@@ -77,6 +83,34 @@ async def test_the_export_holds_merges_on_either_side(
     for customer_id in (survivor, merged):
         document = await export_of(client, tenant, customer_id)
         assert [m["merged_customer_id"] for m in document["data"]["merges"]] == [str(merged)]
+
+
+async def test_the_export_holds_match_keys_and_pairs_decided_apart(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    tenant = unique_tenant()
+    customer_id, other = uuid.uuid4(), uuid.uuid4()
+    await insert_row(
+        runtime, tenant, match_keys, key="email:jane@example.com", customer_id=customer_id
+    )
+    await insert_row(runtime, tenant, match_keys, key="email:else@example.com", customer_id=other)
+    first, second = sorted((customer_id, other))
+    await insert_row(
+        runtime,
+        tenant,
+        rejected_pairs,
+        first_customer_id=first,
+        second_customer_id=second,
+        decided_by="staff:ann",
+        decided_at=NOW,
+    )
+
+    data = (await export_of(client, tenant, customer_id))["data"]
+
+    assert [k["key"] for k in data["match_keys"]] == ["email:jane@example.com"]
+    assert [(p["first_customer_id"], p["decided_by"]) for p in data["rejected_pairs"]] == [
+        (str(first), "staff:ann")
+    ]
 
 
 async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncClient) -> None:

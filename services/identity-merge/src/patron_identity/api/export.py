@@ -14,6 +14,8 @@ from patron_identity.adapters.tables import (
     identity_customers,
     identity_merge_identifiers,
     identity_merges,
+    match_keys,
+    rejected_pairs,
 )
 from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_shared.db.export import ExportPart, by_any_column
@@ -43,6 +45,15 @@ EXPORT_PARTS = (
         duplicate_suggestions,
         by_any_column("first_customer_id", "second_customer_id"),
         ("created_at",),
+    ),
+    # the keys the customer is matched by (derived from its identifiers)
+    ExportPart("match_keys", match_keys),
+    # pairs a person decided are not the same customer
+    ExportPart(
+        "rejected_pairs",
+        rejected_pairs,
+        by_any_column("first_customer_id", "second_customer_id"),
+        ("decided_at",),
     ),
     ExportPart("audit_log", audit_log, order_by=("occurred_at",)),
 )
