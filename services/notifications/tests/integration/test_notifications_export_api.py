@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from patron_notifications.adapters.campaign_tables import (
+    campaign_customers,
+    campaigns,
+    segment_members,
+)
 from patron_notifications.adapters.delivery_tables import deliveries
 from patron_notifications.adapters.tables import contacts
 from patron_shared.http import ServiceRuntime
@@ -71,7 +76,60 @@ async def test_the_export_holds_the_contact_and_every_message_sent(
 async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncClient) -> None:
     document = await export_of(client, unique_tenant(), uuid.uuid4())
 
-    assert document["data"] == {"contact": None, "deliveries": [], "merges": []}
+    assert document["data"] == {
+        "contact": None,
+        "deliveries": [],
+        "merges": [],
+        "segment_memberships": [],
+        "campaign_audiences": [],
+    }
+
+
+async def test_the_export_holds_segments_and_campaign_audiences_naming_the_customer(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    tenant = unique_tenant()
+    customer_id, campaign_id = uuid.uuid4(), uuid.uuid4()
+    await insert_row(
+        runtime,
+        tenant,
+        segment_members,
+        segment_key="vip",
+        customer_id=customer_id,
+        member=True,
+        changed_at=NOW,
+    )
+    await insert_row(
+        runtime,
+        tenant,
+        segment_members,
+        segment_key="vip",
+        customer_id=uuid.uuid4(),
+        member=True,
+        changed_at=NOW,
+    )
+    await insert_row(
+        runtime,
+        tenant,
+        campaigns,
+        campaign_id=campaign_id,
+        name="Spring",
+        template_key="flash_sale",
+        channel="email",
+        category="marketing",
+        audience_size=1,
+        status="sent",
+        scheduled_at=NOW,
+        created_at=NOW,
+    )
+    await insert_row(
+        runtime, tenant, campaign_customers, campaign_id=campaign_id, customer_id=customer_id
+    )
+
+    data = (await export_of(client, tenant, customer_id))["data"]
+
+    assert [(m["segment_key"], m["member"]) for m in data["segment_memberships"]] == [("vip", True)]
+    assert [a["campaign_id"] for a in data["campaign_audiences"]] == [str(campaign_id)]
 
 
 async def test_the_export_needs_the_customers_export_scope(client: httpx.AsyncClient) -> None:
