@@ -195,6 +195,10 @@ async def test_the_profile_part_holds_the_customer_notes_and_tags(
     assert [tag["tag"] for tag in profile["tags"]] == ["vip"]
     assert profile["orders"] == []
     assert [entry["kind"] for entry in profile["timeline"]] == ["note_added"]
+    # who changed the customer, newest first: the note, then its creation, by the caller
+    changes = [(entry["action"], entry["actor"]) for entry in profile["access_log"]]
+    assert changes[0] == ("note", "dev-user")
+    assert changes[-1] == ("create", "dev-user")
 
 
 async def test_the_callers_token_is_forwarded_to_each_service(

@@ -23,7 +23,7 @@ from patron_profile.adapters.groups import customer_group_assignments, customer_
 from patron_profile.adapters.merges import customer_merges
 from patron_profile.adapters.notes import customer_metadata, customer_notes
 from patron_profile.adapters.tables import customer_tags, customers, order_refunds, orders
-from patron_profile.adapters.timeline import timeline_entries
+from patron_profile.adapters.timeline import audit_log, timeline_entries
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.domain.timeline import AuditRecord
 from patron_profile.service.gdpr_export import PartUnavailable
@@ -69,6 +69,8 @@ PROFILE_PARTS = (
     ),
     # what happened to the customer across the services, e.g. its loyalty tier's history
     ExportPart("timeline", timeline_entries, order_by=("occurred_at",)),
+    # who read the customer's personal data, and who changed what (Art. 15: recipients)
+    ExportPart("access_log", audit_log, order_by=("at",)),
 )
 
 
