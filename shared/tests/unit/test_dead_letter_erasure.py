@@ -17,7 +17,8 @@ EMAIL = "Zelda.Quist+1@Example.com"
 PHONE = "+14155550123"
 FIRST_NAME = "Zelda7a1"
 LAST_NAME = "Quist9b2"
-CUSTOMER = ErasedCustomer.of(CUSTOMER_ID, [EMAIL, PHONE, FIRST_NAME, LAST_NAME, None, " "])
+KEY = b"test-erasure-key"
+CUSTOMER = ErasedCustomer.of(CUSTOMER_ID, [EMAIL, PHONE, FIRST_NAME, LAST_NAME, None, " "], key=KEY)
 
 
 def about(value: bytes | None, *, key: bytes | None = None, headers: Any = ()) -> bool:
@@ -30,18 +31,21 @@ def envelope(data: dict[str, Any], subject: str | None = None) -> bytes:
     ).encode()
 
 
-def test_the_values_are_held_as_salted_hashes_only() -> None:
+def test_the_values_are_held_as_keyed_salted_hashes_only() -> None:
     held = repr(CUSTOMER) + "".join(CUSTOMER.value_hashes)
     for value in (EMAIL, PHONE, FIRST_NAME, LAST_NAME):
         assert value.lower() not in held.lower()
+    assert KEY.decode() not in repr(CUSTOMER)
     # the phone also by its digits alone
-    assert CUSTOMER.value_hashes == {
-        value_hash(v, CUSTOMER.salt) for v in (EMAIL, PHONE, "14155550123", FIRST_NAME, LAST_NAME)
-    }
+    forms = (EMAIL, PHONE, "14155550123", FIRST_NAME, LAST_NAME)
+    assert CUSTOMER.value_hashes == {value_hash(v, CUSTOMER.salt, KEY) for v in forms}
     # another salt, other hashes: the same email is not recognisable across scrubs
-    again = ErasedCustomer.of(CUSTOMER_ID, [EMAIL])
+    again = ErasedCustomer.of(CUSTOMER_ID, [EMAIL], key=KEY)
     assert again.salt != CUSTOMER.salt
     assert not again.value_hashes & CUSTOMER.value_hashes
+    # without the key, the salt and a guess give another hash
+    unkeyed = ErasedCustomer.of(CUSTOMER_ID, [EMAIL], key=b"a guess", salt=CUSTOMER.salt)
+    assert not unkeyed.value_hashes & CUSTOMER.value_hashes
 
 
 def test_a_record_keyed_by_the_customer_is_about_it() -> None:

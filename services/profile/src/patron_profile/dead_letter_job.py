@@ -41,6 +41,7 @@ async def scrub_dead_letters(
 ) -> list[DeadLetterScrub]:
     """One round, unless another process is scrubbing; the scrubs done."""
     settings = runtime.settings
+    assert isinstance(settings, ProfileSettings), "the profile's runtime"
 
     async def claim(now: datetime) -> list[DeadLetterScrub]:
         return await claim_dead_letter_scrubs(
@@ -50,6 +51,7 @@ async def scrub_dead_letters(
             lease=LEASE,
             participants=OTHER_PARTICIPANTS,
             wait=WAIT_FOR_PARTICIPANTS,
+            hash_key=settings.erasure_hash_key_bytes,
         )
 
     async def erase(customers: Sequence[ErasedCustomer]) -> object:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from patron_shared.settings import ServiceSettings
+
+DEV_ERASURE_HASH_KEY = "patron-development-erasure-key-change-me"
 
 
 class ProfileSettings(ServiceSettings):
@@ -50,3 +52,19 @@ class ProfileSettings(ServiceSettings):
     # GDPR erasure: how often the erased customers' records are looked for in the dead-letter
     # topics (0: never, the erasures then wait for their `dead_letters` acknowledgement).
     dead_letter_scrub_interval_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    # The key of the hashes a pending scrub keeps of the erased values: without it they
+    # cannot be tested against guesses. Changing it orphans the scrubs pending at the time.
+    erasure_hash_key: SecretStr = SecretStr(DEV_ERASURE_HASH_KEY)
+
+    @model_validator(mode="after")
+    def _refuse_dev_erasure_key_in_production(self) -> ProfileSettings:
+        if (
+            self.env == "production"
+            and self.erasure_hash_key.get_secret_value() == DEV_ERASURE_HASH_KEY
+        ):
+            raise ValueError("PATRON_ERASURE_HASH_KEY must be set in production")
+        return self
+
+    @property
+    def erasure_hash_key_bytes(self) -> bytes:
+        return self.erasure_hash_key.get_secret_value().encode()

@@ -67,7 +67,9 @@ async def test_only_the_erased_customers_dead_letters_go_and_all_others_stay_onc
     erased, other = uuid.uuid4(), uuid.uuid4()
     email = f"gone-{erased.hex[:8]}@example.com"
     phone = "+14155550188"
-    person = ErasedCustomer.of(erased, [email, phone, "Zelda", f"Quist{erased.hex[:6]}"])
+    person = ErasedCustomer.of(
+        erased, [email, phone, "Zelda", f"Quist{erased.hex[:6]}"], key=b"test-key"
+    )
     about_them: list[tuple[str, int, str | None, tuple[bytes, list[Any]]]] = [
         (orders, 0, str(erased), dead_letter({"total": "1.00"})),  # by key
         (orders, 0, str(other), dead_letter({"customer_id": str(erased)})),  # id in the payload
@@ -153,7 +155,9 @@ async def test_a_scrub_that_finds_nothing_leaves_the_topics_alone(
     before = await read_all(kafka_bootstrap, orders)
 
     report = await erase_from_dead_letters(
-        kafka_bootstrap, [ErasedCustomer.of(uuid.uuid4(), ["nobody@example.com"])], topics=topics
+        kafka_bootstrap,
+        [ErasedCustomer.of(uuid.uuid4(), ["nobody@example.com"], key=b"test-key")],
+        topics=topics,
     )
 
     assert (report.removed, report.appended_again, report.partitions) == (0, 0, 0)

@@ -31,6 +31,7 @@ from patron_profile.service.dead_letter_scrubs import (
     DeadLetterScrub,
     run_dead_letter_scrubs,
 )
+from patron_profile.settings import ProfileSettings
 from patron_shared.events import ErasureAcknowledged, build_envelope
 from patron_shared.http import ServiceRuntime
 from patron_shared.messaging.dead_letter_erasure import ErasedCustomer, value_hash
@@ -120,7 +121,8 @@ async def test_an_erasure_scrubs_the_dead_letters_by_hashes_then_acknowledges(
     assert row["customer_id"] == customer_id
     assert row["tenant_id"] == tenant
     salt = bytes(row["salt"])
-    assert set(row["value_hashes"]) == {value_hash(v, salt) for v in values}
+    key = hash_key_of(runtime)
+    assert set(row["value_hashes"]) == {value_hash(v, salt, key) for v in values}
     assert await find_values(service_database.owner_url, values) == []
     status_url = erased.headers["location"]
     pending = (await client.get(status_url, headers=admin)).json()
@@ -218,6 +220,12 @@ async def test_an_erasure_scrubs_the_dead_letters_by_hashes_then_acknowledges(
     assert len([a for a in acks if a["service"] == DEAD_LETTERS_PARTICIPANT]) == 1
 
 
+def hash_key_of(runtime: ServiceRuntime) -> bytes:
+    settings = runtime.settings
+    assert isinstance(settings, ProfileSettings)
+    return settings.erasure_hash_key_bytes
+
+
 async def claim(
     runtime: ServiceRuntime, erasure_id: uuid.UUID, now: datetime
 ) -> DeadLetterScrub | None:
@@ -229,6 +237,7 @@ async def claim(
         lease=LEASE,
         participants=OTHER_PARTICIPANTS,
         wait=WAIT_FOR_PARTICIPANTS,
+        hash_key=hash_key_of(runtime),
     )
     found = [s for s in claimed if s.erasure_id == erasure_id]
     return found[0] if found else None

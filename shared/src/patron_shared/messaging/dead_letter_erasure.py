@@ -18,9 +18,11 @@ envelopes keep their message ids, so a replay of the dead letters is deduplicate
 consumer's inbox. Two scrubs must not run at once over the same topics (one could append
 again a record the other is erasing): callers serialise them.
 
-The personal values are never needed in the clear: `ErasedCustomer` holds them as salted
-SHA-256 hashes of their normalised form (stripped, lowercased), and each string of a record
-is hashed the same way to compare.
+The personal values are never needed in the clear: `ErasedCustomer` holds them as keyed
+hashes (HMAC-SHA256 under a secret key from the settings, over a per-customer salt and the
+value's normalised form: stripped, lowercased), and each string of a record is hashed the
+same way to compare. Without the key, a stored hash cannot be tested against guesses (a
+phone number has few enough to try them all).
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import json
 import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -60,9 +63,9 @@ def normalise(value: str) -> str:
     return value.strip().lower()
 
 
-def value_hash(value: str, salt: bytes) -> str:
-    """The salted SHA-256 (hex) of `value`'s normalised form."""
-    return hashlib.sha256(salt + normalise(value).encode()).hexdigest()
+def value_hash(value: str, salt: bytes, key: bytes) -> str:
+    """The HMAC-SHA256 (hex) under `key` of `salt` and `value`'s normalised form."""
+    return hmac.new(key, salt + normalise(value).encode(), hashlib.sha256).hexdigest()
 
 
 def comparable_forms(value: str) -> set[str]:
@@ -83,26 +86,34 @@ class ErasedCustomer:
     customer_id: uuid.UUID
     salt: bytes
     value_hashes: frozenset[str]
+    key: bytes = field(repr=False)  # the settings' secret, never stored with the hashes
 
     @classmethod
     def of(
-        cls, customer_id: uuid.UUID, values: Iterable[str | None], *, salt: bytes | None = None
+        cls,
+        customer_id: uuid.UUID,
+        values: Iterable[str | None],
+        *,
+        key: bytes,
+        salt: bytes | None = None,
     ) -> ErasedCustomer:
-        """The customer with its values hashed under `salt` (a new random one by default);
-        blank and very short values are left out, as in the outbox scrub."""
+        """The customer with its values hashed under `key` and `salt` (a new random one by
+        default); blank and very short values are left out, as in the outbox scrub."""
         salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
         hashes = frozenset(
-            value_hash(form, salt)
+            value_hash(form, salt, key)
             for value in personal_values(*values)
             for form in comparable_forms(value)
         )
-        return cls(customer_id=customer_id, salt=salt, value_hashes=hashes)
+        return cls(customer_id=customer_id, salt=salt, value_hashes=hashes, key=key)
 
     def named_in(self, text: RecordText) -> bool:
         customer_id = str(self.customer_id)
         if any(customer_id in part for part in text.texts):
             return True
-        return any(value_hash(term, self.salt) in self.value_hashes for term in text.terms)
+        return any(
+            value_hash(term, self.salt, self.key) in self.value_hashes for term in text.terms
+        )
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,7 @@ async def claim_dead_letter_scrubs(
     lease: timedelta,
     participants: Sequence[str],
     wait: timedelta,
+    hash_key: bytes,
 ) -> list[DeadLetterScrub]:
     """Up to `limit` scrubs of any tenant that are due (migrations 0015 and 0017), each leased
     until `now + lease`; those another job holds at this moment are left out."""
@@ -155,6 +156,7 @@ async def claim_dead_letter_scrubs(
                 customer_id=row.customer_id,
                 salt=bytes(row.salt),
                 value_hashes=frozenset(row.value_hashes),
+                key=hash_key,
             ),
             attempts=row.attempts,
             final_pass=row.final_pass,

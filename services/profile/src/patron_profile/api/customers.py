@@ -236,7 +236,9 @@ def build_customers_router(settings: ProfileSettings) -> APIRouter:
         customer_id: uuid.UUID, uow: Writer, mode: ModeQuery = None
     ) -> Response:
         if mode is not None:
-            return await accept_erasure(uow, customer_id, mode)
+            return await accept_erasure(
+                uow, customer_id, mode, hash_key=settings.erasure_hash_key_bytes
+            )
         await use_cases.delete_customer(uow, customer_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -89,11 +89,11 @@ def status_path(customer_id: uuid.UUID) -> str:
 
 
 async def accept_erasure(
-    uow: ProfileUnitOfWork, customer_id: uuid.UUID, mode: ErasureMode
+    uow: ProfileUnitOfWork, customer_id: uuid.UUID, mode: ErasureMode, *, hash_key: bytes
 ) -> JSONResponse:
     """Erase the customer; 202 with the erasure's id and its status as `Location`."""
     erasure = await use_cases.erase_customer(
-        uow, customer_id, mode, requested_by=uow.caller.subject
+        uow, customer_id, mode, hash_key=hash_key, requested_by=uow.caller.subject
     )
     body = ErasureAccepted(
         erasure_id=erasure.erasure_id,

@@ -43,6 +43,7 @@ async def erase_customer(
     customer_id: uuid.UUID,
     mode: ErasureMode,
     *,
+    hash_key: bytes,
     requested_by: str | None = None,
     clock: Clock = utcnow,
 ) -> Erasure:
@@ -50,7 +51,8 @@ async def erase_customer(
     other service to do the same (`CustomerErased`), all in one transaction. A customer that
     is already gone for good but was erased before answers with that erasure (a repeated
     request is harmless); one never known is a 404. A live, deleted or merged customer can
-    all be erased."""
+    all be erased. `hash_key` keys the hashes of its values kept for the dead-letter
+    scrub."""
     async with uow:
         values = await uow.erasures.personal_values(customer_id)
         if values is None:
@@ -72,7 +74,7 @@ async def erase_customer(
         await uow.erasures.add(erasure)
         # the dead letters are scrubbed later (`service.dead_letter_scrubs`), by hashes
         await uow.dead_letter_scrubs.add(
-            erasure.erasure_id, ErasedCustomer.of(customer_id, values), mode, now
+            erasure.erasure_id, ErasedCustomer.of(customer_id, values, key=hash_key), mode, now
         )
         await uow.erasures.acknowledge(erasure.erasure_id, PROFILE_PARTICIPANT, now)
         uow.emit(
