@@ -126,9 +126,14 @@ async def test_an_order_earns_once_paid_and_a_refund_reverses_in_proportion(
     assert [(d["points"], d["unrecovered"], d["balance"]) for d in reversed_] == [(277, 0, 923)]
     # 1,200 lifetime points reached Silver; the refund took it back below 1,000
     tiers = [
-        (d["previous_tier"], d["tier"], d["direction"]) for t, d in kinds if t == "TierChanged"
+        (d["previous_tier"], d["tier"], d["tier_name"], d["direction"])
+        for t, d in kinds
+        if t == "TierChanged"
     ]
-    assert tiers == [("bronze", "silver", "upgrade"), ("silver", "bronze", "downgrade")]
+    assert tiers == [
+        ("bronze", "silver", "Silver", "upgrade"),
+        ("silver", "bronze", "Bronze", "downgrade"),
+    ]
 
     card = (await client.get(f"/api/v1/customers/{customer}/loyalty", headers=admin)).json()
     assert card["points_balance"] == 923

@@ -310,9 +310,11 @@ async def test_a_tier_upgrade_is_congratulated_and_a_downgrade_is_not(
     customer_id, _ = await a_customer(runtime, tenant, email=email_of(), first_name="Eve")
 
     def changed(tier: str, direction: Any) -> TierChanged:
+        # as loyalty announces it: the tier's key, and its name for customers
         return TierChanged(
             customer_id=customer_id,
-            tier=tier,
+            tier=tier.lower(),
+            tier_name=tier,
             direction=direction,
             changed_at=utcnow(),
             benefits=["Free shipping", "Early access"],

@@ -185,8 +185,9 @@ def test_points_and_tier_extras_are_taken_from_the_event() -> None:
     )
     upgraded = TierChanged(
         customer_id=customer,
-        previous_tier="Silver",
-        tier="Gold",
+        previous_tier="silver",
+        tier="gold",
+        tier_name="Gold",
         direction="upgrade",
         changed_at=NOW,
         benefits=["Free shipping"],
@@ -196,6 +197,15 @@ def test_points_and_tier_extras_are_taken_from_the_event() -> None:
         "points": {"delta": -200, "balance": 1050, "reason": "Returned item"}
     }
     assert tier_extras(upgraded) == {"tier": {"name": "Gold", "benefits": ["Free shipping"]}}
+
+
+def test_a_tier_event_without_the_tiers_name_shows_its_key() -> None:
+    # published before loyalty named its tiers in the event
+    upgraded = TierChanged(
+        customer_id=uuid.uuid4(), tier="gold", direction="upgrade", changed_at=NOW
+    )
+
+    assert tier_extras(upgraded) == {"tier": {"name": "gold", "benefits": []}}
 
 
 def test_a_command_may_give_the_templates_extras() -> None:

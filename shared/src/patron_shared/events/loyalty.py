@@ -104,7 +104,14 @@ class TierChanged(_LoyaltyEvent):
     event_type: ClassVar[str] = "TierChanged"
 
     previous_tier: str | None = Field(default=None, max_length=100)
-    tier: str = Field(min_length=1, max_length=100)
+    tier: str = Field(min_length=1, max_length=100, description="The tier's key (`silver`)")
+    tier_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The tier's name as the program shows it to customers (`Silver`); "
+        "absent from events published before it was added",
+    )
     direction: TierDirection
     changed_at: UtcDatetime
     benefits: list[_Benefit] = Field(default_factory=list, max_length=50)

@@ -196,6 +196,7 @@ def _review_tier(  # noqa: PLR0917
             customer_id=account.customer_id,
             previous_tier=previous.key,
             tier=new.key,
+            tier_name=new.name,
             direction="upgrade" if upward else "downgrade",
             changed_at=now,
             benefits=list(new.benefits),

@@ -123,7 +123,13 @@ async def record_tier(uow: ContactUnitOfWork, event: TierChanged) -> None:
 
 async def note_tier_change(uow: ContactUnitOfWork, event: TierChanged) -> None:
     """`record_tier` inside a unit of work the caller opened (and commits)."""
-    await uow.contacts.note_tier(event.customer_id, tier=event.tier, at=event.changed_at)
+    await uow.contacts.note_tier(event.customer_id, tier=tier_name(event), at=event.changed_at)
+
+
+def tier_name(event: TierChanged) -> str:
+    """The tier as customers know it (`Silver`); its key (`silver`) from an event published
+    before loyalty named its tiers in them."""
+    return event.tier_name or event.tier
 
 
 def _when(event: PointsChange) -> datetime:

@@ -56,6 +56,7 @@ from patron_notifications.service.contacts import (
     note_last_order,
     note_points_change,
     note_tier_change,
+    tier_name,
 )
 from patron_notifications.service.messages import (
     MAX_MERGE_HOPS,
@@ -189,7 +190,7 @@ def points_extras(event: PointsAdjusted) -> dict[str, Any]:
 
 
 def tier_extras(event: TierChanged) -> dict[str, Any]:
-    return {"tier": {"name": event.tier, "benefits": list(event.benefits)}}
+    return {"tier": {"name": tier_name(event), "benefits": list(event.benefits)}}
 
 
 def command_variables(command: SendNotification) -> dict[str, Any]:
