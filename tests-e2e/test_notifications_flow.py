@@ -6,8 +6,6 @@ the customer record; an SMS status callback marking a text delivered."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -15,9 +13,9 @@ import httpx
 import pytest
 
 from patron_notifications.domain.status_callback import twilio_signature
-from patron_shared.events import OrderPlaced, Topic, build_envelope
 from patron_shared.testing import KafkaProbe
 
+from .journeys import create_customer, emails_to, place_order
 from .test_customer_flow import eventually
 
 pytestmark = pytest.mark.e2e
@@ -26,42 +24,11 @@ pytestmark = pytest.mark.e2e
 SMS_AUTH_TOKEN = "development-auth-token"
 
 
-async def emails_to(stack: dict[str, str], recipient: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=stack["PATRON_SMTP_SINK_URL"], timeout=15) as sink:
-        response = await sink.get("/messages")
-    response.raise_for_status()
-    return [m for m in response.json() if recipient in m["recipients"]]
-
-
 async def texts_to(stack: dict[str, str], number: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=stack["PATRON_SMS_SINK_URL"], timeout=15) as sink:
         response = await sink.get("/messages")
     response.raise_for_status()
     return [m for m in response.json() if m["to"] == number]
-
-
-async def create_customer(
-    gateway: httpx.AsyncClient, headers: dict[str, str], **fields: Any
-) -> str:
-    created = await gateway.post("/api/v1/customers", json=fields, headers=headers)
-    assert created.status_code == 201, created.text
-    customer_id: str = created.json()["id"]
-    return customer_id
-
-
-async def place_order(
-    probe: KafkaProbe, tenant: str, customer_id: str, order_id: str, total: str
-) -> None:
-    event = OrderPlaced(
-        order_id=order_id,
-        customer_id=uuid.UUID(customer_id),
-        currency="EUR",
-        total=Decimal(total),
-        placed_at=datetime.now(UTC),
-        items=[{"sku": "MUG-1", "name": "Enamel mug", "quantity": 2, "unit_price": "12.50"}],
-    )
-    envelope = build_envelope(event, tenant_id=tenant, source="orders-service")
-    await probe.publish(Topic.ORDER_EVENTS, envelope.to_json_bytes(), key=customer_id)
 
 
 async def test_a_new_customer_is_welcomed_and_their_order_confirmed_by_email(
