@@ -73,7 +73,21 @@ def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
             for other in SERVICES
             if other is not service
         }
+    if service.name == "notifications":
+        env |= channel_env(config)
     return env
+
+
+def channel_env(config: StackConfig) -> dict[str, str]:
+    """Where the notifications service sends: the sinks on the ports this stack starts them
+    on, and the gateway that providers' status callbacks and unsubscribe links reach."""
+    return {
+        "PATRON_SMTP_HOST": "127.0.0.1",
+        "PATRON_SMTP_PORT": str(config.smtp_port),
+        "PATRON_SMTP_SECURITY": "none",
+        "PATRON_SMS_API_URL": f"http://127.0.0.1:{config.sms_port}",
+        "PATRON_PUBLIC_BASE_URL": config.gateway_url,
+    }
 
 
 def application_processes(config: StackConfig) -> list[ManagedProcess]:
@@ -207,10 +221,9 @@ def write_env_file(
         values |= {
             "PATRON_GATEWAY_URL": config.gateway_url,
             "PATRON_SMTP_SINK_URL": f"http://127.0.0.1:{config.mail_http_port}",
-            "PATRON_SMTP_HOST": "127.0.0.1",
-            "PATRON_SMTP_PORT": str(config.smtp_port),
             "PATRON_SMS_SINK_URL": f"http://127.0.0.1:{config.sms_port}",
         }
+        values |= channel_env(config)
         for service in SERVICES:
             values[f"PATRON_{service.name.upper()}_URL"] = f"http://127.0.0.1:{service.port}"
         values |= dict(extra or {})
