@@ -8,7 +8,10 @@ from functools import partial
 from fastapi import FastAPI
 
 from patron_notifications.adapters.campaigns import CampaignsUnitOfWork, list_due_campaigns
-from patron_notifications.adapters.deliveries import expire_waiting_deliveries
+from patron_notifications.adapters.deliveries import (
+    expire_waiting_deliveries,
+    purge_early_sms_reports,
+)
 from patron_notifications.adapters.repository import notifications_tenants
 from patron_notifications.adapters.tables import messaging
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
@@ -31,6 +34,7 @@ from patron_notifications.consumers.segments import build_segment_trigger_consum
 from patron_notifications.service.birthdays import send_birthday_messages_to_all
 from patron_notifications.service.campaign_runner import run_campaign_runner_with
 from patron_notifications.service.messages import Messenger, expire_waiting_messages
+from patron_notifications.service.sms_status import purge_unclaimed_early_reports
 from patron_notifications.service.triggers import Triggers
 from patron_notifications.settings import NotificationsSettings
 from patron_notifications.worker import run_delivery_worker_with
@@ -97,15 +101,19 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         ),
         settings.birthday_job_interval_seconds,
     )
-    # messages that waited too long for a customer never seen are skipped, every tenant's
-    run_periodically(
-        app,
-        "waiting-expiry",
-        lambda: expire_waiting_messages(
+
+    async def expire() -> None:
+        """Every tenant's messages that waited too long for a customer never seen are
+        skipped, and SMS reports about sids never recorded forgotten."""
+        now = utcnow()
+        await expire_waiting_messages(
             partial(expire_waiting_deliveries, runtime.engine),
-            now=utcnow(),
+            now=now,
             wait_limit=messenger.wait_limit,
-        ),
-        settings.waiting_expiry_interval_seconds,
-    )
+        )
+        await purge_unclaimed_early_reports(
+            partial(purge_early_sms_reports, runtime.engine), now=now
+        )
+
+    run_periodically(app, "expiry", expire, settings.waiting_expiry_interval_seconds)
     return app

@@ -14,6 +14,7 @@ from patron_shared.errors import InvalidInput
 from patron_shared.settings import ServiceSettings
 
 DEV_UNSUBSCRIBE_SECRET = "patron-development-unsubscribe-secret"  # noqa: S105 - refused in production
+DEV_SMS_AUTH_TOKEN = "development-auth-token"  # noqa: S105 - refused in production
 
 
 class NotificationsSettings(ServiceSettings):
@@ -42,7 +43,8 @@ class NotificationsSettings(ServiceSettings):
     # PATRON_SMS_*: a Twilio-compatible REST API (the local sink accepts any credentials).
     sms_api_url: str = "http://127.0.0.1:8026"
     sms_account_sid: str = "ACdevelopment"
-    sms_auth_token: SecretStr = SecretStr("development-auth-token")
+    # Also checks the signature of status callbacks: a known token would let anyone forge them.
+    sms_auth_token: SecretStr = SecretStr(DEV_SMS_AUTH_TOKEN)
     sms_from: str = "+15005550006"
     sms_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
 
@@ -119,10 +121,18 @@ class NotificationsSettings(ServiceSettings):
         return self
 
     @model_validator(mode="after")
-    def _refuse_dev_unsubscribe_secret_in_production(self) -> NotificationsSettings:
-        if (
-            self.env == "production"
-            and self.unsubscribe_secret.get_secret_value() == DEV_UNSUBSCRIBE_SECRET
-        ):
-            raise ValueError("PATRON_UNSUBSCRIBE_SECRET must be set in production")
+    def _refuse_dev_secrets_in_production(self) -> NotificationsSettings:
+        if self.env != "production":
+            return self
+        # the development values are public: links and callbacks signed with them are forgeable
+        unset = [
+            variable
+            for variable, secret, development in (
+                ("PATRON_UNSUBSCRIBE_SECRET", self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET),
+                ("PATRON_SMS_AUTH_TOKEN", self.sms_auth_token, DEV_SMS_AUTH_TOKEN),
+            )
+            if secret.get_secret_value() == development
+        ]
+        if unset:
+            raise ValueError(f"{' and '.join(unset)} must be set in production")
         return self

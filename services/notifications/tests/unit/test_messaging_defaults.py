@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from patron_notifications.settings import NotificationsSettings
+from patron_notifications.settings import (
+    DEV_SMS_AUTH_TOKEN,
+    DEV_UNSUBSCRIBE_SECRET,
+    NotificationsSettings,
+)
 
 
 def test_messaging_defaults_come_from_the_environment() -> None:
@@ -44,10 +48,37 @@ def test_a_bad_default_stops_the_service_naming_it(field: str, value: str, named
 
 def test_production_refuses_the_development_unsubscribe_secret() -> None:
     with pytest.raises(ValidationError, match="PATRON_UNSUBSCRIBE_SECRET"):
-        NotificationsSettings(env="production", jwt_secret="a-real-secret-of-production")
+        NotificationsSettings(
+            env="production", jwt_secret="a-real-secret", sms_auth_token="a-real-token"
+        )
     assert (
         NotificationsSettings(
-            env="production", jwt_secret="a-real-secret", unsubscribe_secret="another-real-one"
+            env="production",
+            jwt_secret="a-real-secret",
+            unsubscribe_secret="another-real-one",
+            sms_auth_token="a-real-token",
         ).env
         == "production"
     )
+
+
+def test_production_refuses_the_development_sms_auth_token() -> None:
+    # anyone knowing the development token could sign status callbacks and fail messages
+    with pytest.raises(ValidationError, match="PATRON_SMS_AUTH_TOKEN") as refused:
+        NotificationsSettings(
+            env="production", jwt_secret="a-real-secret", unsubscribe_secret="a-real-one"
+        )
+    assert "PATRON_UNSUBSCRIBE_SECRET" not in str(refused.value)
+
+
+def test_production_names_every_development_secret_left() -> None:
+    with pytest.raises(ValidationError) as refused:
+        NotificationsSettings(env="production", jwt_secret="a-real-secret")
+    assert "PATRON_UNSUBSCRIBE_SECRET and PATRON_SMS_AUTH_TOKEN must be set" in str(refused.value)
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_development_secrets_serve_outside_production(env: str) -> None:
+    settings = NotificationsSettings(env=env)
+    assert settings.sms_auth_token.get_secret_value() == DEV_SMS_AUTH_TOKEN
+    assert settings.unsubscribe_secret.get_secret_value() == DEV_UNSUBSCRIBE_SECRET

@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from patron_notifications.domain.delivery import Delivery, DeliveryStatus, idempotency_key
+from patron_notifications.domain.sms_reports import EarlyReport, provider_error, reported
 from patron_notifications.domain.status_callback import SmsStatus, SmsStatusUpdate
 from patron_notifications.service.sms_status import (
     UnknownMessage,
     delivery_event,
-    provider_error,
     record_sms_status,
-    reported,
     status_callback_url,
 )
 from patron_shared.events import NotificationDelivered
@@ -155,6 +154,13 @@ def test_a_confirmation_is_announced_delivered_and_a_failure_bounced() -> None:
 @dataclass
 class FakeReports:
     rows: dict[uuid.UUID, Delivery] = field(default_factory=dict)
+    early: dict[str, EarlyReport] = field(default_factory=dict)
+
+    async def keep_early_report(self, report: EarlyReport) -> bool:
+        if report.update.message_sid in self.early:
+            return False
+        self.early[report.update.message_sid] = report
+        return True
 
     async def by_provider_message_id(self, provider_message_id: str) -> Delivery | None:
         found = [d for d in self.rows.values() if d.provider_message_id == provider_message_id]
@@ -238,14 +244,40 @@ async def test_a_report_that_lost_the_race_to_another_changes_nothing() -> None:
     assert uow.published == []
 
 
-async def test_an_unknown_sid_or_an_email_is_not_found() -> None:
+async def test_a_final_report_about_an_unknown_sid_is_kept_for_the_worker() -> None:
+    uow = FakeUnitOfWork(sent_sms())
+    early = SmsStatusUpdate(message_sid="SMnotrecordedyet", status=SmsStatus.UNDELIVERED)
+
+    outcome = await record_sms_status(uow, early, NOW, error_message="Unknown handset")
+    repeated = await record_sms_status(
+        uow, dataclasses.replace(early, status=SmsStatus.DELIVERED), NOW + timedelta(seconds=1)
+    )
+
+    assert (outcome.delivery_id, outcome.status, outcome.changed) == (None, None, False)
+    assert outcome.early
+    assert repeated.early
+    # the first final report counts, as it would for a known sid
+    assert uow.deliveries.early == {"SMnotrecordedyet": EarlyReport(early, NOW, "Unknown handset")}
+    assert (uow.published, uow.commits) == ([], 1)
+
+
+async def test_an_intermediate_report_about_an_unknown_sid_is_not_kept() -> None:
+    uow = FakeUnitOfWork()
+
+    outcome = await record_sms_status(
+        uow, SmsStatusUpdate(message_sid="SMnotrecordedyet", status=SmsStatus.SENT), NOW
+    )
+
+    assert outcome.early
+    assert (uow.deliveries.early, uow.commits) == ({}, 0)
+
+
+async def test_a_report_naming_an_emails_id_is_not_found() -> None:
     email = dataclasses.replace(sent_sms(), channel="email", provider_message_id="<x@y>")
     uow = FakeUnitOfWork(email)
 
     with pytest.raises(UnknownMessage, match="MessageSid"):
-        await record_sms_status(uow, report(SmsStatus.DELIVERED), NOW)
-    with pytest.raises(UnknownMessage):
         await record_sms_status(
             uow, SmsStatusUpdate(message_sid="<x@y>", status=SmsStatus.DELIVERED), NOW
         )
-    assert uow.published == []
+    assert (uow.published, uow.deliveries.early) == ([], {})

@@ -1,6 +1,6 @@
 """Delivery persistence: queueing (once per idempotency key), the workers' cross-tenant
-claim, recording what an attempt came to and what the provider reported after, and the
-notification that wakes the workers when something is queued."""
+claim, recording what an attempt came to and what the provider reported after (or before:
+early SMS reports), and the notification that wakes the workers when something is queued."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, text, update
+from sqlalchemy import Row, and_, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from patron_notifications.adapters.delivery_tables import deliveries
+from patron_notifications.adapters.delivery_tables import deliveries, early_sms_reports
 from patron_notifications.domain.delivery import DUPLICATE, Delivery, DeliveryStatus
+from patron_notifications.domain.sms_reports import EarlyReport
+from patron_notifications.domain.status_callback import SmsStatus, SmsStatusUpdate
 from patron_shared.db import json_recordset
 
 _QUEUED_COLUMNS = (
@@ -80,6 +82,22 @@ _CLAIM = text(
     f"SELECT {', '.join(column.name for column in deliveries.columns)} "  # noqa: S608 - names from the table definition
     "FROM claim_due_deliveries(:now, :limit, :lease)"
 ).columns(*deliveries.columns)
+
+
+# Transaction-scoped advisory locks on a tenant's SMS sids, taken in one order (by hash):
+# a status report reads a sid's delivery, and the worker claims the sid's early reports,
+# under the same lock, so that one of the two always sees what the other committed.
+_LOCK_SIDS = text(
+    """
+    SELECT pg_advisory_xact_lock(hashed.lock_id)
+    FROM (
+        SELECT DISTINCT hashtextextended('sms-sid:' || :tenant_id || ':' || wanted.sid, 0)
+            AS lock_id
+        FROM unnest(CAST(:sids AS text[])) AS wanted(sid)
+        ORDER BY lock_id
+    ) AS hashed
+    """
+)
 
 
 class SqlDeliveryRepository:
@@ -265,7 +283,10 @@ class SqlDeliveryRepository:
         return [delivery_from_row(row) for row in rows[:limit]], len(rows) > limit
 
     async def by_provider_message_id(self, provider_message_id: str) -> Delivery | None:
-        """The tenant's delivery the provider knows by this id (an SMS sid)."""
+        """The tenant's delivery the provider knows by this id (an SMS sid), read under the
+        sid's lock: a worker recording the sid meanwhile has committed (or starts claiming
+        its early reports only once this transaction has ended)."""
+        await self._lock_sids([provider_message_id])
         row = (
             await self._session.execute(
                 select(deliveries)
@@ -299,6 +320,53 @@ class SqlDeliveryRepository:
             )
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def keep_early_report(self, report: EarlyReport) -> bool:
+        """Keep a report about a sid no delivery has yet (call under the sid's lock, taken
+        by `by_provider_message_id`); False when one is kept for it already (the first
+        counts)."""
+        status_update = report.update
+        kept = await self._session.execute(
+            pg_insert(early_sms_reports)
+            .values(
+                tenant_id=self._tenant_id,
+                message_sid=status_update.message_sid,
+                status=status_update.status.value,
+                error_code=status_update.error_code,
+                error_message=report.error_message,
+                received_at=report.received_at,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "message_sid"])
+            .returning(early_sms_reports.c.message_sid)
+        )
+        return kept.first() is not None
+
+    async def claim_early_reports(self, sids: Sequence[str]) -> dict[str, EarlyReport]:
+        """The reports kept about these sids, by sid, removed: for the transaction that
+        records the sids to apply. Taken under the sids' locks, after that transaction wrote
+        them: a report read concurrently either saw them committed or was kept in time."""
+        if not sids:
+            return {}
+        await self._lock_sids(sids)
+        r = early_sms_reports.c
+        rows = await self._session.execute(
+            delete(early_sms_reports)
+            .where(r.tenant_id == self._tenant_id, r.message_sid.in_(set(sids)))
+            .returning(r.message_sid, r.status, r.error_code, r.error_message, r.received_at)
+        )
+        return {
+            row.message_sid: EarlyReport(
+                SmsStatusUpdate(row.message_sid, SmsStatus(row.status), row.error_code),
+                row.received_at,
+                row.error_message,
+            )
+            for row in rows
+        }
+
+    async def _lock_sids(self, sids: Sequence[str]) -> None:
+        await self._session.execute(
+            _LOCK_SIDS, {"tenant_id": self._tenant_id, "sids": sorted(set(sids))}
+        )
 
     def _values(self, delivery: Delivery) -> dict[str, Any]:
         return {
@@ -377,6 +445,16 @@ async def expire_waiting_deliveries(engine: AsyncEngine, before: datetime, reaso
             {"before": before, "reason": reason},
         )
     return int(expired or 0)
+
+
+async def purge_early_sms_reports(engine: AsyncEngine, before: datetime) -> int:
+    """Every tenant's early SMS reports received before `before` and never claimed
+    forgotten (through the function migration 0012 made); how many."""
+    async with engine.begin() as connection:
+        purged = await connection.scalar(
+            text("SELECT purge_early_sms_reports(:before)"), {"before": before}
+        )
+    return int(purged or 0)
 
 
 async def listen_for_due_deliveries(

@@ -86,3 +86,17 @@ deliveries = Table(
         postgresql_where=text("merged_from IS NOT NULL"),
     ),
 )
+
+# Final SMS reports about a sid no delivery had yet (the provider reported before the
+# worker recorded it): claimed by the worker as it records the sid, purged after a day.
+early_sms_reports = Table(
+    "early_sms_reports",
+    metadata,
+    Column("tenant_id", String(63), primary_key=True),
+    Column("message_sid", String(200), primary_key=True),
+    Column("status", String(12), nullable=False),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_early_sms_reports_received_at", "received_at"),
+)

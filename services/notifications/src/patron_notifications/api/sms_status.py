@@ -7,18 +7,20 @@ token, over the URL it was given and the form it posts). That URL is
 over whatever host or scheme the request reached this process with behind the gateway.
 
 Answers: 200 with what the report did (`changed: false` for an intermediate, repeated or
-late report); 403 for a bad or missing signature; 422 naming a malformed field; 404 when
-the tenant has no SMS with that `MessageSid`. A 404 is answered rather than a 200 with
-nothing done so that a report arriving before the worker recorded the message's sid shows
-in the provider's error log instead of vanishing silently.
+late report); 202 when the tenant has no SMS with that `MessageSid` yet: the provider may
+report within milliseconds of accepting a message, before the sending worker recorded its
+sid, so a final report is kept and applied when the worker does (a 4xx would have the
+provider drop it, and the message would stay `sent` for good); 403 for a bad or missing
+signature; 422 naming a malformed field; 404 when the `MessageSid` is an email's.
 
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
 """
 
+from http import HTTPStatus
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
@@ -42,18 +44,25 @@ TenantInPath = Annotated[
 
 
 class SmsStatusReceiptOut(BaseModel):
-    notification_id: str = Field(description="the delivery the report is about")
-    status: Literal["queued", "sending", "sent", "delivered", "failed", "skipped"] = Field(
+    notification_id: str | None = Field(
+        description="the delivery the report is about; null (202): no SMS has this sid yet"
+    )
+    status: Literal["queued", "sending", "sent", "delivered", "failed", "skipped"] | None = Field(
         description="the delivery's status once the report is taken into account"
     )
     changed: bool = Field(
-        description="false: an intermediate, repeated or late report that changed nothing"
+        description=(
+            "false: an intermediate, repeated or late report that changed nothing, or an "
+            "early one (kept when final, applied once the sid is recorded)"
+        )
     )
 
     @classmethod
     def of(cls, outcome: SmsStatusOutcome) -> "SmsStatusReceiptOut":
         return cls(
-            notification_id=str(outcome.delivery_id), status=outcome.status, changed=outcome.changed
+            notification_id=None if outcome.delivery_id is None else str(outcome.delivery_id),
+            status=outcome.status,
+            changed=outcome.changed,
         )
 
 
@@ -71,12 +80,17 @@ def build_sms_status_router(settings: NotificationsSettings) -> APIRouter:
             f"(`{FORM_CONTENT_TYPE}`: `MessageSid`, `MessageStatus`, optional `ErrorCode`, "
             "`ErrorMessage`). `delivered` confirms the message (`NotificationDelivered` "
             "`delivered`), `undelivered`/`failed` fail it (`NotificationDelivered` `bounced`), "
-            "other statuses and repeats change nothing. 403 for a bad signature, 422 naming "
-            "the malformed field, 404 when the tenant has no SMS with that `MessageSid`."
+            "other statuses and repeats change nothing. 202 when the tenant has no SMS with "
+            "that `MessageSid` yet (the report came before the sending worker recorded the "
+            "sid: a final one is kept for a day and applied when it is), 403 for a bad "
+            "signature, 422 naming the malformed field, 404 when the `MessageSid` is an email's."
         ),
+        responses={202: {"model": SmsStatusReceiptOut, "description": "kept for later"}},
         openapi_extra=NO_BEARER_TOKEN,
     )
-    async def receive_sms_status(tenant_id: TenantInPath, request: Request) -> SmsStatusReceiptOut:
+    async def receive_sms_status(
+        tenant_id: TenantInPath, request: Request, response: Response
+    ) -> SmsStatusReceiptOut:
         runtime: ServiceRuntime = request.app.state.runtime
         form = await _form(request)
         url = public_base_url + request.url.path
@@ -93,6 +107,8 @@ def build_sms_status_router(settings: NotificationsSettings) -> APIRouter:
             correlation_id=request.scope.get("state", {}).get("request_id"),
         )
         outcome = await record_sms_status(uow, update, utcnow(), error_message=error_message)
+        if outcome.early:
+            response.status_code = HTTPStatus.ACCEPTED
         return SmsStatusReceiptOut.of(outcome)
 
     return router

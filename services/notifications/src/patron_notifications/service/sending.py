@@ -3,7 +3,9 @@ each attempt came to and announce it.
 
 A round claims up to `limit` messages (a lease each), sends them `concurrency` at a time
 outside any transaction, then records every outcome of a tenant in one transaction with
-its `NotificationSent` / `NotificationFailed` events. A worker that dies mid-round leaves
+its `NotificationSent` / `NotificationFailed` events, and applies any final report the SMS
+provider sent about a recorded sid before it was recorded (with its
+`NotificationDelivered`: the same as had it come after). A worker that dies mid-round leaves
 its leases to lapse: the messages are claimed again, as another attempt. A message the
 provider accepted just before such a death can go twice; the email keeps its Message-ID
 (the delivery's id) so that receiving systems can tell.
@@ -27,13 +29,17 @@ from patron_notifications.domain.channels import (
     SendResult,
     SmsSender,
 )
-from patron_notifications.domain.delivery import Delivery, RetryPolicy
+from patron_notifications.domain.delivery import Delivery, DeliveryStatus, RetryPolicy
+from patron_notifications.domain.sms_reports import EarlyReport, with_early_report
+from patron_notifications.service.sms_status import delivery_event
 from patron_shared.db.ports import EmittingUnitOfWorkProtocol
 from patron_shared.events import Contract, NotificationFailed, NotificationSent
 
 
 class OutcomeRecorder(Protocol):
     async def record_outcomes(self, outcomes: Sequence[Delivery]) -> set[uuid.UUID]: ...
+    async def claim_early_reports(self, sids: Sequence[str]) -> dict[str, EarlyReport]: ...
+    async def record_report(self, delivery: Delivery, previous: DeliveryStatus) -> bool: ...
 
 
 class SendingUnitOfWork(EmittingUnitOfWorkProtocol, Protocol):
@@ -129,11 +135,26 @@ async def _record(uow: SendingUnitOfWork, outcomes: Sequence[Delivery]) -> None:
     async with uow:
         events: list[Contract] = []
         recorded = await uow.deliveries.record_outcomes(outcomes)
+        early = await uow.deliveries.claim_early_reports(
+            [
+                d.provider_message_id
+                for d in outcomes
+                if d.delivery_id in recorded
+                and d.channel == "sms"
+                and d.status == "sent"
+                and d.provider_message_id
+            ]
+        )
         for delivery in outcomes:
             if delivery.delivery_id not in recorded:
                 continue  # its lease lapsed: another worker has it now
             if delivery.status == "sent" and delivery.sent_at is not None:
                 events.append(NotificationSent(**_about(delivery), sent_at=delivery.sent_at))
+                sid = delivery.provider_message_id if delivery.channel == "sms" else None
+                report = early.get(sid) if sid else None
+                after = None if report is None else with_early_report(delivery, report)
+                if after is not None and await uow.deliveries.record_report(after, "sent"):
+                    events.append(delivery_event(after))
             elif delivery.status == "failed" and delivery.failed_at is not None:
                 events.append(
                     NotificationFailed(
