@@ -8,7 +8,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patron_shared.ids import time_ordered_uuids
+from patron_shared.ids import random_uuids, time_ordered_uuids
 
 
 @given(st.integers(min_value=0, max_value=3_000))
@@ -27,3 +27,17 @@ def test_ids_carry_the_time_they_were_made_and_later_ones_sort_after() -> None:
     after = time.time_ns() // 1_000_000
     assert all(before <= i.int >> 80 <= after for i in first + later)
     assert max(first) < min(later)
+
+
+@given(st.integers(min_value=0, max_value=3_000))
+def test_random_ids_are_version_4_unique_and_interchangeable_with_uuid_objects(count: int) -> None:
+    ids = random_uuids(count)
+    assert len(set(ids)) == count
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    for made in ids[:50]:
+        plain = uuid.UUID(str(made))
+        assert made == plain
+        assert hash(made) == hash(plain)
+        assert plain in {made}
+        assert isinstance(made, uuid.UUID)
+        assert made.int == plain.int

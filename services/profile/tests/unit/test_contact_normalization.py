@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from patron_profile.domain.contact import _plain_email, normalize_email
+from patron_profile.domain.contact import _plain_email, clean_name, normalize_email
 from patron_shared.errors import InvalidInput
 
 _LOCAL_CHARS = "abcXYZ019.!#$%&'*+/=?^_`{|}~-\"(), é"
@@ -45,6 +47,8 @@ addresses = st.builds(
 @example("a..b@example.com")
 @example("a@xn--bcher-kva.com")
 @example("a@shop.localhost")
+@example("a@sub.shop.test")
+@example("a@home.arpa")
 @example("a" * 65 + "@example.com")
 @example("a@" + "b" * 64 + ".com")
 @example(" padded@example.com ")
@@ -63,3 +67,16 @@ def test_plain_addresses_take_the_shortcut(address: str) -> None:
 @pytest.mark.parametrize("address", ["a@bücher.com", "a@xn--bcher-kva.com", "a@x.test"])
 def test_other_addresses_go_to_the_validator(address: str) -> None:
     assert _plain_email(address) is None
+
+
+# every character str.isspace() or `\s` knows, and some that neither does
+_NAME_CHARS = st.characters(codec="utf-8") | st.sampled_from(
+    list(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u3000\u200b\ufeff")
+)
+
+
+@settings(max_examples=2_000)
+@given(st.text(_NAME_CHARS, max_size=40))
+def test_a_name_is_single_spaced_and_trimmed_as_a_whitespace_regex_would(raw: str) -> None:
+    expected = re.sub(r"\s+", " ", raw).strip() or None
+    assert clean_name(raw) == expected

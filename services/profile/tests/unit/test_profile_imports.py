@@ -175,6 +175,29 @@ def test_a_bad_row_reports_every_field_in_trouble() -> None:
     ]
 
 
+def test_blank_cells_are_absent_and_overlong_values_name_their_limit() -> None:
+    row = validate_row(
+        4,
+        {"email": "a@example.com", "first_name": "   ", "tags": "", "notes": "\t", "phone": None},
+        phone_default_region="US",
+    )
+    assert row == ImportRow(4, {"email": "a@example.com"})
+    errors = validate_row(
+        5,
+        {"email": "a@example.com", "phone": "1" * 33, "last_name": "x" * 201},
+        phone_default_region="US",
+    )
+    assert errors == [
+        RowError(5, "phone", "at most 32 characters"),
+        RowError(5, "last_name", "at most 200 characters"),
+    ]
+    # cells that are not text (JSON numbers, spreadsheet values) are read as their text
+    typed = validate_row(
+        6, {"email": "a@example.com", "phone": 4155550123}, phone_default_region="US"
+    )
+    assert typed == ImportRow(6, {"email": "a@example.com", "phone": "+14155550123"})
+
+
 def test_email_is_required() -> None:
     assert validate_row(3, {"first_name": "Ann"}, phone_default_region="US") == [
         RowError(3, "email", "required: imports match customers by email")

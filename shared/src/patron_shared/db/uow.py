@@ -9,7 +9,6 @@ security scopes every statement that follows.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from patron_shared.db.expressions import copy_records
 from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import Contract, Envelope, build_envelope
+from patron_shared.ids import random_uuids
 from patron_shared.tracing import current_trace_headers
 
 if TYPE_CHECKING:
@@ -257,7 +257,7 @@ class UnitOfWork:
         events = [event for event, _ in pending]
         envelopes = [
             self._envelope(event, cause, message_id)
-            for (event, cause), message_id in zip(pending, _random_uuids(len(pending)), strict=True)
+            for (event, cause), message_id in zip(pending, random_uuids(len(pending)), strict=True)
         ]
         # Every event as a row for one COPY, serialised by pydantic in one step.
         headers_json = to_json(current_trace_headers()).decode()
@@ -320,11 +320,16 @@ class UnitOfWork:
                 )
                 shared = envelope.model_dump(mode="json", exclude={"id", "type", "subject", "data"})
             topic, event_type = contract.topic.value, contract.event_type
-            for message_id, item in zip(_random_uuids(len(items)), items, strict=True):
-                subject = _subject_of(item)
-                envelope_fields = {"id": message_id, "type": event_type, "subject": subject}
-                payload = to_json({**shared, **envelope_fields, "data": item}).decode()
+            # The envelope's JSON around each event's own: what they share serialised once.
+            head = to_json({**shared, "type": event_type}).decode()[:-1]
+            for message_id, item in zip(random_uuids(len(items)), items, strict=True):
+                subject = _subject_of(item)  # a UUID's text: nothing in it to escape
                 key = subject or str(message_id)
+                subject_json = f'"{subject}"' if subject is not None else "null"
+                payload = (
+                    f'{head},"id":"{message_id}","subject":{subject_json},'
+                    f'"data":{to_json(item).decode()}}}'
+                )
                 records.append(
                     (message_id, topic, key, self.tenant_id, event_type, payload, headers)
                 )
@@ -358,10 +363,3 @@ def _validated_first(contract: type[Contract], fields: Mapping[str, Any]) -> Con
     ):
         raise ValueError(f"{contract.event_type} fields are not in the contract's form: {fields}")
     return event
-
-
-def _random_uuids(count: int) -> list[uuid.UUID]:
-    """`count` version 4 UUIDs, as `uuid.uuid4()` makes them but from one read of the
-    system's random source instead of one per id."""
-    random = os.urandom(16 * count)
-    return [uuid.UUID(bytes=random[n : n + 16], version=4) for n in range(0, 16 * count, 16)]

@@ -18,6 +18,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # The common shape of an address: ASCII dot-atoms, letters-only top-level domain. What it
 # matches needs no more than lower-casing (the full validator's result, checked by tests).
 _PLAIN_EMAIL = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
+_SPECIAL_USE_DOMAINS = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 
 
 def normalize_email(raw: str, *, field: str = "email") -> str:
@@ -42,8 +43,9 @@ def _plain_email(text: str) -> str | None:
     domain = match[2].lower()
     if "--" in domain:
         return None
-    special = email_validator.SPECIAL_USE_DOMAIN_NAMES
-    if any(domain == name or domain.endswith("." + name) for name in special):
+    labels = domain.split(".")
+    # the domain or any domain above it (`a.b.test`: `a.b.test`, `b.test`, `test`)
+    if any(".".join(labels[n:]) in _SPECIAL_USE_DOMAINS for n in range(len(labels))):
         return None
     return text.lower()
 
@@ -78,5 +80,6 @@ def normalize_tags(raw: list[str], *, field: str = "tags") -> list[str]:
 def clean_name(raw: str | None) -> str | None:
     if raw is None:
         return None
-    name = _SPACES.sub(" ", raw).strip()
+    # str.split() splits on exactly the whitespace `\s` matches (str.isspace)
+    name = " ".join(raw.split())
     return name or None

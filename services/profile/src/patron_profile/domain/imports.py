@@ -159,18 +159,28 @@ def validate_row(
     """The row's fields normalised, or every problem found in it. Empty cells are absent
     values: they never clear what a customer already has."""
     fields: dict[str, Any] = {}
-    errors: list[RowError] = []
+    errors: list[RowError] | None = None
+    # Runs for every row of a file: one lookup per field given, text stripped once.
     for name in IMPORT_FIELDS:
         raw = values.get(name)
-        if _is_empty(raw):
+        if raw is None:
+            continue
+        if type(raw) is str:
+            raw = raw.strip()
+            if not raw:
+                continue
+        elif raw == [] or (isinstance(raw, str) and not raw.strip()):
             continue
         try:
-            fields[name] = _clean(name, raw, phone_default_region)
+            fields[name] = _CLEANERS[name](raw, phone_default_region)
         except InvalidInput as error:
+            errors = errors or []
             errors.append(RowError(row, name, error.message))
         except (TypeError, ValueError) as error:
+            errors = errors or []
             errors.append(RowError(row, name, str(error)))
-    if "email" not in fields and not any(e.field == "email" for e in errors):
+    if "email" not in fields and not (errors and any(e.field == "email" for e in errors)):
+        errors = errors or []
         errors.append(RowError(row, "email", "required: imports match customers by email"))
     return errors if errors else ImportRow(row, fields)
 
@@ -268,56 +278,83 @@ class DuplicateFinder:
         return False
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == []
-
-
-def _clean(name: str, raw: Any, phone_default_region: str) -> Any:
-    if name == "tags":
-        items = raw if isinstance(raw, list) else TAG_SEPARATORS.split(str(raw))
-        return normalize_tags([str(item) for item in items])
-    if name == "date_of_birth":
-        return _date(raw)
-    text = str(raw).strip()
+def _text_of(name: str, raw: Any) -> str:
+    text = raw if type(raw) is str else str(raw).strip()
     limit = _LIMITS.get(name)
     if limit is not None and len(text) > limit:
         raise InvalidInput(name, f"at most {limit} characters")
-    if name == "phone":
-        try:
-            return normalize_phone(text, default_region=phone_default_region)
-        except InvalidInput:
-            # the report is stored: it names the problem, not the number
-            raise InvalidInput(name, "not a valid phone number") from None
-    return _TEXT_CLEANERS.get(name, _as_is)(text)
-
-
-def _as_is(text: str) -> str:
     return text
 
 
-def _source(text: str) -> str:
-    source = text.lower()
+def _tags(raw: Any, _: str) -> list[str]:
+    items = raw if isinstance(raw, list) else TAG_SEPARATORS.split(str(raw))
+    return normalize_tags([str(item) for item in items])
+
+
+def _phone(raw: Any, phone_default_region: str) -> str:
+    text = _text_of("phone", raw)
+    try:
+        return normalize_phone(text, default_region=phone_default_region)
+    except InvalidInput:
+        # the report is stored: it names the problem, not the number
+        raise InvalidInput("phone", "not a valid phone number") from None
+
+
+def _email(raw: Any, _: str) -> str:
+    return normalize_email(_text_of("email", raw))
+
+
+def _name(field_name: str) -> Callable[[Any, str], str | None]:
+    def clean(raw: Any, _: str) -> str | None:
+        return clean_name(_text_of(field_name, raw))
+
+    return clean
+
+
+def _notes(raw: Any, _: str) -> str:
+    return _text_of("notes", raw)
+
+
+def _source(raw: Any, _: str) -> str:
+    source = _text_of("source", raw).lower()
     if not _SOURCE.match(source):
         raise InvalidInput("source", "lower-case letters, digits, `_` and `-`, at most 50")
     return source
 
 
-def _locale(text: str) -> str:
+def _locale(raw: Any, _: str) -> str:
+    text = _text_of("locale", raw)
     if not _LOCALE.match(text):
         raise InvalidInput("locale", "a language tag such as `en` or `fr-CA`")
     return text
 
 
-_TEXT_CLEANERS: dict[str, Callable[[str], Any]] = {
-    "email": normalize_email,
-    "first_name": clean_name,
-    "last_name": clean_name,
+def _gender(raw: Any, _: str) -> str:
+    text = _text_of("gender", raw).lower().replace("-", "_").replace(" ", "_")
+    return _one_of("gender", text, GENDERS)
+
+
+def _status(raw: Any, _: str) -> str:
+    return _one_of("status", _text_of("status", raw).lower(), STATUSES)
+
+
+def _date_of_birth(raw: Any, _: str) -> date:
+    return _date(raw)
+
+
+# Each field's cleaner: (the non-empty value, the default phone region) -> the stored value.
+_CLEANERS: dict[str, Callable[[Any, str], Any]] = {
+    "email": _email,
+    "phone": _phone,
+    "first_name": _name("first_name"),
+    "last_name": _name("last_name"),
+    "tags": _tags,
+    "notes": _notes,
     "source": _source,
     "locale": _locale,
-    "gender": lambda text: _one_of(
-        "gender", text.lower().replace("-", "_").replace(" ", "_"), GENDERS
-    ),
-    "status": lambda text: _one_of("status", text.lower(), STATUSES),
+    "gender": _gender,
+    "date_of_birth": _date_of_birth,
+    "status": _status,
 }
 
 
