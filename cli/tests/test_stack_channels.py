@@ -60,7 +60,9 @@ def test_the_sink_settings_override_what_the_shell_had(monkeypatch: pytest.Monke
 
 
 def test_the_env_file_names_the_same_sinks_the_service_uses(tmp_path: Path) -> None:
-    config = replace(StackConfig(), stack_dir=tmp_path, smtp_port=2525, sms_port=9026)
+    config = replace(
+        StackConfig(), stack_dir=tmp_path, smtp_port=2525, mail_http_port=9025, sms_port=9026
+    )
 
     write_env_file(config, infra_only=False)
 
@@ -68,4 +70,5 @@ def test_the_env_file_names_the_same_sinks_the_service_uses(tmp_path: Path) -> N
     service = service_env(config, NOTIFICATIONS)
     for name in ("PATRON_SMTP_HOST", "PATRON_SMTP_PORT", "PATRON_SMS_API_URL"):
         assert written[name] == service[name]
+    assert written["PATRON_SMTP_SINK_URL"] == "http://127.0.0.1:9025"
     assert written["PATRON_SMS_SINK_URL"] == "http://127.0.0.1:9026"

@@ -1,11 +1,13 @@
 """Development sinks: an SMTP server and a Twilio-compatible SMS API that keep what they get.
 
-`GET /messages` on each HTTP port lists what was captured (newest last); `DELETE /messages`
-clears it. Messages live in memory: this is for seeing what Patron sends, not for delivery.
-For many messages (a benchmark's tens of thousands), the mail port also answers
-`GET /messages/count` (how many, the first and last received times) and
-`GET /messages/index?offset=&limit=` (Message-ID, recipients and received time of each, in
-pages), without the bodies.
+`GET /messages` on each HTTP port lists what was captured (newest last), each message with
+the same fields whichever the channel: `recipients`, `subject`, `headers`, `text`, `html`
+and `received_at` (an SMS has no subject or HTML: null; it also keeps Twilio's `to`, `from`,
+`body`, `sid` and `status_callback`); `DELETE /messages` clears it. Messages live in
+memory: this is for seeing what Patron sends, not for delivery. For many messages (a
+benchmark's tens of thousands), the mail port also answers `GET /messages/count` (how many,
+the first and last received times) and `GET /messages/index?offset=&limit=` (Message-ID,
+recipients and received time of each, in pages), without the bodies.
 """
 
 from __future__ import annotations
@@ -145,6 +147,11 @@ def sms_api(store: list[dict[str, Any]]) -> FastAPI:
             "body": form["Body"],
             "status": "queued",
             "status_callback": form.get("StatusCallback"),
+            # the fields every captured message has, mail or SMS
+            "recipients": [form["To"]],
+            "subject": None,
+            "text": form["Body"],
+            "html": None,
             "headers": {k: v for k, v in request.headers.items() if k != "authorization"},
             "received_at": datetime.now(UTC).isoformat(),
         }
