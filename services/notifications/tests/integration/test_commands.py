@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -106,6 +107,40 @@ async def test_commands_with_the_same_idempotency_key_queue_one_message(
 
     [row] = await rows_of(runtime, tenant, customer_id)
     assert row.cause == key
+
+
+async def test_a_tenant_that_switched_commands_off_gets_nothing_from_them_until_back_on(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer_id = await a_customer(runtime, tenant, marketing=False)
+
+    async def switch(on: bool | None) -> None:
+        answer = await client.patch(
+            "/api/v1/notifications/settings",
+            json={"triggers": {"send_notification": on}},
+            headers=admin,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["triggers"]["send_notification"] is (on is not False)
+
+    async def confirm(order_number: str) -> str:
+        outcome, _ = await send(
+            runtime,
+            tenant,
+            customer_id=customer_id,
+            template="order_confirmation",
+            variables={"order": ORDER | {"order_number": order_number}},
+        )
+        return outcome
+
+    await switch(False)
+    assert await confirm("NW-OFF") == "processed"  # taken, and dropped
+    assert await rows_of(runtime, tenant, customer_id) == []
+
+    await switch(None)  # back on the default: on
+    assert await confirm("NW-ON") == "processed"
+    [row] = await rows_of(runtime, tenant, customer_id)
+    assert (row.status, row.subject) == ("queued", "Order NW-ON confirmed")
 
 
 async def test_a_marketing_template_asked_for_as_transactional_stays_marketing(

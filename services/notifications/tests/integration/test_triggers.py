@@ -17,6 +17,7 @@ from patron_notifications.adapters.tables import contacts
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.service.triggers import Triggers
 from patron_shared.events import (
+    ConsentChanged,
     Contract,
     CustomerCreated,
     CustomerSnapshot,
@@ -236,6 +237,45 @@ async def test_a_trigger_switched_off_queues_nothing_but_the_event_is_recorded(
     assert contact.last_order.order_id == "77"
 
 
+EVENT_TRIGGERS = ("welcome", "order_confirmation", "win_back", "points_adjusted", "tier_upgrade")
+
+
+@pytest.mark.parametrize("switched_off", EVENT_TRIGGERS)
+async def test_each_trigger_switches_off_alone_and_the_others_still_send(
+    runtime: ServiceRuntime,
+    tenant: str,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    switched_off: str,
+) -> None:
+    switched = await client.patch(
+        "/api/v1/notifications/settings", json={"triggers": {switched_off: False}}, headers=admin
+    )
+    assert switched.status_code == 200, switched.text
+    customer_id = uuid.uuid4()
+    events: list[Contract] = [
+        created(customer_id, email=email_of(), marketing=True),
+        placed(customer_id, order_id=f"o-{switched_off}"),
+        entered(customer_id, "at_risk"),
+        PointsAdjusted(
+            customer_id=customer_id,
+            points=50,
+            balance=50,
+            reason="goodwill",
+            actor="ops",
+            adjusted_at=utcnow(),
+        ),
+        TierChanged(customer_id=customer_id, tier="gold", direction="upgrade", changed_at=utcnow()),
+    ]
+
+    for event in events:
+        assert await deliver_record(runtime, envelope(event, tenant)) == "processed"
+
+    rows = await rows_of(runtime, tenant, customer_id)
+    assert sorted(r.template_key for r in rows) == sorted(set(EVENT_TRIGGERS) - {switched_off})
+    assert {r.status for r in rows} == {"queued"}
+
+
 async def test_an_event_older_than_the_maximum_age_queues_nothing(
     runtime: ServiceRuntime, tenant: str
 ) -> None:
@@ -277,6 +317,45 @@ async def test_entering_at_risk_sends_win_back_to_who_accepts_marketing_only(
         "skipped",
         "no_marketing_consent",
     )
+
+
+async def test_consent_events_open_and_close_marketing_channel_by_channel(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    customer_id, _ = await a_customer(
+        runtime, tenant, email=email_of(), phone="+14155550199", marketing=False
+    )
+
+    def consent(channel: Any, granted: bool) -> Envelope:
+        changed = ConsentChanged(
+            customer_id=customer_id, channel=channel, granted=granted, changed_at=utcnow()
+        )
+        return envelope(changed, tenant)
+
+    async def marketing() -> tuple[bool, bool]:
+        async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+            contact = await uow.contacts.get(customer_id)
+        assert contact is not None
+        return contact.accepts_marketing, contact.sms_marketing
+
+    assert await deliver_record(runtime, consent("sms", True)) == "processed"
+    assert await marketing() == (False, True), "the SMS opt-in leaves email alone"
+    await deliver_record(runtime, envelope(entered(customer_id, "at_risk"), tenant))
+
+    assert await deliver_record(runtime, consent("email", True)) == "processed"
+    assert await marketing() == (True, True)
+    await deliver_record(runtime, envelope(entered(customer_id, "at_risk"), tenant))
+
+    assert await deliver_record(runtime, consent("email", False)) == "processed"
+    assert await marketing() == (False, True)
+    await deliver_record(runtime, envelope(entered(customer_id, "at_risk"), tenant))
+
+    win_backs = [r for r in await rows_of(runtime, tenant, customer_id) if r.channel == "email"]
+    assert [(r.template_key, r.status, r.skipped_reason) for r in win_backs[1:]] == [
+        ("win_back", "skipped", "no_marketing_consent"),
+        ("win_back", "queued", None),
+        ("win_back", "skipped", "no_marketing_consent"),
+    ]
 
 
 async def test_a_points_adjustment_is_recorded_then_told_with_the_new_balance(

@@ -17,8 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from patron_notifications.domain.consent import SendingRules
 from patron_shared.errors import InvalidInput
 
+# `send_notification`: the `SendNotification` commands other services send
 Trigger = Literal[
-    "welcome", "order_confirmation", "win_back", "points_adjusted", "tier_upgrade", "birthday"
+    "welcome",
+    "order_confirmation",
+    "win_back",
+    "points_adjusted",
+    "tier_upgrade",
+    "birthday",
+    "send_notification",
 ]
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 

@@ -30,7 +30,7 @@ before the customer's creation reached this service) is not judged yet: the mess
 (`waiting`), and the customer's CustomerCreated or CustomerUpdated plans it again, the
 channel chosen by the same rule, in the same transaction that records the snapshot.
 
-`SendNotification` commands are not switchable: see `Triggers.send_requested`.
+`SendNotification` commands are switched off and on as the trigger `send_notification`.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ TRIGGERED = Counter(
 )
 
 AT_RISK_SEGMENT = "at_risk"
+SEND_NOTIFICATION: Trigger = "send_notification"
 # What a command cannot set: the service fills these in (an unsubscribe link of the
 # caller's choosing, or another customer's name, must never reach a message).
 RESERVED_VARIABLES = frozenset(COMMON)
@@ -382,7 +383,9 @@ class Triggers:
         A command whose variables the template's catalogue refuses is recorded as a failed
         delivery naming the variable (`last_error`), in the customer's delivery log, and
         logged; the same command again changes nothing. A template key that is not a key
-        at all cannot even be recorded: the command goes to the dead-letter topic.
+        at all cannot even be recorded: the command goes to the dead-letter topic. A tenant
+        that switched `send_notification` off gets nothing queued: the commands are taken
+        (claimed in the inbox) and dropped.
         """
         for delivered in deliveries:
             try:
@@ -394,6 +397,11 @@ class Triggers:
         requests: list[MessageRequest] = []
         refused: list[Delivery] = []
         async with uow:
+            settings = await uow.messaging_settings.get(self.messenger.defaults)
+            if not settings.trigger_on(SEND_NOTIFICATION):
+                TRIGGERED.labels("command", "off").inc(len(deliveries))
+                await uow.commit()
+                return
             for delivered in deliveries:
                 command = delivered.event
                 cause = command.idempotency_key or str(delivered.envelope.id)
