@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -405,3 +406,64 @@ async def test_a_callers_variables_never_replace_the_customer_or_the_unsubscribe
     assert "evil.example" not in delivery.text
     assert "evil.example" not in (delivery.html or "")
     assert "evil.example" not in delivery.headers["List-Unsubscribe"]
+
+
+async def test_a_marketing_sms_queued_at_night_waits_for_the_morning_of_the_customers_zone(
+    runtime: ServiceRuntime,
+    tenant: str,
+    service_settings: NotificationsSettings,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    # quiet hours 21:00-08:00; the tenant's default zone: Auckland (UTC+13 in December);
+    # one customer lives in Kolkata (UTC+5:30), the other said nothing
+    assert service_settings.sms_quiet_hours == "21:00-08:00"
+    settings = await client.patch(
+        "/api/v1/notifications/settings",
+        json={"default_time_zone": "Pacific/Auckland"},
+        headers=admin,
+    )
+    assert settings.status_code == 200, settings.text
+    in_kolkata, unzoned = uuid.uuid4(), uuid.uuid4()
+    for customer_id, zone in ((in_kolkata, {"time_zone": "Asia/Kolkata"}), (unzoned, {})):
+        await apply(
+            runtime,
+            tenant,
+            CustomerCreated(customer_id=customer_id, customer=snapshot(T0, accepts_marketing=True)),
+        )
+        answer = await client.put(
+            f"/api/v1/customers/{customer_id}/preferences",
+            json={"sms_marketing": True, **zone},
+            headers=admin,
+        )
+        assert answer.status_code == 200, answer.text
+    # 18:00 UTC: 23:30 in Kolkata, 07:00 the next morning in Auckland
+    now = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+    sale = {"name": "Sale", "discount": "10%", "code": "X", "ends_at": "", "url": "http://x"}
+    points = {"delta": 10, "balance": 110, "reason": "review"}
+    cause = f"night-{uuid.uuid4()}"
+    requests = [
+        MessageRequest(customer_id, key, channel, cause, extras=extras)
+        for customer_id in (in_kolkata, unzoned)
+        for key, channel, extras in (
+            ("flash_sale", "sms", {"sale": sale}),
+            ("flash_sale", "email", {"sale": sale}),
+            ("points_adjusted", "sms", {"points": points}),
+        )
+    ]
+
+    await queue(runtime, tenant, messenger(service_settings, now), requests)
+
+    rows = await rows_of(runtime, tenant, cause)
+    due = {(r["customer_id"], r["template_key"], r["channel"]): r["next_attempt_at"] for r in rows}
+    assert {r["status"] for r in rows} == {"queued"}
+    assert due == {
+        # 08:00 in Kolkata is 02:30 UTC; 08:00 in Auckland is 19:00 UTC the same day
+        (in_kolkata, "flash_sale", "sms"): datetime(2026, 12, 5, 2, 30, tzinfo=UTC),
+        (unzoned, "flash_sale", "sms"): datetime(2026, 12, 4, 19, 0, tzinfo=UTC),
+        # email and transactional SMS never wait
+        (in_kolkata, "flash_sale", "email"): None,
+        (in_kolkata, "points_adjusted", "sms"): None,
+        (unzoned, "flash_sale", "email"): None,
+        (unzoned, "points_adjusted", "sms"): None,
+    }

@@ -100,7 +100,17 @@ async def test_a_small_campaign_reaches_exactly_its_opted_in_customers_with_one_
     ours = [m for m in captured if any(r.startswith(f"campaign-{run}-") for r in m["recipients"])]
     expected = sorted(email for cid, email in customers.items() if cid != unwilling)
     assert sorted(r for m in ours for r in m["recipients"]) == expected
+    first_names = {email: f"Guest{n}" for n, email in enumerate(customers.values())}
+    links = set()
     for message in ours:
         assert message["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert "/api/v1/unsubscribe" in message["headers"]["List-Unsubscribe"]
+        link = message["headers"]["List-Unsubscribe"].strip("<>")
+        assert "/api/v1/unsubscribe" in link
+        assert link in message["text"]
+        links.add(link)
         assert f"CODE{run}" in message["text"]
+        # personalised: each customer's own name in both bodies
+        [recipient] = message["recipients"]
+        assert message["text"].startswith(f"Hi {first_names[recipient]},")
+        assert f"<p>Hi {first_names[recipient]},</p>" in message["html"]
+    assert len(links) == len(ours), "each customer's own unsubscribe link"

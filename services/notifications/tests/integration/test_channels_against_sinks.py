@@ -1,28 +1,40 @@
 """The SMTP and SMS adapters against the local stack's real sinks (and small SMTP stubs for
-what the sink cannot do: refuse a recipient, drop a connection)."""
+what the sink cannot do: refuse a recipient, drop a connection, demand TLS and a login)."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
+import ssl
 import uuid
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pydantic import SecretStr
 
+from patron_notifications.adapters.channels import smtp_config
 from patron_notifications.adapters.sms import TwilioConfig, TwilioSmsSender
-from patron_notifications.adapters.smtp import SmtpConfig, SmtpEmailSender
+from patron_notifications.adapters.smtp import SmtpConfig, SmtpEmailSender, SmtpSecurity
 from patron_notifications.domain.channels import (
     OutgoingEmail,
     OutgoingSms,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from patron_notifications.settings import NotificationsSettings
 from patron_shared.testing import read_stack_env
 
 pytestmark = pytest.mark.integration
@@ -156,6 +168,246 @@ async def smtp_stub() -> AsyncIterator[tuple[StubBehaviour, int]]:
     port = server.sockets[0].getsockname()[1]
     yield behaviour, port
     server.close()
+
+
+# --- SMTP stub behind TLS, with authentication ------------------------------------------
+
+STUB_LOGIN, STUB_PASSWORD = "patron", "s3cret-pass"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A private certificate authority and a server certificate it signed for 127.0.0.1."""
+
+    ca: Path
+    certificate: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.certificate, self.key)
+        return context
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Patron Tests CA"))
+        .issuer_name(_name("Patron Tests CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = TlsFiles(folder / "ca.pem", folder / "server.pem", folder / "server-key.pem")
+    files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
+@dataclass
+class SecureStubSeen:
+    connections: int = 0
+    # per message: its recipients, whether it came over TLS, and the login it came under
+    delivered: list[tuple[list[str], bool, str | None]] = field(default_factory=list)
+
+
+class SecureStubHandler:
+    def __init__(self, seen: SecureStubSeen) -> None:
+        self.seen = seen
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        login = _text(session.auth_data.login) if session.authenticated else None
+        assert server.transport is not None
+        over_tls = server.transport.get_extra_info("ssl_object") is not None
+        self.seen.delivered.append((list(envelope.rcpt_tos), over_tls, login))
+        return "250 Message accepted"
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def check_login(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    known = (_text(auth_data.login), _text(auth_data.password)) == (STUB_LOGIN, STUB_PASSWORD)
+    # handled=False: a refused login is answered by the server itself, with its 535
+    return AuthResult(success=known, handled=False, auth_data=auth_data)
+
+
+@pytest.fixture
+async def secure_stub(
+    tls_files: TlsFiles, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[[SmtpSecurity], Awaitable[tuple[SecureStubSeen, int]]]]:
+    """Starts SMTP servers that demand a login over TLS: STARTTLS on a plain port, or TLS
+    from the first byte. The client trusts the tests' authority as an operator trusts a
+    private one: through `SSL_CERT_FILE`."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca))
+    servers: list[asyncio.Server] = []
+
+    async def start(security: SmtpSecurity) -> tuple[SecureStubSeen, int]:
+        seen = SecureStubSeen()
+        handler = SecureStubHandler(seen)
+        context = tls_files.server_context()
+
+        def connection() -> SMTP:
+            seen.connections += 1
+            with warnings.catch_warnings():  # its warning about AUTH without STARTTLS
+                warnings.simplefilter("ignore", UserWarning)
+                return secure_server()
+
+        def secure_server() -> SMTP:
+            return SMTP(
+                handler,
+                hostname="secure-stub",
+                tls_context=context if security == "starttls" else None,
+                require_starttls=security == "starttls",
+                authenticator=check_login,
+                auth_required=True,
+                # the server sees TLS only when it did the STARTTLS itself: an implicit TLS
+                # connection is encrypted from its first byte all the same
+                auth_require_tls=security == "starttls",
+            )
+
+        server = await asyncio.get_running_loop().create_server(
+            connection, "127.0.0.1", 0, ssl=context if security == "tls" else None
+        )
+        servers.append(server)
+        return seen, server.sockets[0].getsockname()[1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def secure_sender(port: int, security: SmtpSecurity, *, password: str) -> SmtpEmailSender:
+    """The sender the service builds from its PATRON_SMTP_* settings."""
+    settings = NotificationsSettings(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security=security,
+        smtp_username=STUB_LOGIN,
+        smtp_password=SecretStr(password),
+        smtp_pool_size=1,
+        smtp_timeout_seconds=10,
+    )
+    return SmtpEmailSender(smtp_config(settings))
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_a_server_demanding_a_login_over_tls_gets_both_on_one_reused_connection(
+    secure_stub: Callable[[SmtpSecurity], Awaitable[tuple[SecureStubSeen, int]]],
+    security: SmtpSecurity,
+) -> None:
+    seen, port = await secure_stub(security)
+    sender = secure_sender(port, security, password=STUB_PASSWORD)
+    for recipient in ("one@patron-tests.example", "two@patron-tests.example"):
+        await sender.send(OutgoingEmail(to=recipient, subject="s", text="t"))
+    await sender.close()
+
+    assert seen.delivered == [
+        (["one@patron-tests.example"], True, STUB_LOGIN),
+        (["two@patron-tests.example"], True, STUB_LOGIN),
+    ]
+    assert (sender.connections_opened, seen.connections) == (1, 1)
+
+
+async def test_a_wrong_password_is_a_permanent_error_and_sends_nothing(
+    secure_stub: Callable[[SmtpSecurity], Awaitable[tuple[SecureStubSeen, int]]],
+) -> None:
+    seen, port = await secure_stub("starttls")
+    sender = secure_sender(port, "starttls", password="not-the-password")
+    with pytest.raises(PermanentDeliveryError) as refused:
+        await sender.send(OutgoingEmail(to=unique_address(), subject="s", text="t"))
+    await sender.close()
+
+    assert refused.value.code == 535
+    assert seen.delivered == []
+
+
+async def test_without_starttls_a_server_that_demands_it_gets_no_message(
+    secure_stub: Callable[[SmtpSecurity], Awaitable[tuple[SecureStubSeen, int]]],
+) -> None:
+    seen, port = await secure_stub("starttls")
+    sender = SmtpEmailSender(
+        SmtpConfig(host="127.0.0.1", port=port, sender=SENDER, pool_size=1, timeout_seconds=10)
+    )
+    with pytest.raises(PermanentDeliveryError) as refused:
+        await sender.send(OutgoingEmail(to=unique_address(), subject="s", text="t"))
+    await sender.close()
+
+    assert refused.value.code == 530  # "Must issue a STARTTLS command first"
+    assert seen.delivered == []
+
+
+async def test_a_certificate_from_an_authority_not_trusted_is_refused(
+    secure_stub: Callable[[SmtpSecurity], Awaitable[tuple[SecureStubSeen, int]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen, port = await secure_stub("tls")
+    monkeypatch.delenv("SSL_CERT_FILE")  # only the system's authorities
+    sender = secure_sender(port, "tls", password=STUB_PASSWORD)
+    with pytest.raises(TransientDeliveryError) as refused:
+        await sender.send(OutgoingEmail(to=unique_address(), subject="s", text="t"))
+    await sender.close()
+
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.value.detail
+    assert (sender.connections_opened, seen.delivered) == (0, [])
 
 
 # --- email through the real sink -----------------------------------------------------------

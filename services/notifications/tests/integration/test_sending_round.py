@@ -1,10 +1,11 @@
 """A sending round on the real database and the local stack's real SMTP sink (due messages
-claimed, sent, recorded, announced; a permanent failure failed at once), and the delivery
-log through the API."""
+claimed, sent, recorded, announced; a permanent failure failed at once; a transient one
+tried again after its backoff), and the delivery log through the API."""
 
 from __future__ import annotations
 
 import random
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +16,10 @@ from sqlalchemy import select
 
 from patron_notifications.adapters.channels import build_channels
 from patron_notifications.adapters.deliveries import claim_due_deliveries
+from patron_notifications.adapters.smtp import SmtpConfig, SmtpEmailSender
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
-from patron_notifications.domain.delivery import Delivery, idempotency_key
+from patron_notifications.domain.channels import EmailSender, OutgoingEmail, SendResult
+from patron_notifications.domain.delivery import Delivery, RetryPolicy, idempotency_key
 from patron_notifications.service.sending import message_id_of, send_due_deliveries
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
@@ -107,6 +110,105 @@ async def test_a_round_sends_due_messages_records_them_and_announces_them(
     assert [(e["data"]["notification_id"], e["data"]["permanent"]) for e in failed] == [
         (str(bad_sms.delivery_id), True)
     ]
+
+
+class FirstAttemptToADeadServer:
+    """The sink's sender, except that the first attempt of each message to `unlucky` goes
+    to an SMTP server that is down (a real refused connection: a transient error)."""
+
+    def __init__(self, sink: EmailSender, unlucky: str) -> None:
+        self.sink = sink
+        self.unlucky = unlucky
+        self.dead = SmtpEmailSender(
+            SmtpConfig(host="127.0.0.1", port=free_port(), sender="tests@patron.example")
+        )
+
+    async def send(self, message: OutgoingEmail) -> SendResult:
+        if message.to == self.unlucky:
+            self.unlucky = ""
+            return await self.dead.send(message)
+        return await self.sink.send(message)
+
+    async def close(self) -> None:
+        await self.dead.close()
+        await self.sink.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_a_transient_failure_is_retried_after_its_backoff_and_then_sent_once(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    stack = read_stack_env()
+    if "PATRON_SMTP_SINK_URL" not in stack:
+        pytest.fail("the local stack's sinks are not running: `uv run patron stack up`")
+    now = datetime(2430, 1, 1, tzinfo=UTC) + timedelta(days=random.randint(0, 10_000))
+    run = uuid.uuid4().hex[:10]
+    unlucky = message("email", f"retry-{run}@patron-tests.example", now)
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        await uow.deliveries.queue([unlucky])
+        await uow.commit()
+    settings = NotificationsSettings(
+        smtp_host=stack["PATRON_SMTP_HOST"], smtp_port=int(stack["PATRON_SMTP_PORT"])
+    )
+    channels = build_channels(settings)
+    email = FirstAttemptToADeadServer(channels.email, unlucky.recipient)
+    policy = RetryPolicy()
+
+    async def round_at(at: datetime) -> None:
+        await send_due_deliveries(
+            lambda due, limit, lease: claim_due_deliveries(runtime.engine, due, limit, lease),
+            lambda of: runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=of),
+            email,
+            channels.sms,
+            lambda: at,
+            limit=10_000,
+            policy=policy,
+        )
+
+    async def stored() -> Delivery:
+        async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+            found = await uow.deliveries.get(unlucky.delivery_id)
+        assert found is not None
+        return found
+
+    async def received() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            captured = (await client.get(f"{stack['PATRON_SMTP_SINK_URL']}/messages")).json()
+        return [m for m in captured if unlucky.recipient in m["recipients"]]
+
+    try:
+        await round_at(now)
+        after_failure = await stored()
+        # the first wait: `first`, scaled down by at most the jitter
+        earliest = now + policy.first * (1 - policy.jitter)
+        assert after_failure.next_attempt_at is not None
+        assert earliest <= after_failure.next_attempt_at <= now + policy.first
+        assert (after_failure.status, after_failure.attempts) == ("queued", 1)
+        assert "SMTP server unreachable" in (after_failure.last_error or "")
+
+        await round_at(earliest - timedelta(seconds=1))  # not due yet: left alone
+        assert (await stored()).attempts == 1
+        await round_at(after_failure.next_attempt_at)
+    finally:
+        await email.close()
+
+    sent = await stored()
+    assert (sent.status, sent.attempts, sent.last_error) == ("sent", 2, None)
+    [arrived] = await received()
+    assert arrived["headers"]["Message-ID"] == message_id_of(unlucky.delivery_id)
+    outbox = runtime.messaging.outbox
+    async with runtime.engine.connect() as connection:
+        rows = (
+            await connection.execute(select(outbox.c.payload).where(outbox.c.tenant_id == tenant))
+        ).all()
+    announced = [(row.payload["type"], row.payload["data"]["notification_id"]) for row in rows]
+    assert announced == [("NotificationSent", str(unlucky.delivery_id))], "a retry is no failure"
 
 
 async def test_the_delivery_log_pages_a_customers_messages_newest_first_and_masks_the_address(
