@@ -24,7 +24,7 @@ from patron_notifications.domain.channels import (
     OutgoingSms,
     SendResult,
 )
-from patron_notifications.domain.delivery import Delivery, idempotency_key
+from patron_notifications.domain.delivery import Delivery
 from patron_notifications.domain.sms_reports import EarlyReport
 from patron_notifications.domain.status_callback import (
     SmsStatus,
@@ -36,6 +36,8 @@ from patron_notifications.service.sms_status import purge_unclaimed_early_report
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import unique_tenant
+
+from ..unit.deliveries import shipping_sms  # noqa: TID252 - one SMS to build on
 
 pytestmark = pytest.mark.integration
 PATH = "/api/v1/notifications/sms/status"
@@ -65,21 +67,8 @@ class NoEmail:
 async def sms_being_sent(runtime: ServiceRuntime, tenant: str) -> Delivery:
     """An SMS of `tenant` a worker has claimed (attempt 1) and is sending, as the claim
     leaves it; leased for centuries, so that no other worker takes it."""
-    customer = uuid.uuid4()
     far = datetime(2600, 1, 1, tzinfo=UTC) + timedelta(days=random.randint(0, 10_000))
-    sms = Delivery(
-        delivery_id=uuid.uuid4(),
-        customer_id=customer,
-        channel="sms",
-        category="transactional",
-        template_key="shipping_update",
-        idempotency_key=idempotency_key("order-7", "shipping_update", customer, "sms"),
-        recipient="+15005550006",
-        created_at=datetime.now(UTC),
-        cause="order-7",
-        text="Your order has shipped.",
-        next_attempt_at=far,
-    )
+    sms = shipping_sms(cause="order-7", next_attempt_at=far)
     async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
         await uow.deliveries.queue([sms])
         await uow.session.execute(

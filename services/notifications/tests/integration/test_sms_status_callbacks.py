@@ -15,11 +15,13 @@ from sqlalchemy import select, update
 
 from patron_notifications.adapters.delivery_tables import deliveries
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
-from patron_notifications.domain.delivery import Delivery, idempotency_key
+from patron_notifications.domain.delivery import Delivery
 from patron_notifications.domain.status_callback import twilio_signature
 from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import unique_tenant
+
+from ..unit.deliveries import shipping_sms  # noqa: TID252 - one SMS to build on
 
 pytestmark = pytest.mark.integration
 PATH = "/api/v1/notifications/sms/status"
@@ -27,22 +29,9 @@ PATH = "/api/v1/notifications/sms/status"
 
 async def sent_sms(runtime: ServiceRuntime, tenant: str) -> Delivery:
     """An SMS of `tenant` the provider took (a sid of its own), as the worker leaves it."""
-    customer = uuid.uuid4()
     # not due for centuries: no worker picks it up while it is being set up
     far = datetime(2600, 1, 1, tzinfo=UTC) + timedelta(days=random.randint(0, 10_000))
-    sms = Delivery(
-        delivery_id=uuid.uuid4(),
-        customer_id=customer,
-        channel="sms",
-        category="transactional",
-        template_key="shipping_update",
-        idempotency_key=idempotency_key("order-9", "shipping_update", customer, "sms"),
-        recipient="+15005550006",
-        created_at=datetime.now(UTC),
-        cause="order-9",
-        text="Your order has shipped.",
-        next_attempt_at=far,
-    )
+    sms = shipping_sms(cause="order-9", next_attempt_at=far)
     sid = "SM" + uuid.uuid4().hex
     async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
         await uow.deliveries.queue([sms])

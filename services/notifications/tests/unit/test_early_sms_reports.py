@@ -3,14 +3,13 @@ the sid is recorded, so that the message ends the same whichever comes first."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patron_notifications.domain.delivery import Delivery, DeliveryStatus, idempotency_key
+from patron_notifications.domain.delivery import Delivery, DeliveryStatus
 from patron_notifications.domain.sms_reports import (
     EarlyReport,
     kept_after,
@@ -22,27 +21,15 @@ from patron_notifications.domain.sms_reports import (
 from patron_notifications.domain.status_callback import SmsStatus, SmsStatusUpdate
 from patron_notifications.service.sms_status import delivery_event
 
+from .deliveries import shipping_sms
+
 SENT_AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 SID = "SM0123456789abcdef0123456789abcdef"
 
 
 def sending_sms() -> Delivery:
     """An SMS a worker has claimed and is sending."""
-    customer = uuid.uuid4()
-    return Delivery(
-        delivery_id=uuid.uuid4(),
-        customer_id=customer,
-        channel="sms",
-        category="transactional",
-        template_key="shipping_update",
-        idempotency_key=idempotency_key("order-1", "shipping_update", customer, "sms"),
-        recipient="+15005550006",
-        created_at=SENT_AT - timedelta(seconds=1),
-        cause="order-1",
-        text="Your order has shipped.",
-        status="sending",
-        attempts=1,
-    )
+    return shipping_sms(created_at=SENT_AT - timedelta(seconds=1), status="sending", attempts=1)
 
 
 @dataclass(frozen=True)

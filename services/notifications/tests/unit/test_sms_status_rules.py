@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from patron_notifications.domain.delivery import Delivery, DeliveryStatus, idempotency_key
+from patron_notifications.domain.delivery import Delivery, DeliveryStatus
 from patron_notifications.domain.sms_reports import EarlyReport, provider_error, reported
 from patron_notifications.domain.status_callback import SmsStatus, SmsStatusUpdate
 from patron_notifications.service.sms_status import (
@@ -23,24 +23,16 @@ from patron_notifications.service.sms_status import (
 from patron_shared.events import NotificationDelivered
 from patron_shared.testing import InMemoryUnitOfWork
 
+from .deliveries import shipping_sms
+
 SENT_AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 NOW = SENT_AT + timedelta(seconds=7)
 SID = "SM0123456789abcdef0123456789abcdef"
 
 
 def sent_sms(status: DeliveryStatus = "sent") -> Delivery:
-    customer = uuid.uuid4()
-    delivery = Delivery(
-        delivery_id=uuid.uuid4(),
-        customer_id=customer,
-        channel="sms",
-        category="transactional",
-        template_key="shipping_update",
-        idempotency_key=idempotency_key("order-1", "shipping_update", customer, "sms"),
-        recipient="+15005550006",
+    delivery = shipping_sms(
         created_at=SENT_AT - timedelta(seconds=1),
-        cause="order-1",
-        text="Your order has shipped.",
         status=status,
         attempts=1,
         provider_message_id=SID,
