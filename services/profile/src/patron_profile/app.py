@@ -24,6 +24,7 @@ from patron_profile.consumers.orders import build_order_consumer
 from patron_profile.consumers.read_models import build_read_model_consumers
 from patron_profile.consumers.timeline import build_timeline_consumer
 from patron_profile.dead_letter_job import scrub_dead_letters_with
+from patron_profile.import_runner import resume_imports_with
 from patron_profile.settings import ProfileSettings
 from patron_shared.http import ServiceRuntime, create_service_app
 
@@ -62,4 +63,5 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         ],
     )
     scrub_dead_letters_with(app, settings)
+    resume_imports_with(app, settings)
     return app

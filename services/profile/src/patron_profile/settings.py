@@ -49,6 +49,13 @@ class ProfileSettings(ServiceSettings):
     import_writers: int = Field(
         default=3, ge=1, le=8, validation_alias=AliasChoices("PROFILE_IMPORT_WRITERS")
     )
+    # How often a process looks for interrupted imports whose file it has, to resume them.
+    import_resume_interval_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        validation_alias=AliasChoices("PROFILE_IMPORT_RESUME_INTERVAL_SECONDS"),
+    )
     # GDPR erasure: how often the erased customers' records are looked for in the dead-letter
     # topics (0: never, the erasures then wait for their `dead_letters` acknowledgement).
     dead_letter_scrub_interval_seconds: float = Field(default=30.0, ge=0, le=86_400)

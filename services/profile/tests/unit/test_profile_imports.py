@@ -244,7 +244,7 @@ def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
     now = utcnow()
     job = a_job(now)
     assert job.progress == 0.0
-    job.start(now)
+    job.start(now, runner=uuid.uuid4(), batch_size=500)
     job.read_bytes = 250
     assert job.progress == 0.25
     job.read_bytes = 1_000  # read, not yet written
@@ -258,16 +258,28 @@ def test_progress_is_the_share_of_the_file_read_until_the_job_ends() -> None:
 def test_a_job_silent_for_too_long_is_seen_as_failed_and_a_finished_one_never() -> None:
     started = utcnow()
     job = a_job(started)
-    job.start(started)
+    job.start(started, runner=uuid.uuid4(), batch_size=500)
     job.counts.rows = 4_000
     assert job.as_of(started + STALLED_AFTER) is job
     stalled = job.as_of(started + STALLED_AFTER + timedelta(seconds=1))
     assert (stalled.status, stalled.progress) == ("failed", 1.0)
     assert stalled.failure is not None
     assert "the 4000 rows counted were imported" in stalled.failure
+    assert "resumes where it stopped" in stalled.failure
     assert job.status == "running"  # what is stored does not change
     job.finish(started)
     assert job.as_of(started + timedelta(days=1)).status == "completed"
+
+
+def test_a_resumed_job_keeps_its_first_start_and_how_its_file_is_cut() -> None:
+    started = utcnow()
+    job = a_job(started)
+    first_run, second_run = uuid.uuid4(), uuid.uuid4()
+    job.start(started, runner=first_run, batch_size=500)
+    later = started + timedelta(minutes=5)
+    job.start(later, runner=second_run, batch_size=2_000)  # the settings changed meanwhile
+    assert (job.started_at, job.updated_at) == (started, later)
+    assert (job.runner, job.batch_size) == (second_run, 500)
 
 
 _row_values = st.fixed_dictionaries(

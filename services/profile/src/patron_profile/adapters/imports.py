@@ -31,7 +31,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +39,7 @@ from patron_profile.adapters.repository import customer_from_row
 from patron_profile.adapters.tables import customers, metadata
 from patron_profile.adapters.uow import ProfileUnitOfWork
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.import_jobs import ImportCounts, ImportJob
+from patron_profile.domain.import_jobs import ImportCounts, ImportJob, ImportTakenOver
 from patron_profile.domain.imports import IMPORT_FIELDS, NEW_CUSTOMER_COLUMNS, RowError
 from patron_shared.db import copy_records, is_one_of, json_recordset
 from patron_shared.db.metadata import base_columns
@@ -66,6 +66,10 @@ imports = Table(
     Column("created_by", String(200)),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    # Resumption (migration 0018): how the file is cut, what is committed, who runs it.
+    Column("batch_size", Integer),
+    Column("committed_batches", ARRAY(Integer), nullable=False, server_default=text("'{}'")),
+    Column("runner", Uuid),
 )
 
 import_errors = Table(
@@ -144,14 +148,23 @@ class SqlImportRepository:
         await self._session.execute(text("SET LOCAL synchronous_commit = off"))
 
     async def add_progress(
-        self, job_id: uuid.UUID, counts: ImportCounts, *, read_bytes: int, now: datetime
+        self,
+        job_id: uuid.UUID,
+        counts: ImportCounts,
+        *,
+        batch: int,
+        runner: uuid.UUID,
+        read_bytes: int,
+        now: datetime,
     ) -> None:
-        """Add a batch's counts to the job's, in the batch's transaction: concurrent batches
-        each add their own, and the job's counts are always those of the batches committed."""
+        """Add a batch's counts to the job's and mark the batch (its first record) committed,
+        in the batch's transaction: concurrent batches each add their own, and the job's
+        counts are always those of the batches committed. Raises `ImportTakenOver` when
+        another run owns the job now (the transaction must then roll back)."""
         c = imports.c
-        await self._session.execute(
+        result = await self._session.execute(
             update(imports)
-            .where(c.tenant_id == self._tenant_id, c.id == job_id)
+            .where(c.tenant_id == self._tenant_id, c.id == job_id, c.runner == runner)
             .values(
                 rows_read=c.rows_read + counts.rows,
                 created_count=c.created_count + counts.created,
@@ -159,9 +172,12 @@ class SqlImportRepository:
                 unchanged_count=c.unchanged_count + counts.unchanged,
                 error_count=c.error_count + counts.errors,
                 read_bytes=func.greatest(c.read_bytes, read_bytes),
+                committed_batches=func.array_append(c.committed_batches, batch),
                 updated_at=now,
             )
         )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ImportTakenOver(f"import {job_id} is run by another process now")
 
     async def add_preview(self, job_id: uuid.UUID, entries: Sequence[dict[str, Any]]) -> None:
         """Append preview entries (any order: reading a job sorts them by row)."""
@@ -304,6 +320,8 @@ class SqlImportRepository:
             "failure": job.failure,
             "started_at": job.started_at,
             "finished_at": job.finished_at,
+            "batch_size": job.batch_size,
+            "runner": job.runner,
         }
 
 
@@ -342,6 +360,9 @@ def _job(row: Any) -> ImportJob:
         failure=row["failure"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        batch_size=row["batch_size"],
+        committed_batches=frozenset(row["committed_batches"]),
+        runner=row["runner"],
     )
 
 

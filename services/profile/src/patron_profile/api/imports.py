@@ -22,6 +22,7 @@ from patron_profile.adapters.import_files import format_of
 from patron_profile.adapters.imports import ImportUnitOfWork
 from patron_profile.domain.import_jobs import ImportJob
 from patron_profile.domain.imports import IMPORT_FIELDS, parse_mapping
+from patron_profile.import_runner import import_options, start_import_job, upload_path
 from patron_profile.service import imports as use_cases
 from patron_profile.settings import ProfileSettings
 from patron_shared.auth import Principal, Scope, mask_email, mask_name, mask_phone
@@ -30,7 +31,6 @@ from patron_shared.events import utcnow
 from patron_shared.http import (
     CSV_CONTENT_TYPE,
     CSV_TYPE,
-    ServiceRuntime,
     api_router,
     attachment,
     csv_line,
@@ -43,8 +43,6 @@ Writer = Annotated[ImportUnitOfWork, Depends(unit_of_work(ImportUnitOfWork, Scop
 Reader = Annotated[ImportUnitOfWork, Depends(unit_of_work(ImportUnitOfWork, Scope.CUSTOMERS_READ))]
 _MASKS = {"email": mask_email, "phone": mask_phone, "first_name": mask_name, "last_name": mask_name}
 _PII_ONLY = ("notes", "date_of_birth")
-# Jobs running in this process (a reference keeps each task alive until it ends).
-_RUNNING: set[asyncio.Task[Any]] = set()
 
 
 class PayloadTooLarge(PatronError):
@@ -112,11 +110,7 @@ class ImportOut(BaseModel):
 
 def build_imports_router(settings: ProfileSettings) -> APIRouter:
     router = api_router(prefix="/api/v1/imports", tags=["imports"])
-    options = use_cases.ImportOptions(
-        phone_default_region=settings.phone_default_region,
-        batch_size=settings.import_batch_size,
-        writers=settings.import_writers,
-    )
+    options = import_options(settings)
     directory = settings.import_directory
 
     @router.post(
@@ -201,7 +195,7 @@ def build_imports_router(settings: ProfileSettings) -> APIRouter:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        _start_job(request.app.state.runtime, job, path, options)
+        start_import_job(request.app.state.runtime, job.id, job.tenant_id, path, options)
         response.headers["Location"] = f"/api/v1/imports/{job_id}"
         return ImportOut.of(job, uow.caller)
 
@@ -282,7 +276,7 @@ def _mapping_object(raw: str | None) -> dict[str, Any]:
 async def _store(request: Request, directory: Path, job_id: uuid.UUID, limit: int) -> Path:
     """The body written to `directory`, chunk by chunk."""
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-    path = directory / f"{job_id}.upload"
+    path = upload_path(directory, job_id)
     size = 0
     try:
         with path.open("wb") as file:
@@ -297,25 +291,6 @@ async def _store(request: Request, directory: Path, job_id: uuid.UUID, limit: in
         path.unlink(missing_ok=True)
         raise
     return path
-
-
-def _start_job(
-    runtime: ServiceRuntime, job: ImportJob, path: Path, options: use_cases.ImportOptions
-) -> None:
-    def new_uow() -> ImportUnitOfWork:
-        return runtime.unit_of_work(
-            ImportUnitOfWork, tenant_id=job.tenant_id, correlation_id=f"import:{job.id}"
-        )
-
-    async def run() -> None:
-        try:
-            await use_cases.run_import(new_uow, job.id, path, options)
-        finally:
-            await asyncio.to_thread(path.unlink, missing_ok=True)
-
-    task = asyncio.create_task(run(), name=f"import-{job.id}")
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
 
 
 async def _errors_csv(uow: ImportUnitOfWork, import_id: uuid.UUID) -> Any:

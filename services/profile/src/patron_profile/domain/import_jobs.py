@@ -9,9 +9,15 @@ from typing import Any, Literal
 
 ImportStatus = Literal["queued", "running", "completed", "failed"]
 PREVIEW_ROWS = 20
-# A running job records progress with every batch (a second or so); one silent this long
-# died with the process that ran it (a restart, say).
+# A running job records progress with every batch (a second or so). One silent for
+# `RESUMABLE_AFTER` is taken over by a process that has its file (the one that ran it
+# stopped, say); one silent for `STALLED_AFTER` is shown as failed: no process has its file.
+RESUMABLE_AFTER = timedelta(minutes=2)
 STALLED_AFTER = timedelta(minutes=15)
+
+
+class ImportTakenOver(Exception):
+    """The job is run by another process now: this run must stop without committing."""
 
 
 @dataclass
@@ -51,6 +57,11 @@ class ImportJob:
     failure: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # How the file is cut into batches (fixed at the first start, so a resumed run cuts it
+    # the same way), the first record of each batch committed, and the run that owns the job.
+    batch_size: int | None = None
+    committed_batches: frozenset[int] = frozenset()
+    runner: uuid.UUID | None = None
 
     @property
     def progress(self) -> float:
@@ -72,15 +83,19 @@ class ImportJob:
             status="failed",
             failure=(
                 f"interrupted: no progress for {minutes} minutes (the service running it "
-                f"stopped); the {self.counts.rows} rows counted were imported, and importing "
-                "the file again updates them rather than duplicating them"
+                f"stopped); the {self.counts.rows} rows counted were imported. It resumes "
+                "where it stopped once a profile process that has its file runs again; or "
+                "import the file again (rows already imported come back unchanged)"
             ),
         )
 
-    def start(self, now: datetime) -> None:
+    def start(self, now: datetime, *, runner: uuid.UUID, batch_size: int) -> None:
+        """Start the job, or resume it (its batch size and first start kept) as `runner`."""
         self.status = "running"
-        self.started_at = now
+        self.started_at = self.started_at or now
         self.updated_at = now
+        self.runner = runner
+        self.batch_size = self.batch_size or batch_size
 
     def finish(self, now: datetime, *, failure: str | None = None) -> None:
         self.status = "failed" if failure else "completed"

@@ -9,6 +9,11 @@ rules, its `CustomerUpdated` events), the new ones created set-based with their
 the same statement. A failure leaves the batches already committed imported and the job
 `failed`, saying why. A dry run does all of it but write customers (and so announces
 nothing).
+
+A job whose process stopped resumes in a process that has its file
+(`patron_profile.import_runner`): each batch's commit records it and checks that the run
+still owns the job, so the resumed run skips what was committed, and a run that lost the
+job (it only seemed dead) commits nothing more.
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ from typing import Any
 from patron_profile.adapters.import_files import FileFormatError
 from patron_profile.adapters.imports import ImportUnitOfWork
 from patron_profile.domain.customer import Customer
-from patron_profile.domain.import_jobs import PREVIEW_ROWS, ImportCounts, ImportJob
+from patron_profile.domain.import_jobs import (
+    PREVIEW_ROWS,
+    ImportCounts,
+    ImportJob,
+    ImportTakenOver,
+)
 from patron_profile.domain.imports import (
     ImportRow,
     RowError,
@@ -95,30 +105,43 @@ async def run_import(
     path: Path,
     options: ImportOptions,
     *,
+    runner: uuid.UUID | None = None,
     clock: Clock = utcnow,
-) -> ImportJob:
-    """Run the job to its end; the job as it ended (completed or failed)."""
+) -> ImportJob | None:
+    """Run the job to its end; the job as it ended (completed or failed), or None when
+    another process took it over meanwhile (it seemed dead) and runs it now.
+
+    `runner`: the run a claim of an interrupted job handed over (`claim_interrupted_imports`);
+    the job then resumes, skipping the batches committed before. Without one, the job starts.
+    """
     async with new_uow() as uow:
         job = await uow.imports.get(job_id, for_update=True)
         if job is None:
             raise NotFound(f"no import {job_id}")
-        job.start(clock())
+        if runner is not None and job.runner != runner:
+            return None  # claimed again by another process since
+        runner = runner or uuid.uuid4()
+        job.start(clock(), runner=runner, batch_size=options.batch_size)
         await uow.imports.save(job)
         await uow.commit()
+    assert job.batch_size is not None
     batches = BatchReader(
         FileToRead(
             path=path,
             format=job.format,
             mapping=dict(job.mapping),
             phone_default_region=options.phone_default_region,
-            batch_size=options.batch_size,
+            batch_size=job.batch_size,
         )
     )
     read = read_in_thread(batches)
     failure: str | None = None
     unexpected: str | None = None
+    taken_over = False
     try:
         await _import_batches(new_uow, job, options, read, clock)
+    except* ImportTakenOver:
+        taken_over = True
     except* FileFormatError as errors:
         failure = str(errors.exceptions[0])
     except* Exception as errors:  # the job says it failed; the log says why in full
@@ -126,10 +149,15 @@ async def run_import(
         unexpected = type(errors.exceptions[0]).__name__
     finally:
         await read.aclose()
+    if taken_over:
+        log.info("import taken over by another process", import_id=str(job_id))
+        return None
     async with new_uow() as uow:
         # the counts as the batches committed them
         ended = await uow.imports.get(job_id, for_update=True)
         assert ended is not None
+        if ended.runner != runner:
+            return None
         if unexpected is not None:
             failure = f"the import stopped after {ended.counts.rows} rows: {unexpected}"
         ended.ignored_columns = batches.ignored_columns
@@ -148,13 +176,16 @@ async def _import_batches(
     clock: Clock,
 ) -> None:
     """Take the batches as they are read while `writers` tasks write the ones read before
-    (PostgreSQL works on them meanwhile); the first failure stops all of them."""
+    (PostgreSQL works on them meanwhile); the first failure stops all of them. The batches
+    an earlier run committed are read (the duplicates within the file need them) but not
+    written again."""
     writers = max(options.writers, 1)
     queue: asyncio.Queue[ValidatedBatch | None] = asyncio.Queue(maxsize=writers)
 
     async def read() -> None:
         async for batch in batches:
-            await queue.put(batch)
+            if batch.first_record not in job.committed_batches:
+                await queue.put(batch)
         for _ in range(writers):
             await queue.put(None)
 
@@ -205,7 +236,15 @@ async def _write_batch(
         if batch.first_record < PREVIEW_ROWS:
             preview = _preview(batch, created=created, updated=updated, errors=errors)
             await uow.imports.add_preview(job.id, preview)
-        await uow.imports.add_progress(job.id, counts, read_bytes=batch.read_bytes, now=now)
+        assert job.runner is not None
+        await uow.imports.add_progress(
+            job.id,
+            counts,
+            batch=batch.first_record,
+            runner=job.runner,
+            read_bytes=batch.read_bytes,
+            now=now,
+        )
         await uow.commit()
 
 
