@@ -170,6 +170,19 @@ async def test_a_disabled_account_is_recorded_but_not_welcomed(
         assert await uow.contacts.get(customer_id) is not None
 
 
+async def test_an_imported_customer_is_recorded_but_not_welcomed(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    customer_id = uuid.uuid4()
+    event = created(customer_id, email=email_of()).model_copy(update={"imported": True})
+    assert await deliver_record(runtime, envelope(event, tenant)) == "processed"
+
+    assert await rows_of(runtime, tenant, customer_id) == []
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        contact = await uow.contacts.get(customer_id)
+    assert contact is not None, "known for the messages that will come (orders, campaigns)"
+
+
 async def test_an_order_is_recorded_as_the_last_and_confirmed_with_its_lines(
     runtime: ServiceRuntime, tenant: str
 ) -> None:

@@ -306,9 +306,15 @@ def test_a_created_customer_is_stored_and_announced_as_the_aggregate_would(
 ) -> None:
     row, customer_id, now = ImportRow(2, fields), uuid.uuid4(), utcnow()
     customer = Customer.register(
-        customer_id=customer_id, tenant_id="t", now=now, **({"source": "import"} | fields)
+        customer_id=customer_id,
+        tenant_id="t",
+        now=now,
+        imported=True,
+        **({"source": "import"} | fields),
     )
     (created,) = customer.events
+    assert isinstance(created, CustomerCreated)
+    assert created.imported
     announced = customer_created_fields(customer_id, row, now=now, source="import")
     assert json.loads(to_json(announced)) == created.model_dump(mode="json")
     assert CustomerCreated.model_validate(announced) == created

@@ -48,6 +48,9 @@ class CustomerCreated(_CustomerEvent):
     event_type: ClassVar[str] = "CustomerCreated"
 
     customer: CustomerSnapshot
+    # A customer base brought in from a file, not someone who just signed up: consumers
+    # that greet new customers (a welcome message) leave these out.
+    imported: bool = False
 
 
 class CustomerUpdated(_CustomerEvent):

@@ -220,15 +220,16 @@ class Triggers:
         self, uow: TriggerUnitOfWork, deliveries: Sequence[Delivered[CustomerCreated]]
     ) -> None:
         """Record each new customer's contact, plan the messages that waited for them,
-        then welcome them (a disabled account: no)."""
+        then welcome them (a disabled account or an imported customer: no)."""
         async with uow:
             for delivered in deliveries:
                 await apply_snapshot(uow, delivered.event)
             await self.release_waiting(uow, [d.event.customer_id for d in deliveries])
+            # An imported customer base is not new to the shop: nobody is welcomed for it.
             wanted = [
                 Wanted(d.event.customer_id, WELCOME_CAUSE, d.event.customer.created_at)
                 for d in deliveries
-                if d.event.customer.status == "active"
+                if d.event.customer.status == "active" and not d.event.imported
             ]
             await self._queue(uow, "welcome", wanted)
             await uow.commit()

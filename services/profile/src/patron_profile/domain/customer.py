@@ -83,8 +83,16 @@ class Customer:
 
     @classmethod
     def register(
-        cls, *, customer_id: uuid.UUID, tenant_id: str, now: datetime, **values: Any
+        cls,
+        *,
+        customer_id: uuid.UUID,
+        tenant_id: str,
+        now: datetime,
+        imported: bool = False,
+        **values: Any,
     ) -> Customer:
+        """A new customer, announced by `CustomerCreated` (`imported`: brought in by a file
+        import, so not greeted as someone who just signed up)."""
         unknown = set(values) - set(EDITABLE_FIELDS)
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "unknown field")
@@ -93,7 +101,9 @@ class Customer:
         )
         customer._require_contact()
         customer.events.append(
-            CustomerCreated(customer_id=customer.id, customer=customer.snapshot())
+            CustomerCreated(
+                customer_id=customer.id, customer=customer.snapshot(), imported=imported
+            )
         )
         return customer
 

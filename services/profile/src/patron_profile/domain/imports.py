@@ -243,6 +243,7 @@ def customer_created_fields(
             "created_at": now,
             "updated_at": now,
         },
+        "imported": True,
     }
 
 

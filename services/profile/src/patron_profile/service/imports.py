@@ -294,6 +294,7 @@ async def _create_one_by_one(
             customer_id=uuid.uuid4(),
             tenant_id=uow.tenant_id,
             now=now,
+            imported=True,
             **({"source": IMPORT_SOURCE} | row.fields),
         )
         for row in rows
