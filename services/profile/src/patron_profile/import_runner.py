@@ -65,7 +65,11 @@ def start_import_job(
         )
 
     async def run() -> None:
-        ended = await use_cases.run_import(new_uow, job_id, path, options, runner=runner)
+        try:
+            ended = await use_cases.run_import(new_uow, job_id, path, options, runner=runner)
+        except Exception:  # the database was unreachable, say: a later claim resumes it
+            log.exception("import could not run", import_id=str(job_id))
+            return
         if ended is not None:
             await asyncio.to_thread(path.unlink, missing_ok=True)
 
