@@ -67,19 +67,23 @@ async def test_only_the_erased_customers_dead_letters_go_and_all_others_stay_onc
     erased, other = uuid.uuid4(), uuid.uuid4()
     email = f"gone-{erased.hex[:8]}@example.com"
     phone = "+14155550188"
+    last_name = f"Quist{erased.hex[:6]}"
     person = ErasedCustomer.of(
-        erased, [email, phone, "Zelda", f"Quist{erased.hex[:6]}"], key=b"test-key"
+        erased, [email, phone], names=[("Zelda", last_name)], key=b"test-key"
     )
     about_them: list[tuple[str, int, str | None, tuple[bytes, list[Any]]]] = [
         (orders, 0, str(erased), dead_letter({"total": "1.00"})),  # by key
         (orders, 0, str(other), dead_letter({"customer_id": str(erased)})),  # id in the payload
         (orders, 1, None, dead_letter({"email": email.upper()})),  # by email only
         (customers, 0, None, (b'{"phone": "' + phone.encode() + b'"', [])),  # broken JSON
+        # by its names only, together
+        (orders, 1, None, dead_letter({"first_name": "ZELDA", "last_name": last_name})),
     ]
     others: list[tuple[str, int, str | None, tuple[bytes, list[Any]]]] = [
         (orders, 0, str(other), dead_letter({"n": 1, "email": "someone@example.com"})),
         (orders, 0, None, dead_letter({"n": 2}, error="KeyError")),
-        (orders, 1, str(other), dead_letter({"n": 3, "first_name": "Ada"})),
+        (orders, 1, str(other), dead_letter({"n": 3, "first_name": "Zelda"})),  # one name
+        (customers, 0, None, dead_letter({"n": 5, "last_name": last_name, "first_name": "Ada"})),
         (customers, 0, None, dead_letter({"n": 4})),
     ]
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
@@ -95,6 +99,8 @@ async def test_only_the_erased_customers_dead_letters_go_and_all_others_stay_onc
             others[2],
             about_them[3],
             others[3],
+            about_them[4],
+            others[4],
         ]:
             await producer.send_and_wait(
                 topic,

@@ -6,8 +6,7 @@ it can delete the head of a partition (DeleteRecords up to an offset). So, for e
 partition of the dead-letter topics, a scrub:
 
 1. reads from the low watermark to the end as it is when the scrub starts (the snapshot);
-2. finds the records about an erased customer: its id in the key, value or headers, or one
-   of its personal values as a string value of the JSON (or a word of any text);
+2. finds the records about an erased customer (the matching rule below);
 3. when there are some, appends again every *other* record below the last of them (same
    key, value, headers and timestamp, to the same partition), waits for the broker's
    acknowledgement, and then deletes the partition's records up to that last one.
@@ -18,11 +17,28 @@ envelopes keep their message ids, so a replay of the dead letters is deduplicate
 consumer's inbox. Two scrubs must not run at once over the same topics (one could append
 again a record the other is erasing): callers serialise them.
 
-The personal values are never needed in the clear: `ErasedCustomer` holds them as keyed
-hashes (HMAC-SHA256 under a secret key from the settings, over a per-customer salt and the
-value's normalised form: stripped, lowercased), and each string of a record is hashed the
-same way to compare. Without the key, a stored hash cannot be tested against guesses (a
-phone number has few enough to try them all).
+Which records are about the customer. A dead letter is kept to be replayed, so deleting
+one about someone else loses a merchant's data: only what identifies the customer matches.
+- Its id, anywhere in the key, value or headers.
+- A strong identifier (email, phone in any written form: `+1 415-555 0123`, a JSON number,
+  its digits alone; an address line; any external id the caller passes), anywhere: as a
+  string value of the JSON, a whole text, or a word of a text (a phone: a run of a text).
+- Its names only together: the full name (first and last names, in either order) as
+  adjacent words of a string value of the JSON or of a text (`"Ann Smith"`, `Dear Smith,
+  Ann`), or its first and its last name as string values of the same JSON object
+  (`{"first_name": "Ann", "last_name": "Smith"}`). A first or last name alone never
+  matches: erasing Ann Smith keeps every other Smith's and Ann's dead letters. Names
+  compare by their words (split as texts are, lowercased), and the customer's names
+  include those of its addresses.
+
+The values are never needed in the clear: `ErasedCustomer` holds them as keyed hashes
+(HMAC-SHA256 under a secret key from the settings, over a per-customer salt and the
+value's normalised form: stripped, lowercased), the strong identifiers, the names and the
+full names in separate sets, and each string of a record is hashed the same way to
+compare. Without the key, a stored hash cannot be tested against guesses (a phone number
+has few enough to try them all). A customer held the way scrubs were stored before names
+were told apart (every value in `value_hashes`, no name sets) matches each of its values
+on its own, as it did then.
 """
 
 from __future__ import annotations
@@ -35,7 +51,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +71,13 @@ _WORD_EDGES = ".!?"
 # its digits too.
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{7,}")
 _MIN_PHONE_DIGITS = 7
+# The most words a full name may have (`Mary Ann de la Cruz`): longer runs are not compared.
+_MAX_NAME_WORDS = 6
 # How long a partition may give nothing before the read gives up (the broker is unwell).
 _READ_STALL_S = 30.0
+
+# A person's names: (first name, last name), either may be missing.
+Names = tuple[str | None, str | None]
 
 
 def normalise(value: str) -> str:
@@ -78,15 +99,39 @@ def comparable_forms(value: str) -> set[str]:
     return forms
 
 
+def words_of(text: str) -> list[str]:
+    """The lowercased words of `text`, in order (punctuation around them left out)."""
+    words = (word.strip(_WORD_EDGES) for word in _WORD_SEPARATORS.split(text.lower()))
+    return [word for word in words if word]
+
+
+def name_form(name: str) -> str:
+    """How a name (or a string that may be one) is compared: its words, one space apart."""
+    return " ".join(words_of(name))
+
+
+def full_name_forms(first: str | None, last: str | None) -> set[str]:
+    """The full name in both orders (`ann smith`, `smith ann`); none without both names."""
+    first_form, last_form = name_form(first or ""), name_form(last or "")
+    if not first_form or not last_form:
+        return set()
+    return {f"{first_form} {last_form}", f"{last_form} {first_form}"}
+
+
 @dataclass(frozen=True)
 class ErasedCustomer:
     """Whom a scrub looks for: the customer's id (not personal data) and its personal values
-    as salted hashes only."""
+    as salted hashes only: `value_hashes`, the strong identifiers that match alone;
+    `full_name_hashes`, its full names (both orders); `name_hashes`, each of its first and
+    last names and their words, which never match alone (they only tell which strings of a
+    record may be part of a full name)."""
 
     customer_id: uuid.UUID
     salt: bytes
     value_hashes: frozenset[str]
     key: bytes = field(repr=False)  # the settings' secret, never stored with the hashes
+    name_hashes: frozenset[str] = frozenset()
+    full_name_hashes: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -94,57 +139,131 @@ class ErasedCustomer:
         customer_id: uuid.UUID,
         values: Iterable[str | None],
         *,
+        names: Iterable[Names] = (),
         key: bytes,
         salt: bytes | None = None,
     ) -> ErasedCustomer:
-        """The customer with its values hashed under `key` and `salt` (a new random one by
-        default); blank and very short values are left out, as in the outbox scrub."""
+        """The customer with its strong identifiers `values` (email, phones, address lines,
+        external ids) and its `names` (first and last, its own and its addresses') hashed
+        under `key` and `salt` (a new random one by default). Blank and very short values
+        are left out, as in the outbox scrub; a name without its other half is too."""
         salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
-        hashes = frozenset(
-            value_hash(form, salt, key)
-            for value in personal_values(*values)
-            for form in comparable_forms(value)
+
+        def hashed(forms: Iterable[str]) -> frozenset[str]:
+            return frozenset(value_hash(form, salt, key) for form in forms)
+
+        pairs = [(first, last) for first, last in names if full_name_forms(first, last)]
+        return cls(
+            customer_id=customer_id,
+            salt=salt,
+            value_hashes=hashed(
+                form for value in personal_values(*values) for form in comparable_forms(value)
+            ),
+            key=key,
+            name_hashes=hashed(
+                form
+                for pair in pairs
+                for name in pair
+                for form in (name_form(name or ""), *words_of(name or ""))
+            ),
+            full_name_hashes=hashed(form for pair in pairs for form in full_name_forms(*pair)),
         )
-        return cls(customer_id=customer_id, salt=salt, value_hashes=hashes, key=key)
 
     def named_in(self, text: RecordText) -> bool:
         customer_id = str(self.customer_id)
         if any(customer_id in part for part in text.texts):
             return True
-        return any(
-            value_hash(term, self.salt, self.key) in self.value_hashes for term in text.terms
-        )
+        hashes: dict[str, str] = {}
+
+        def hash_of(form: str) -> str:
+            found = hashes.get(form)
+            if found is None:
+                found = hashes[form] = value_hash(form, self.salt, self.key)
+            return found
+
+        if any(hash_of(term) in self.value_hashes for term in text.terms):
+            return True
+        if not self.full_name_hashes:
+            return False
+        return self._full_name_in(text, hash_of)
+
+    def _full_name_in(self, text: RecordText, hash_of: Callable[[str], str]) -> bool:
+        def is_name(form: str) -> bool:
+            return hash_of(form) in self.name_hashes
+
+        def is_full_name(form: str) -> bool:
+            return hash_of(form) in self.full_name_hashes
+
+        # adjacent words of a text: only runs that start and end with a word of a name
+        for words in text.word_runs:
+            starts = [i for i, word in enumerate(words) if is_name(word)]
+            for i in starts:
+                for j in range(i + 1, min(i + _MAX_NAME_WORDS, len(words))):
+                    if is_name(words[j]) and is_full_name(" ".join(words[i : j + 1])):
+                        return True
+        # a first and a last name side by side in one object (both orders are held)
+        for strings in text.objects:
+            names = [form for form in strings if is_name(form)]
+            for i, first in enumerate(names):
+                for last in names[i + 1 :]:
+                    if is_full_name(f"{first} {last}"):
+                        return True
+        return False
 
 
 @dataclass(frozen=True)
 class RecordText:
     """What a dead letter says, for matching: its key, value and header values as lowercased
-    texts, and `terms`, every normalised string value of the JSON value and every word of
-    every text."""
+    texts; `terms`, every normalised string value of the JSON value and every word (and
+    phone-like run) of every text; `word_runs`, the words of each text and each string
+    value of the JSON (a JSON value's own text is left out: its words are its keys and
+    values, adjacent only in print); `objects`, the string values (in `name_form`) of each
+    object of the JSON."""
 
     texts: tuple[str, ...]
     terms: frozenset[str]
+    word_runs: tuple[tuple[str, ...], ...] = ()
+    objects: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
     def of(
         cls, key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] = ()
     ) -> RecordText:
-        texts = [
-            (part or b"").decode(errors="replace")
-            for part in (key, value, *(header for _, header in headers))
-        ]
+        # a header without a value (Kafka allows it) says nothing
+        header_texts = [(header or b"").decode(errors="replace") for _, header in headers]
+        key_text = (key or b"").decode(errors="replace")
+        value_text = (value or b"").decode(errors="replace")
+        texts = [key_text, value_text, *header_texts]
         strings = list(texts)
-        # A value that is not JSON (often why it is a dead letter): its words are enough.
+        prose = [key_text, *header_texts]
+        objects: list[tuple[str, ...]] = []
+        document: Any = None
         if value:
             with contextlib.suppress(ValueError):
-                strings += _string_values(json.loads(value))
+                document = json.loads(value)
+        if isinstance(document, Mapping | list | str):
+            values = list(_string_values(document))
+            strings += values
+            prose += values
+            objects = [forms for forms in map(_string_forms, _objects(document)) if len(forms) > 1]
+        else:
+            # A value that is not JSON (often why it is a dead letter): its words are enough.
+            prose.append(value_text)
         terms: set[str] = set()
-        for text in strings:
-            terms |= comparable_forms(text)
-            for word in _WORD_SEPARATORS.split(text.lower()):
-                terms |= comparable_forms(word.strip(_WORD_EDGES))
+        for string in strings:
+            terms |= comparable_forms(string)
+            for word in words_of(string):
+                terms |= comparable_forms(word)
+            # a phone written with spaces or brackets inside a text spans several words
+            for phone in _PHONE_LIKE.finditer(string):
+                terms |= comparable_forms(phone.group())
         terms.discard("")
-        return cls(texts=tuple(text.lower() for text in texts), terms=frozenset(terms))
+        return cls(
+            texts=tuple(text.lower() for text in texts),
+            terms=frozenset(terms),
+            word_runs=tuple(run for run in map(tuple, map(words_of, prose)) if len(run) > 1),
+            objects=tuple(objects),
+        )
 
 
 def _string_values(node: Any) -> Iterator[str]:
@@ -159,6 +278,23 @@ def _string_values(node: Any) -> Iterator[str]:
         yield node
     elif isinstance(node, int | float) and not isinstance(node, bool):
         yield str(node)
+
+
+def _objects(node: Any) -> Iterator[Mapping[str, Any]]:
+    """Every object at any depth of a JSON document."""
+    if isinstance(node, Mapping):
+        yield node
+        for item in node.values():
+            yield from _objects(item)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _objects(item)
+
+
+def _string_forms(node: Mapping[str, Any]) -> tuple[str, ...]:
+    """The string values of an object itself (not of the objects inside), as names compare."""
+    forms = (name_form(item) for item in node.values() if isinstance(item, str))
+    return tuple(form for form in forms if form)
 
 
 def is_about(customers: Sequence[ErasedCustomer], record: Any) -> bool:

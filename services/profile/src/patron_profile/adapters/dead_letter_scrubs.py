@@ -1,5 +1,8 @@
-"""Pending scrubs of the dead-letter topics (migration 0015): one row per erasure, holding the
-customer's id and its personal values as salted hashes only, until the scrub has run."""
+"""Pending scrubs of the dead-letter topics (migrations 0015, 0017, 0019): one row per
+erasure, holding the customer's id and its personal values as salted hashes only, until the
+scrub has run: its strong identifiers (`value_hashes`), its names and its full names apart
+(`name_hashes`, `full_name_hashes`; empty in rows from before 0019, whose `value_hashes`
+hold the names too and match them alone, as then)."""
 
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ dead_letter_scrubs = Table(
     Column("mode", String(20), nullable=False),
     Column("salt", LargeBinary, nullable=False),
     Column("value_hashes", ARRAY(String(64)), nullable=False),
+    Column("name_hashes", ARRAY(String(64)), nullable=False, server_default=text("'{}'")),
+    Column("full_name_hashes", ARRAY(String(64)), nullable=False, server_default=text("'{}'")),
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
@@ -78,6 +83,8 @@ class SqlDeadLetterScrubRepository:
                 mode=mode,
                 salt=customer.salt,
                 value_hashes=sorted(customer.value_hashes),
+                name_hashes=sorted(customer.name_hashes),
+                full_name_hashes=sorted(customer.full_name_hashes),
                 requested_at=requested_at,
                 next_attempt_at=requested_at,
             )
@@ -129,7 +136,7 @@ async def claim_dead_letter_scrubs(
     wait: timedelta,
     hash_key: bytes,
 ) -> list[DeadLetterScrub]:
-    """Up to `limit` scrubs of any tenant that are due (migrations 0015 and 0017), each leased
+    """Up to `limit` scrubs of any tenant that are due (migrations 0015, 0017, 0019), each leased
     until `now + lease`; those another job holds at this moment are left out."""
     async with engine.begin() as connection:
         rows = (
@@ -157,6 +164,8 @@ async def claim_dead_letter_scrubs(
                 salt=bytes(row.salt),
                 value_hashes=frozenset(row.value_hashes),
                 key=hash_key,
+                name_hashes=frozenset(row.name_hashes),
+                full_name_hashes=frozenset(row.full_name_hashes),
             ),
             attempts=row.attempts,
             final_pass=row.final_pass,

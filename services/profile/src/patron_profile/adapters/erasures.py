@@ -38,7 +38,7 @@ from patron_profile.adapters.merges import customer_merges
 from patron_profile.adapters.notes import customer_metadata, customer_notes
 from patron_profile.adapters.tables import customers, metadata, order_refunds, orders
 from patron_profile.adapters.timeline import timeline_entries
-from patron_profile.domain.erasure import Erasure
+from patron_profile.domain.erasure import Erasure, PersonalValues
 from patron_shared.db.erasure import REDACTED
 from patron_shared.db.erasure import personal_values as searchable
 from patron_shared.events.customer import ErasureMode
@@ -73,11 +73,12 @@ class SqlErasureRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def personal_values(self, customer_id: uuid.UUID) -> list[str] | None:
-        """The customer's email, phone and names (its own and its addresses'), the row
-        locked; None when there is no row (never created, or erased for good)."""
+    async def personal_values(self, customer_id: uuid.UUID) -> PersonalValues | None:
+        """The customer's email, phones, address lines and names (its own and its
+        addresses'), the row locked; None when there is no row (never created, or erased
+        for good)."""
         found = await self._personal_data(customer_id)
-        return None if found is None else found.values
+        return None if found is None else found.personal
 
     async def _personal_data(self, customer_id: uuid.UUID) -> _PersonalData | None:
         row = (
@@ -94,8 +95,9 @@ class SqlErasureRepository:
         ).first()
         if row is None:
             return None
-        values = [value for value in row if value]
-        contacts = [value for value in (row.email, row.phone) if value]
+        identifiers = [value for value in (row.email, row.phone) if value]
+        names: list[tuple[str | None, str | None]] = [(row.first_name, row.last_name)]
+        contacts = list(identifiers)
         for address in await self._session.execute(
             select(
                 addresses.c.first_name,
@@ -106,9 +108,16 @@ class SqlErasureRepository:
                 addresses.c.tenant_id == self._tenant_id, addresses.c.customer_id == customer_id
             )
         ):
-            values += [value for value in address if value]
+            identifiers += [value for value in (address.phone, address.address1) if value]
+            names.append((address.first_name, address.last_name))
             contacts += [address.phone] if address.phone else []
-        return _PersonalData(values=values, contacts=frozenset(v.lower() for v in contacts))
+        return _PersonalData(
+            personal=PersonalValues(
+                identifiers=tuple(identifiers),
+                names=tuple((first, last) for first, last in names if first or last),
+            ),
+            contacts=frozenset(v.lower() for v in contacts),
+        )
 
     async def erase_customer(
         self, customer_id: uuid.UUID, mode: ErasureMode, now: datetime
@@ -323,8 +332,12 @@ class SqlErasureRepository:
 
 @dataclass(frozen=True)
 class _PersonalData:
-    values: list[str]  # email, phone, names, address lines: what an erasure looks for
+    personal: PersonalValues  # email, phones, address lines, names: what an erasure looks for
     contacts: frozenset[str]  # its email and phones, lower-cased: what identifies it
+
+    @property
+    def values(self) -> list[str]:
+        return self.personal.values
 
 
 def _redact_quotes(text: str, values: Sequence[str]) -> str:

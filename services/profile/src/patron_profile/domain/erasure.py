@@ -33,6 +33,22 @@ ParticipantStatus = Literal["pending", "done"]
 
 
 @dataclass(frozen=True)
+class PersonalValues:
+    """What an erasure looks for of a customer in the messages it leaves behind.
+    `identifiers` (email, phones, address lines) name the customer alone; `names` (its own
+    and its addresses') are shared with other customers, so a dead letter is only about it
+    when one holds a first and last name of it together."""
+
+    identifiers: tuple[str, ...]
+    names: tuple[tuple[str | None, str | None], ...]  # (first name, last name)
+
+    @property
+    def values(self) -> list[str]:
+        """Every value, names included: what the outbox and import scrubs redact."""
+        return [*self.identifiers, *(name for pair in self.names for name in pair if name)]
+
+
+@dataclass(frozen=True)
 class ParticipantProgress:
     service: str
     status: ParticipantStatus

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from patron_profile.domain.erasure import PROFILE_PARTICIPANT, Erasure
+from patron_profile.domain.erasure import PROFILE_PARTICIPANT, Erasure, PersonalValues
 from patron_profile.service.dead_letter_scrubs import DeadLetterScrubRepository
 from patron_shared.db.ports import ErasingUnitOfWorkProtocol
 from patron_shared.errors import NotFound
@@ -20,7 +20,7 @@ Clock = Callable[[], datetime]
 
 
 class ErasureRepository(Protocol):
-    async def personal_values(self, customer_id: uuid.UUID) -> list[str] | None: ...
+    async def personal_values(self, customer_id: uuid.UUID) -> PersonalValues | None: ...
     async def erase_customer(
         self, customer_id: uuid.UUID, mode: ErasureMode, now: datetime
     ) -> None: ...
@@ -54,8 +54,8 @@ async def erase_customer(
     all be erased. `hash_key` keys the hashes of its values kept for the dead-letter
     scrub."""
     async with uow:
-        values = await uow.erasures.personal_values(customer_id)
-        if values is None:
+        personal = await uow.erasures.personal_values(customer_id)
+        if personal is None:
             previous = await uow.erasures.latest(customer_id)
             if previous is None:
                 raise NotFound(f"customer {customer_id} not found")
@@ -70,12 +70,14 @@ async def erase_customer(
             acknowledged={PROFILE_PARTICIPANT: now},
         )
         await uow.erasures.erase_customer(customer_id, mode, now)
-        await uow.scrub_customer_messages(customer_id, values)
+        await uow.scrub_customer_messages(customer_id, personal.values)
         await uow.erasures.add(erasure)
-        # the dead letters are scrubbed later (`service.dead_letter_scrubs`), by hashes
-        await uow.dead_letter_scrubs.add(
-            erasure.erasure_id, ErasedCustomer.of(customer_id, values, key=hash_key), mode, now
+        # the dead letters are scrubbed later (`service.dead_letter_scrubs`), by hashes; a
+        # name is only looked for with its other half (others share it)
+        dead_letters = ErasedCustomer.of(
+            customer_id, personal.identifiers, names=personal.names, key=hash_key
         )
+        await uow.dead_letter_scrubs.add(erasure.erasure_id, dead_letters, mode, now)
         await uow.erasures.acknowledge(erasure.erasure_id, PROFILE_PARTICIPANT, now)
         uow.emit(
             CustomerErased(
