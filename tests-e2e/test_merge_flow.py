@@ -200,6 +200,10 @@ async def test_two_customers_merge_into_one_and_an_unmerge_restores_both(
     await becomes(lambda: statistics_of(primary), {"total_orders": 1, "total_spent": "100.00"})
     await becomes(lambda: points_of(secondary), 500, "points given back")
     await becomes(lambda: points_of(primary), 1_000)
+    # the profile's copies follow, whether loyalty's news or the unmerge reached it first
+    restored_points = {"loyalty_points": 500}
+    await becomes(lambda: api.customer(secondary, "loyalty_points"), restored_points)
+    await becomes(lambda: api.customer(primary, "loyalty_points"), {"loyalty_points": 1_000})
     await becomes(lambda: messages_of(secondary), 2, "its own messages back")
     await becomes(lambda: messages_of(primary), 3)
     await becomes(lambda: facts_of(secondary), (1, "50.00"))

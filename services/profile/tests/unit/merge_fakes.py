@@ -1,4 +1,5 @@
-"""Fakes for the merge, unmerge and source-upsert use cases: every repository they touch."""
+"""Fakes for the merge, unmerge and source-upsert use cases: every repository they touch,
+and the values other services own, which their events set on the same customers."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from patron_profile.domain.address import ADDRESS_TYPES, AddressBook
+from patron_profile.domain.customer import Customer
 from patron_profile.domain.merge import ConsentMove, MergeRecord
 from patron_shared.events import Envelope
 
-from .conftest import FakeOrderRepository, FakeUnitOfWork
+from .conftest import FakeCustomerRepository, FakeOrderRepository, FakeUnitOfWork
 from .test_profile_addresses import FakeAddressRepository, UniqueDefaultViolation
 from .test_profile_consents import FakeConsentRepository
 from .test_profile_notes import FakeMetadataRepository
@@ -99,6 +102,35 @@ class FakeMergeRepository:
         store.entries = [e for e in store.entries if e.id != move.entry_id]
 
 
+@dataclass
+class FakeReadModelRepository:
+    """The values other services own, on the customer rows, as the SQL updates them."""
+
+    customers: Callable[[], FakeCustomerRepository]
+
+    async def set_fields(self, customer_id: uuid.UUID, **values: Any) -> bool:
+        customer = self._following(customer_id)
+        for name, value in values.items():
+            setattr(customer, name, value)
+        return customer is not None
+
+    async def add_segment(self, customer_id: uuid.UUID, segment: str) -> bool:
+        customer = self._following(customer_id)
+        if customer is not None and segment not in customer.segments:
+            customer.segments.append(segment)
+        return customer is not None
+
+    async def remove_segment(self, customer_id: uuid.UUID, segment: str) -> bool:
+        customer = self._following(customer_id)
+        if customer is not None:
+            customer.segments = [s for s in customer.segments if s != segment]
+        return customer is not None
+
+    def _following(self, customer_id: uuid.UUID) -> Customer | None:
+        customer = self.customers().rows.get(customer_id)
+        return customer if customer is not None and customer.follows_other_services else None
+
+
 class MergeFakeUnitOfWork(FakeUnitOfWork):
     repositories = (
         "customers",
@@ -116,6 +148,7 @@ class MergeFakeUnitOfWork(FakeUnitOfWork):
         self.consents = FakeConsentRepository()
         self.metadata = FakeMetadataRepository()
         self.merges = FakeMergeRepository(lambda: self.orders, lambda: self.consents)
+        self.read_model = FakeReadModelRepository(lambda: self.customers)
 
     async def commit(self) -> list[Envelope]:
         envelopes = await super().commit()

@@ -120,3 +120,23 @@ def test_a_bulk_tag_change_is_announced_as_an_update_and_a_tags_change() -> None
     assert updated.customer.tags == ["vip", "new"]
     assert isinstance(tags_changed, TagsChanged)
     assert (tags_changed.added, tags_changed.removed) == (["new"], ["old"])
+
+
+def test_a_merged_customer_keeps_following_other_services_until_its_unmerge_and_after() -> None:
+    customer = register(email="jane@example.com")
+    assert customer.follows_other_services
+
+    customer.merge_into(uuid.uuid4(), now=NOW)
+    assert customer.deleted_at is not None
+    assert customer.follows_other_services, "the tombstone an unmerge restores stays current"
+
+    customer.restore_from_merge(now=NOW)
+    assert customer.follows_other_services
+
+
+def test_a_deleted_customer_follows_no_other_service() -> None:
+    customer = register(email="jane@example.com")
+
+    customer.delete(now=NOW)
+
+    assert not customer.follows_other_services

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron_profile.adapters.tables import customers
 
 
 class SqlReadModelRepository:
-    """Each method updates one live customer row and says whether there was one."""
+    """Each method updates one customer row that follows the other services' events (a
+    live customer or a merge's tombstone: `Customer.follows_other_services`) and says
+    whether there was one."""
 
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self._session = session
@@ -41,7 +43,8 @@ class SqlReadModelRepository:
             .where(
                 customers.c.tenant_id == self._tenant_id,
                 customers.c.id == customer_id,
-                customers.c.deleted_at.is_(None),
+                # `Customer.follows_other_services`, as SQL
+                or_(customers.c.deleted_at.is_(None), customers.c.merged_into.is_not(None)),
             )
             .values(**values)
             .returning(customers.c.id)

@@ -81,6 +81,16 @@ class Customer:
     def full_name(self) -> str | None:
         return full_name_of(self.first_name, self.last_name)
 
+    @property
+    def follows_other_services(self) -> bool:
+        """Whether the values other services own (VIP status, segments, loyalty) still take
+        their events: a live customer's do, and so do a merge's tombstone's, hidden as they
+        are. An unmerge brings the tombstone back with them, and the events the unmerge
+        sets off (points given back, segments entered again) may come before it or after
+        (other topics, no order between them): either way the customer ends with the last
+        of each. A deleted customer takes none: nothing brings it back."""
+        return self.deleted_at is None or self.merged_into is not None
+
     @classmethod
     def register(
         cls,
@@ -145,7 +155,9 @@ class Customer:
     def merge_into(self, survivor_id: uuid.UUID, *, now: datetime) -> None:
         """Become the tombstone of a merge: gone from every read, pointing at `survivor_id`.
 
-        Its own data stays on the row, so an unmerge can bring the customer back as it was.
+        Its own data stays on the row, so an unmerge can bring the customer back as it was;
+        the values other services own keep following their events meanwhile
+        (`follows_other_services`).
         """
         if survivor_id == self.id:
             raise ValueError("a customer cannot be merged into itself")

@@ -4,7 +4,14 @@ They belong to segmentation and loyalty; the profile only mirrors them for reads
 filters, so applying them announces nothing (re-announcing would echo between services).
 Events of one customer arrive in order (one partition per key) and carry absolute values
 (balance, tier, membership), so applying the latest one is always right; the inbox makes a
-redelivery a no-op. An event about a customer the profile does not hold is ignored.
+redelivery a no-op.
+
+A merged customer's tombstone takes them too (`Customer.follows_other_services`): an unmerge
+and the events it sets off here (points given back, segments entered again) come on
+different topics, in any order, and the restored customer must end with the last of each.
+The survivor is never touched by events about the customer merged into it: its own values
+come from events about itself. An event about a customer the profile does not hold, or
+holds deleted, is ignored.
 """
 
 from __future__ import annotations
@@ -65,4 +72,7 @@ async def mirror_tier(uow: ReadModelUnitOfWork, event: TierChanged) -> None:
 
 def _note_if_unknown(applied: bool, event: object) -> None:
     if not applied:
-        log.info("ignored: the profile holds no such customer", about=type(event).__name__)
+        log.info(
+            "ignored: the profile holds no such live or merged customer",
+            about=type(event).__name__,
+        )
