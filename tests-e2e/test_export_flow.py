@@ -4,6 +4,7 @@ a welcome email -> the GDPR export through the gateway holds every service's par
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -72,7 +73,8 @@ async def test_the_export_holds_every_services_part_of_the_customer(
     assert insights["rfm"]["code"] == "".join(
         str(insights["rfm"][score]) for score in ("recency", "frequency", "monetary")
     )
-    assert 0 <= insights["predictions"]["probability_alive"] <= 1
+    # the export never fits the tenant's model: none is stored yet, so no predictions
+    assert (insights["predictions"], insights["predictions_absent"]) == (None, "no_stored_model")
 
     loyalty = parts["loyalty"]
     assert loyalty["points_account"]["balance"] > 0
@@ -83,6 +85,17 @@ async def test_the_export_holds_every_services_part_of_the_customer(
     assert notifications["contact"]["email"] == email
     assert "welcome" in {d["template_key"] for d in notifications["deliveries"]}
     assert all(d["recipient"] == email for d in notifications["deliveries"])
+
+    fitted = await gateway.get("/api/v1/insights/model", headers=headers)
+    assert fitted.status_code == 200, fitted.text
+    again = await export()
+    assert again is not None
+    insights = again["services"]["segmentation"]["insights"]
+    assert 0 <= insights["predictions"]["probability_alive"] <= 1
+    assert insights["model_as_of"] == fitted.json()["as_of"]
+    assert datetime.fromisoformat(insights["model_fitted_at"]) == datetime.fromisoformat(
+        fitted.json()["fitted_at"]
+    )
 
     audit = await gateway.get(f"/api/v1/customers/{customer_id}/audit", headers=headers)
     assert audit.status_code == 200, audit.text

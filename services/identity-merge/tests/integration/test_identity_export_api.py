@@ -14,6 +14,7 @@ from patron_identity.adapters.tables import (
     identity_merges,
     match_keys,
     rejected_pairs,
+    source_deliveries,
 )
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import unique_tenant
@@ -113,12 +114,75 @@ async def test_the_export_holds_match_keys_and_pairs_decided_apart(
     ]
 
 
+def result(customer_id: uuid.UUID, external_id: str) -> dict[str, object]:
+    """One profile's result in a remembered delivery's outcome."""
+    return {
+        "external_id": external_id,
+        "event": "upsert",
+        "customer_id": str(customer_id),
+        "created": False,
+        "matched_by": "external_id",
+    }
+
+
+async def test_the_export_holds_the_deliveries_naming_the_customer_and_only_its_results(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    tenant = unique_tenant()
+    customer_id, other = uuid.uuid4(), uuid.uuid4()
+    await insert_row(
+        runtime,
+        tenant,
+        source_deliveries,
+        channel="api:shopify",
+        delivery_key="batch-1",
+        fingerprint="f1",
+        outcome=[result(other, "shopify:2"), result(customer_id, "shopify:1")],
+        received_at=NOW,
+    )
+    await insert_row(
+        runtime,
+        tenant,
+        source_deliveries,
+        channel="api:shopify",
+        delivery_key="batch-2",
+        fingerprint="f2",
+        outcome=[result(other, "shopify:2")],
+        received_at=NOW,
+    )
+    # a customer id as some other value of a result is not the customer's result
+    await insert_row(
+        runtime,
+        tenant,
+        source_deliveries,
+        channel="api:woocommerce",
+        delivery_key="batch-3",
+        fingerprint="f3",
+        outcome=[result(other, str(customer_id))],
+        received_at=NOW,
+    )
+
+    deliveries = (await export_of(client, tenant, customer_id))["data"]["source_deliveries"]
+
+    assert deliveries == [
+        {
+            "channel": "api:shopify",
+            "delivery_key": "batch-1",
+            "outcome": [result(customer_id, "shopify:1")],
+            "received_at": NOW.isoformat().replace("+00:00", "Z"),
+        }
+    ]
+    other_deliveries = (await export_of(client, tenant, other))["data"]["source_deliveries"]
+    assert sorted(d["delivery_key"] for d in other_deliveries) == ["batch-1", "batch-2", "batch-3"]
+
+
 async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncClient) -> None:
     document = await export_of(client, unique_tenant(), uuid.uuid4())
 
     assert document["data"]["customer"] is None
     assert document["data"]["identifiers"] == []
     assert document["data"]["merges"] == []
+    assert document["data"]["source_deliveries"] == []
 
 
 async def test_the_export_needs_the_customers_export_scope(client: httpx.AsyncClient) -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from patron_identity.domain.connectors import (
     Connector,
     ConnectorCursor,
     ConnectorSource,
-    DeliveryRecord,
 )
 
 from .fakes import FakeIdentityUnitOfWork
@@ -65,27 +62,10 @@ class FakeConnectorDirectory:
         return self.rows.get(connector_id)
 
 
-@dataclass
-class FakeSourceDeliveryRepository:
-    records: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
-
-    async def claim(self, channel: str, key: str, fingerprint: str) -> DeliveryRecord | None:
-        earlier = self.records.get((channel, key))
-        if earlier is not None:
-            return copy.deepcopy(earlier)
-        self.records[(channel, key)] = DeliveryRecord(fingerprint=fingerprint, outcome=[])
-        return None
-
-    async def record_outcome(self, channel: str, key: str, outcome: list[dict[str, Any]]) -> None:
-        earlier = self.records[(channel, key)]
-        self.records[(channel, key)] = DeliveryRecord(earlier.fingerprint, copy.deepcopy(outcome))
-
-
 class FakeSourceUnitOfWork(FakeIdentityUnitOfWork):
-    repositories = (*FakeIdentityUnitOfWork.repositories, "connectors", "source_deliveries")
+    repositories = (*FakeIdentityUnitOfWork.repositories, "connectors")
 
     def __init__(self, tenant_id: str = "demo") -> None:
         super().__init__()
         self.tenant_id = tenant_id
         self.connectors = FakeConnectorRepository()
-        self.source_deliveries = FakeSourceDeliveryRepository()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from patron_identity.domain.connectors import ERASED_EXTERNAL_ID, DeliveryRecord
 from patron_identity.domain.customer import IdentityCustomer
 from patron_identity.domain.duplicates import (
     DuplicateSuggestion,
@@ -320,6 +321,37 @@ class FakeMatchModelRepository:
         self.model, self.records = model, records
 
 
+@dataclass
+class FakeSourceDeliveryRepository:
+    records: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
+
+    async def claim(self, channel: str, key: str, fingerprint: str) -> DeliveryRecord | None:
+        earlier = self.records.get((channel, key))
+        if earlier is not None:
+            return copy.deepcopy(earlier)
+        self.records[(channel, key)] = DeliveryRecord(fingerprint=fingerprint, outcome=[])
+        return None
+
+    async def record_outcome(self, channel: str, key: str, outcome: list[dict[str, Any]]) -> None:
+        earlier = self.records[(channel, key)]
+        self.records[(channel, key)] = DeliveryRecord(earlier.fingerprint, copy.deepcopy(outcome))
+
+    async def forget_customer(self, customer_id: uuid.UUID) -> int:
+        named = 0
+        for key, record in self.records.items():
+            if not any(r.get("customer_id") == str(customer_id) for r in record.outcome):
+                continue
+            named += 1
+            outcome = [
+                r | {"external_id": ERASED_EXTERNAL_ID}
+                if r.get("customer_id") == str(customer_id)
+                else r
+                for r in record.outcome
+            ]
+            self.records[key] = DeliveryRecord(record.fingerprint, outcome)
+        return named
+
+
 class FakeIdentityUnitOfWork(InMemoryUnitOfWork):
     repositories = (
         "customers",
@@ -331,6 +363,7 @@ class FakeIdentityUnitOfWork(InMemoryUnitOfWork):
         "rejected_pairs",
         "match_policies",
         "match_models",
+        "source_deliveries",
     )
 
     def __init__(self) -> None:
@@ -344,3 +377,4 @@ class FakeIdentityUnitOfWork(InMemoryUnitOfWork):
         self.rejected_pairs = FakeRejectedPairRepository()
         self.match_policies = FakeMatchPolicyRepository()
         self.match_models = FakeMatchModelRepository()
+        self.source_deliveries = FakeSourceDeliveryRepository()

@@ -84,6 +84,43 @@ async def test_the_export_holds_the_points_account_ledger_lots_and_credit(
     assert [(a["currency"], a["balance"]) for a in data["credit_accounts"]] == [("USD", "15.0000")]
 
 
+async def test_the_export_holds_the_customers_answered_credit_requests_with_what_they_did(
+    client: httpx.AsyncClient, admin: dict[str, str], tenant: str
+) -> None:
+    customer_id, other = uuid.uuid4(), uuid.uuid4()
+    key = f"goodwill-{uuid.uuid4()}"
+    url = f"/api/v1/customers/{customer_id}/credit"
+    issued = await client.post(
+        url,
+        json={"amount": "15.00", "currency": "EUR", "reason": "late parcel"},
+        headers=admin | {"Idempotency-Key": key},
+    )
+    applied = await client.post(
+        f"{url}/apply", json={"amount": "4.00", "currency": "EUR", "order_id": "A-1"}, headers=admin
+    )
+    other_issue = await client.post(
+        f"/api/v1/customers/{other}/credit",
+        json={"amount": "1.00", "currency": "EUR", "reason": "late parcel"},
+        headers=admin | {"Idempotency-Key": f"other-{uuid.uuid4()}"},
+    )
+    assert (issued.status_code, applied.status_code, other_issue.status_code) == (201, 200, 201)
+
+    requests = (await export_of(client, tenant, customer_id))["data"]["credit_requests"]
+
+    assert sorted(
+        (r["key_type"], r["key"], r["entry_type"], r["amount"], r["currency"]) for r in requests
+    ) == [
+        ("idempotency_key", key, "issue", "15.0000", "EUR"),
+        ("order_id", "A-1", "apply", "-4.0000", "EUR"),
+    ]
+    assert {r["entry_id"] for r in requests} == {
+        issued.json()["entry"]["id"],
+        applied.json()["entry"]["id"],
+    }
+    assert all(r["created_at"] for r in requests)
+    assert "fingerprint" not in requests[0]
+
+
 async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncClient) -> None:
     document = await export_of(client, unique_tenant(), uuid.uuid4())
 
@@ -91,7 +128,13 @@ async def test_an_unknown_customer_exports_every_part_empty(client: httpx.AsyncC
     assert document["data"]["member"] is None
     assert all(
         document["data"][part] == []
-        for part in ("points_ledger", "points_lots", "credit_accounts", "credit_ledger")
+        for part in (
+            "points_ledger",
+            "points_lots",
+            "credit_accounts",
+            "credit_ledger",
+            "credit_requests",
+        )
     )
 
 

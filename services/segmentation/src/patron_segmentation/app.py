@@ -39,7 +39,7 @@ def create_app(settings: SegmentationSettings | None = None) -> FastAPI:
             build_rfm_router(),
             build_insights_router(settings),
             build_reports_router(settings),
-            build_export_router(settings),
+            build_export_router(),
         ],
         consumers=[
             build_customer_consumer(runtime),

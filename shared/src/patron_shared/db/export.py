@@ -9,7 +9,7 @@ first, and the document names the parts that were cut (`truncated`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,9 @@ EXPORT_ROWS_PER_PART = 10_000
 """Most rows one list part of an export holds (the newest ones)."""
 
 CustomerMatch = Callable[[Table, uuid.UUID], ColumnElement[bool]]
+CustomerColumn = Callable[[Table, uuid.UUID], ColumnElement[Any]]
+"""A value computed for the customer from a row, e.g. the customer's own entries of a JSON
+list that names other customers too."""
 
 
 def by_column(name: str) -> CustomerMatch:
@@ -56,6 +59,8 @@ class ExportPart:
     single: bool = False
     # columns left out: internal bookkeeping, never the customer's data
     omit: frozenset[str] = frozenset({"tenant_id"})
+    # columns computed for the customer: one named as a table column replaces it
+    computed: Mapping[str, CustomerColumn] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,7 +81,18 @@ async def read_export(
     document = ExportDocument()
     for part in parts:
         table = part.table
-        columns = [column for column in table.c if column.name not in part.omit]
+        columns: list[ColumnElement[Any]] = [
+            part.computed[column.name](table, customer_id).label(column.name)
+            if column.name in part.computed
+            else column
+            for column in table.c
+            if column.name not in part.omit
+        ]
+        columns += [
+            compute(table, customer_id).label(name)
+            for name, compute in part.computed.items()
+            if name not in table.c
+        ]
         query = select(*columns).where(part.match(table, customer_id))
         if "tenant_id" in table.c:
             query = query.where(table.c.tenant_id == tenant_id)

@@ -6,6 +6,7 @@ never holds one in the clear.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from patron_identity.adapters.tables import source_connectors, source_deliveries
 from patron_identity.domain.connectors import (
+    ERASED_EXTERNAL_ID,
     Connector,
     ConnectorCursor,
     ConnectorSource,
@@ -158,6 +160,40 @@ class SqlSourceDeliveryRepository:
             .where(d.tenant_id == self._tenant_id, d.channel == channel, d.delivery_key == key)
             .values(outcome=outcome)
         )
+
+    async def forget_customer(self, customer_id: uuid.UUID) -> int:
+        """Blank the source's id of the customer in the results that name it (the rest of a
+        batch's results stay, for replays); returns how many deliveries named it."""
+        result = await self._session.execute(
+            _FORGET_CUSTOMER,
+            {
+                "tenant": self._tenant_id,
+                "customer": str(customer_id),
+                "names": json.dumps([{"customer_id": str(customer_id)}]),
+                "erased": json.dumps(ERASED_EXTERNAL_ID),
+            },
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Containment finds the deliveries; each of their results naming the customer is rewritten
+# in place, in order.
+_FORGET_CUSTOMER = text(
+    """
+    UPDATE source_deliveries AS d
+    SET outcome = (
+        SELECT jsonb_agg(
+            CASE WHEN result ->> 'customer_id' = :customer
+                THEN jsonb_set(result, '{external_id}', CAST(:erased AS jsonb))
+                ELSE result END
+            ORDER BY position
+        )
+        FROM jsonb_array_elements(d.outcome) WITH ORDINALITY AS results(result, position)
+    )
+    WHERE d.tenant_id = :tenant
+      AND d.outcome @> CAST(:names AS jsonb)
+    """
+)
 
 
 async def purge_source_deliveries(

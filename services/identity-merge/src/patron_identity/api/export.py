@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, Table, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONPATH
 
 from patron_identity.adapters.tables import (
     audit_log,
@@ -16,6 +18,7 @@ from patron_identity.adapters.tables import (
     identity_merges,
     match_keys,
     rejected_pairs,
+    source_deliveries,
 )
 from patron_identity.adapters.uow import IdentityUnitOfWork
 from patron_shared.db.export import ExportPart, by_any_column
@@ -28,6 +31,20 @@ def _merge_identifiers(table: Table, customer_id: uuid.UUID) -> ColumnElement[bo
         | (identity_merges.c.merged_customer_id == customer_id)
     )
     return table.c.merge_id.in_(merges)
+
+
+def _outcome_names(table: Table, customer_id: uuid.UUID) -> ColumnElement[bool]:
+    """Deliveries whose outcome (a list of per-profile results) names the customer."""
+    return table.c.outcome.contains([{"customer_id": str(customer_id)}])
+
+
+def _customers_results(table: Table, customer_id: uuid.UUID) -> ColumnElement[Any]:
+    """The outcome's results for this customer only: a batch names other customers too."""
+    return func.jsonb_path_query_array(
+        table.c.outcome,
+        literal("$[*] ? (@.customer_id == $customer)", JSONPATH),
+        func.jsonb_build_object("customer", str(customer_id)),
+    )
 
 
 EXPORT_PARTS = (
@@ -56,6 +73,16 @@ EXPORT_PARTS = (
         ("decided_at",),
     ),
     ExportPart("audit_log", audit_log, order_by=("occurred_at",)),
+    # webhook deliveries and source API batches that created, updated or deleted the
+    # customer (`channel`: the connector's id or "api:<source>")
+    ExportPart(
+        "source_deliveries",
+        source_deliveries,
+        _outcome_names,
+        ("received_at",),
+        omit=frozenset({"tenant_id", "fingerprint"}),
+        computed={"outcome": _customers_results},
+    ),
 )
 
 

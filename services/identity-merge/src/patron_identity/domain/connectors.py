@@ -251,6 +251,11 @@ class DeliveryRecord:
     outcome: list[dict[str, Any]]
 
 
+ERASED_EXTERNAL_ID = "erased"
+"""What an erased customer's results in a remembered delivery say instead of the source's id
+of them: a replay still answers one result per profile, naming no one."""
+
+
 def body_fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 

@@ -19,7 +19,7 @@ from patron_identity.domain.identifiers import (
 from patron_identity.domain.lineage import CustomerGraph, MergeHistoryEntry, MergeRecord
 from patron_identity.domain.matching import NormalizationRules
 from patron_identity.service.matching import refresh_matching
-from patron_identity.service.ports import CustomerUnitOfWork
+from patron_identity.service.ports import CustomerUnitOfWork, SourceProfileUnitOfWork
 from patron_shared.db import acknowledge_erasure
 from patron_shared.errors import NotFound
 from patron_shared.events import (
@@ -85,10 +85,11 @@ async def delete_customer(uow: CustomerUnitOfWork, event: CustomerDeleted) -> No
         await uow.commit()
 
 
-async def erase_customer(uow: CustomerUnitOfWork, event: CustomerErased) -> None:
+async def erase_customer(uow: SourceProfileUnitOfWork, event: CustomerErased) -> None:
     """Personal data must not stay: blank the features, drop the identifiers (those it holds
-    from merges too) and the merge records' copies of them; keep only the record that keeps
-    a late snapshot out and the merges' ids."""
+    from merges too), the merge records' copies of them and the source's id of the customer
+    in remembered deliveries; keep only the record that keeps a late snapshot out and the
+    merges' ids."""
     async with uow:
         customer = await uow.customers.get(event.customer_id, for_update=True)
         if customer is None:
@@ -101,6 +102,7 @@ async def erase_customer(uow: CustomerUnitOfWork, event: CustomerErased) -> None
         # Unconditional: an identifier claimed since an earlier erasure goes as well.
         await uow.identifiers.release_all(customer.customer_id)
         await uow.lineage.forget_moves_of(customer.customer_id)
+        await uow.source_deliveries.forget_customer(customer.customer_id)
         await refresh_matching(uow, customer)
         await acknowledge_erasure(uow, event, service=ERASURE_PARTICIPANT)
         await uow.commit()

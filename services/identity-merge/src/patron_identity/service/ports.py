@@ -194,6 +194,7 @@ class SourceDeliveryRepository(Protocol):
     async def record_outcome(
         self, channel: str, key: str, outcome: list[dict[str, Any]]
     ) -> None: ...
+    async def forget_customer(self, customer_id: uuid.UUID) -> int: ...
 
 
 class ConnectorUnitOfWork(UnitOfWorkProtocol, Protocol):

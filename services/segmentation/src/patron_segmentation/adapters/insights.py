@@ -135,6 +135,21 @@ class SqlInsightRepository:
         ).first()
         return None if row is None else (InsightModel.from_dict(row.model), row.fitted_at)
 
+    async def latest(
+        self, unit: TimeUnit, *, on_or_before: date
+    ) -> tuple[InsightModel, datetime] | None:
+        """The stored model on the most recent data up to `on_or_before`, however old."""
+        m = insight_models.c
+        row = (
+            await self._session.execute(
+                select(m.model, m.fitted_at)
+                .where(m.tenant_id == self._tenant_id, m.time_unit == unit, m.as_of <= on_or_before)
+                .order_by(m.as_of.desc(), m.fitted_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else (InsightModel.from_dict(row.model), row.fitted_at)
+
 
 def _entry(order: Any) -> tuple[datetime, Decimal]:
     return order.placed_at, order.total - order.refunded_amount

@@ -3,15 +3,16 @@
 Stored: segment memberships (since when) with the definitions of the custom segments among
 them, the customer's fact row (statistics, categories, tier, message counts), the order
 copies and the opens segmentation keeps. Inferred at export time, as the API infers them:
-`insights`, the RFM score and segment and the predictions (probability alive, churn risk,
-expected purchases, lifetime value), each null without a counted order.
+`insights`, the RFM score and segment (null without a counted order) and the predictions
+(probability alive, churn risk, expected purchases, lifetime value) from the tenant's stored
+model as it is (`model_as_of`, `model_fitted_at`); null predictions come with
+`predictions_absent`: `no_counted_order`, or `no_stored_model` (the export never fits one).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -26,7 +27,6 @@ from patron_segmentation.adapters.tables import (
 )
 from patron_segmentation.adapters.uow import SegmentationUnitOfWork
 from patron_segmentation.service.export import customer_profiling
-from patron_segmentation.settings import SegmentationSettings
 from patron_shared.db.export import ExportPart
 from patron_shared.http.export import build_export_router as build_router
 
@@ -55,20 +55,22 @@ EXPORT_PARTS = (
 )
 
 
-def build_export_router(settings: SegmentationSettings) -> APIRouter:
-    max_age = timedelta(hours=settings.insights_model_max_age_hours)
-
-    async def insights(uow: SegmentationUnitOfWork, customer_id: uuid.UUID) -> dict[str, Any]:
-        found = await customer_profiling(uow, customer_id, max_age=max_age)
-        rfm = found.rfm
-        return {
-            "insights": {
-                "rfm": None
-                if rfm is None
-                else asdict(rfm) | {"code": rfm.code, "segment": rfm.segment},
-                "predictions": None if found.predictions is None else asdict(found.predictions),
-                "model_as_of": None if found.model_as_of is None else found.model_as_of.isoformat(),
-            }
+async def _insights(uow: SegmentationUnitOfWork, customer_id: uuid.UUID) -> dict[str, Any]:
+    found = await customer_profiling(uow, customer_id)
+    rfm = found.rfm
+    score = None if rfm is None else asdict(rfm) | {"code": rfm.code, "segment": rfm.segment}
+    return {
+        "insights": {
+            "rfm": score,
+            "predictions": None if found.predictions is None else asdict(found.predictions),
+            "predictions_absent": found.predictions_absent,
+            "model_as_of": None if found.model_as_of is None else found.model_as_of.isoformat(),
+            "model_fitted_at": None
+            if found.model_fitted_at is None
+            else found.model_fitted_at.isoformat(),
         }
+    }
 
-    return build_router("segmentation", SegmentationUnitOfWork, EXPORT_PARTS, derived=insights)
+
+def build_export_router() -> APIRouter:
+    return build_router("segmentation", SegmentationUnitOfWork, EXPORT_PARTS, derived=_insights)

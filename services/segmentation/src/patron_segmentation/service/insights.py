@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from patron_segmentation.domain.predictions import (
     CustomerInsights,
+    CustomerSummary,
     InsightModel,
     TimeUnit,
     customer_insights,
@@ -59,12 +60,20 @@ async def insights_of_customer(
 ) -> tuple[CustomerInsights, InsightModel]:
     """The customer's predictions from today's model (fitted if need be); 404 without orders."""
     now = now or utcnow()
+    summary, average = await customer_summary(uow, customer_id, unit=unit, today=now.date())
+    model, _ = await tenant_model(uow, as_of=None, unit=unit, max_age=max_age, now=now)
+    return customer_insights(model, summary, average), model
+
+
+async def customer_summary(
+    uow: InsightsUnitOfWork, customer_id: uuid.UUID, *, unit: TimeUnit, today: date
+) -> tuple[CustomerSummary, float]:
+    """What a model predicts the customer from: its purchases up to `today` and its average
+    order value; 404 without a counted order."""
     async with uow:
         facts = await uow.facts.get(customer_id)
-        history = await uow.insights.history(customer_id, now.date())
-    summary = summarize(history, now.date(), unit)
+        history = await uow.insights.history(customer_id, today)
+    summary = summarize(history, today, unit)
     if facts is None or not facts.is_live or summary is None:
         raise NotFound(f"no insights for customer {customer_id}: no counted order")
-    model, _ = await tenant_model(uow, as_of=None, unit=unit, max_age=max_age, now=now)
-    average = float(facts.orders.average_order_value or 0)
-    return customer_insights(model, summary, average), model
+    return summary, float(facts.orders.average_order_value or 0)
