@@ -259,6 +259,51 @@ async def test_the_program_can_be_read_and_set_and_a_broken_one_is_refused(
     assert "tiers" in refused.text
 
 
+async def test_orders_in_other_currencies_earn_at_the_programs_rates(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    program = (await client.get("/api/v1/loyalty/program", headers=admin)).json()
+    assert program["exchange_rates"] == {}
+    bad = await client.put(
+        "/api/v1/loyalty/program", json=program | {"exchange_rates": {"eur": "1.1"}}, headers=admin
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "exchange_rates.eur" in bad.text
+    saved = await client.put(
+        "/api/v1/loyalty/program",
+        json=program | {"exchange_rates": {"EUR": "1.084512"}},
+        headers=admin,
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["exchange_rates"] == {"EUR": "1.084512"}
+
+    customer = uuid.uuid4()
+    for event in (
+        placed(customer, "E-1", "100.00").model_copy(update={"currency": "EUR"}),
+        paid(customer, "E-1", "100.00").model_copy(update={"currency": "EUR"}),
+        placed(customer, "G-1", "100.00").model_copy(update={"currency": "GBP"}),
+        paid(customer, "G-1", "100.00").model_copy(update={"currency": "GBP"}),
+    ):
+        await deliver_record(runtime, envelope(event, tenant))
+    # EUR 100 at Bronze's 10 x 1.084512; GBP has no rate: nothing
+    assert await books(runtime, tenant, customer) == (1_084, 1_084, 1_084)
+
+    # the rate changes, then half the EUR order is refunded: reversed at the rate it earned at
+    await client.put(
+        "/api/v1/loyalty/program", json=program | {"exchange_rates": {"EUR": "2"}}, headers=admin
+    )
+    refund = OrderRefunded(
+        order_id="E-1",
+        customer_id=customer,
+        amount=Decimal("50.00"),
+        currency="EUR",
+        refunded_at=AT,
+    )
+    await deliver_record(runtime, envelope(refund, tenant))
+    assert await books(runtime, tenant, customer) == (542, 542, 542)
+
+
 async def test_points_are_quoted_and_redeemed_once_per_idempotency_key(
     runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

@@ -126,6 +126,99 @@ def test_refunds_reverse_in_proportion_and_cancellation_reverses_all() -> None:
     assert order.credited == 0
 
 
+def an_order_in(currency: str, total: str, order_id: str = "E-1") -> list[OrderEvent]:
+    return [
+        OrderPlaced(
+            order_id=order_id,
+            customer_id=CUSTOMER,
+            currency=currency,
+            total=Decimal(total),
+            placed_at=T0,
+        ),
+        OrderPaid(
+            order_id=order_id,
+            customer_id=CUSTOMER,
+            amount=Decimal(total),
+            currency=currency,
+            paid_at=T0,
+        ),
+    ]
+
+
+def test_an_order_in_another_currency_earns_at_the_programs_rate_for_it() -> None:
+    program = Program(exchange_rates={"EUR": Decimal("1.08"), "JPY": Decimal("0.0067")})
+    assert program.conversion_from("USD") == 1
+    assert program.conversion_from("GBP") is None
+    assert order_points(fold("E-1", *an_order_in("EUR", "100.00")), program, Decimal(10)) == 1_080
+    assert order_points(fold("E-1", *an_order_in("JPY", "15000")), program, Decimal(10)) == 1_005
+    # no rate: nothing, as before rates existed
+    assert order_points(fold("E-1", *an_order_in("GBP", "100.00")), program, Decimal(10)) == 0
+
+
+def test_an_order_keeps_the_rate_it_earned_at_when_the_rates_change() -> None:
+    account = PointsAccount(CUSTOMER, [])
+    order = OrderPoints("E-1", CUSTOMER, fold("E-1", *an_order_in("EUR", "100.00")))
+    order.settle(account, Program(exchange_rates={"EUR": Decimal("1.084512")}), Decimal(12), T0)
+    assert account.balance == 1_301  # 100 x 12 x 1.084512 = 1,301.41
+    assert order.earn_rate == Decimal("13.014144")
+    refund = OrderRefunded(
+        order_id="E-1", customer_id=CUSTOMER, amount=Decimal(50), currency="EUR", refunded_at=T0
+    )
+    order.state = apply_order_event(order.state, refund, event_id=uuid.uuid4(), owner=CUSTOMER)
+    # the rate went down, then the merchant dropped EUR: the refund still reverses half of
+    # what the order earned, at the rate it earned at
+    order.settle(account, Program(), Decimal(15), T0)
+    assert account.balance == 650  # floor(50 x 13.014144)
+    assert order.credited == 650
+
+
+@pytest.mark.parametrize(
+    ("rates", "field_name"),
+    [
+        ({"eur": Decimal(1)}, "exchange_rates.eur"),
+        ({"USD": Decimal(1)}, "exchange_rates.USD"),
+        ({"EUR": Decimal(0)}, "exchange_rates.EUR"),
+        ({"EUR": Decimal("-1.1")}, "exchange_rates.EUR"),
+        ({"EUR": Decimal("1.0845121")}, "exchange_rates.EUR"),
+    ],
+)
+def test_an_exchange_rate_that_cannot_work_is_refused_naming_it(
+    rates: dict[str, Decimal], field_name: str
+) -> None:
+    with pytest.raises(ProgramError) as refused:
+        Program(exchange_rates=rates)
+    assert refused.value.field == field_name
+
+
+@settings(max_examples=300)
+@given(
+    rate=st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(1000), places=6),
+    tier_rate=st.decimals(min_value=Decimal(0), max_value=Decimal(50), places=2),
+    total=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100_000), places=2),
+    refunds=st.lists(st.integers(min_value=0, max_value=100), max_size=4),
+)
+def test_an_order_in_another_currency_ends_at_its_exact_worth_whatever_is_refunded(
+    rate: Decimal, tier_rate: Decimal, total: Decimal, refunds: list[int]
+) -> None:
+    program = Program(exchange_rates={"EUR": rate})
+    account = PointsAccount(CUSTOMER, [])
+    order = OrderPoints("E-1", CUSTOMER, fold("E-1", *an_order_in("EUR", str(total))))
+    order.settle(account, program, tier_rate, T0)
+    refunded = Decimal(0)
+    for percent in refunds:
+        amount = min(total - refunded, (total * percent / 100).quantize(Decimal("0.01")))
+        refunded += amount
+        refund = OrderRefunded(
+            order_id="E-1", customer_id=CUSTOMER, amount=amount, currency="EUR", refunded_at=T0
+        )
+        order.state = apply_order_event(order.state, refund, event_id=uuid.uuid4(), owner=CUSTOMER)
+        order.settle(account, program, tier_rate, T0)
+    # no shipping or tax: the merchandise is the total; products of decimals are exact
+    worth = (total - order.state.refunded_amount) * tier_rate * rate
+    assert account.balance == order.credited == int(worth.to_integral_value(rounding="ROUND_FLOOR"))
+    assert account.balance >= 0
+
+
 def test_a_reversal_never_takes_the_balance_below_zero() -> None:
     account = PointsAccount(CUSTOMER, [])
     order = OrderPoints("O-1", CUSTOMER, fold("O-1", placed("O-1", "50.00")))

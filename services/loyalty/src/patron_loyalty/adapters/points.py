@@ -618,6 +618,7 @@ def program_to_json(program: Program) -> dict[str, Any]:
         {**asdict(tier), "earn_rate": str(tier.earn_rate), "benefits": list(tier.benefits)}
         for tier in program.tiers
     ]
+    data["exchange_rates"] = {code: str(rate) for code, rate in program.exchange_rates.items()}
     return data
 
 
@@ -632,7 +633,8 @@ def program_from_json(data: dict[str, Any]) -> Program:
         )
         for tier in data["tiers"]
     )
-    return Program(**{**data, "tiers": tiers})
+    rates = {code: Decimal(str(rate)) for code, rate in data.get("exchange_rates", {}).items()}
+    return Program(**{**data, "tiers": tiers, "exchange_rates": rates})
 
 
 def state_to_json(state: OrderState) -> dict[str, Any]:

@@ -129,7 +129,8 @@ points_orders = Table(
     Column("order_id", String(100), nullable=False),
     Column("customer_id", Uuid, nullable=False),
     Column("state", JSONB, nullable=False),
-    Column("earn_rate", Numeric(12, 4)),
+    # exact (migration 0006): a tier's rate times an exchange rate
+    Column("earn_rate", Numeric()),
     Column("earned", Integer, nullable=False, server_default="0"),
     Column("reversed", Integer, nullable=False, server_default="0"),
     Column("unrecovered", Integer, nullable=False, server_default="0"),

@@ -126,6 +126,16 @@ class ProgramIO(BaseModel):
     tier_basis: Literal["lifetime", "rolling_12m"]
     downgrade_grace_days: int = Field(ge=0, le=3_650)
     earn_on: Literal["OrderPaid", "OrderPlaced"]
+    exchange_rates: dict[str, MoneyText] = Field(
+        default_factory=dict,
+        max_length=200,
+        description=(
+            "Currency -> what one unit of it is worth in the program's currency, for orders "
+            'in other currencies (`{"EUR": "1.08"}`); an order in a currency without a '
+            "rate earns nothing"
+        ),
+        examples=[{"EUR": "1.08", "GBP": "1.27"}],
+    )
 
     @classmethod
     def of(cls, program: Program) -> ProgramIO:
@@ -146,6 +156,7 @@ class ProgramIO(BaseModel):
             tier_basis=program.tier_basis,
             downgrade_grace_days=program.downgrade_grace_days,
             earn_on=program.earn_on,
+            exchange_rates=dict(program.exchange_rates),
         )
 
     def fields(self) -> dict[str, object]:
@@ -160,6 +171,7 @@ class ProgramIO(BaseModel):
             "tier_basis": self.tier_basis,
             "downgrade_grace_days": self.downgrade_grace_days,
             "earn_on": self.earn_on,
+            "exchange_rates": dict(self.exchange_rates),
         }
 
 

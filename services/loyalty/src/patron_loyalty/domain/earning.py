@@ -6,8 +6,10 @@ An order's points are a function of everything known about it (the shared order 
     points = floor(merchandise x (1 - refunded / total) x earn rate)
 
 and 0 while it is not placed, not yet paid (when the program earns on payment), cancelled,
-or in another currency than the program's. The earn rate is the customer's tier's at the
-first posting and stays with the order, so a refund reverses at the rate it earned.
+or in a currency the program has no rate for. The earn rate is points per unit of the
+order's currency: the customer's tier's rate times the program's exchange rate for it (1 in
+the program's currency), taken at the first posting. It stays with the order, so a refund
+reverses at the rate the order earned at, whatever tiers or rates have changed since.
 
 Each event recomputes the order's target and posts the difference: an `earn` (a new lot)
 when it grew, a `reverse` when it shrank (refund, cancellation). Events in any order, or
@@ -29,16 +31,25 @@ from patron_shared.orders import OrderState
 
 
 def order_points(order: OrderState, program: Program, earn_rate: Decimal) -> int:
-    """What the order is worth in points now, at `earn_rate`."""
+    """What the order is worth in points now, at `earn_rate` points per unit of the
+    program's currency (an order in another currency at the program's rate for it)."""
+    conversion = program.conversion_from(order.currency)
+    if conversion is None:
+        return 0
+    return points_at(order, program, earn_rate * conversion)
+
+
+def points_at(order: OrderState, program: Program, rate: Decimal) -> int:
+    """The order's points at `rate` points per unit of its own currency."""
     if order.cancelled_at is not None or order.total is None or order.merchandise is None:
         return 0
     if program.earn_on == "OrderPaid" and order.paid_at is None:
         return 0
-    if order.currency != program.currency or not order.total:
+    if not order.total:
         return 0
     # exact: a quotient rounded to 28 digits can fall just short of a whole point
     kept = Fraction(order.total - order.refunded_amount) / Fraction(order.total)
-    return max(0, math.floor(Fraction(order.merchandise) * kept * Fraction(earn_rate)))
+    return max(0, math.floor(Fraction(order.merchandise) * kept * Fraction(rate)))
 
 
 @dataclass
@@ -68,8 +79,11 @@ class OrderPoints:
         self, account: PointsAccount, program: Program, tier_rate: Decimal, now: datetime
     ) -> list[Entry]:
         """Post to `account` whatever brings the order's points to what it is worth now."""
-        rate = self.earn_rate if self.earn_rate is not None else tier_rate
-        target = order_points(self.state, program, rate)
+        rate = self.earn_rate  # per unit of the order's currency, once it has earned
+        if rate is None:
+            conversion = program.conversion_from(self.state.currency)
+            rate = tier_rate * conversion if conversion is not None else None
+        target = points_at(self.state, program, rate) if rate is not None else 0
         posted: list[Entry] = []
         if target > self.credited:
             points = target - self.credited

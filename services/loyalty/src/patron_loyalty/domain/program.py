@@ -3,12 +3,16 @@ expire, and the tiers they lead to.
 
 Defaults follow the product docs: Bronze (0-999 points, 10 points per unit of currency),
 Silver (1,000-4,999, 12 per unit), Gold (5,000+, 15 per unit); 100 points are worth 1 unit;
-points expire 12 months after they are earned; tiers count lifetime points.
+points expire 12 months after they are earned; tiers count lifetime points. Orders earn in
+the program's currency, and in other currencies at the rates the program gives for them
+(`exchange_rates`); an order in a currency without a rate earns nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
@@ -17,6 +21,10 @@ TierBasis = Literal["lifetime", "rolling_12m"]
 EarnEvent = Literal["OrderPaid", "OrderPlaced"]
 
 _CENT = Decimal("0.01")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+# a rate's digits after the point: enough for any published rate, and the rate an order
+# earned at (tier rate x exchange rate) stays exact where it is kept
+EXCHANGE_RATE_PLACES = 6
 
 
 class ProgramError(ValueError):
@@ -60,6 +68,8 @@ class Program:
     tier_basis: TierBasis = "lifetime"
     downgrade_grace_days: int = 0
     earn_on: EarnEvent = "OrderPaid"
+    # currency -> how many units of the program's currency one unit of it is worth
+    exchange_rates: Mapping[str, Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -80,6 +90,15 @@ class Program:
             raise ProgramError("expiry_months", "must be at least 1 (or null: never)")
         if self.downgrade_grace_days < 0:
             raise ProgramError("downgrade_grace_days", "cannot be negative")
+        for currency, rate in self.exchange_rates.items():
+            _check_exchange_rate(currency, rate, self.currency)
+
+    def conversion_from(self, currency: str | None) -> Decimal | None:
+        """What one unit of `currency` is worth in the program's currency, for earning; None
+        when the program gives it no rate (its orders earn nothing)."""
+        if currency == self.currency:
+            return Decimal(1)
+        return self.exchange_rates.get(currency) if currency is not None else None
 
     @property
     def entry_tier(self) -> Tier:
@@ -106,6 +125,18 @@ class Program:
         """What the points are worth at redemption, in cents rounded down."""
         value = Decimal(points) / Decimal(self.points_per_currency_unit)
         return value.quantize(_CENT, ROUND_DOWN)
+
+
+def _check_exchange_rate(currency: str, rate: Decimal, program_currency: str) -> None:
+    name = f"exchange_rates.{currency}"
+    if not _CURRENCY.match(currency):
+        raise ProgramError(name, "a currency is an ISO 4217 code such as EUR")
+    if currency == program_currency:
+        raise ProgramError(name, "the program's own currency needs no rate")
+    if not rate.is_finite() or rate <= 0:
+        raise ProgramError(name, "a rate must be above 0")
+    if -int(rate.as_tuple().exponent) > EXCHANGE_RATE_PLACES:
+        raise ProgramError(name, f"at most {EXCHANGE_RATE_PLACES} decimal places")
 
 
 def add_months(moment: datetime, months: int) -> datetime:
