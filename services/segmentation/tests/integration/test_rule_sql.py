@@ -2,8 +2,8 @@
 
 Random customers (unknown facts included) go into a table with a column per fact; for random
 rules, the customers the database selects with the compiled WHERE clause are exactly those
-`rules.matches` accepts. Hypothesis drives it from a worker thread with a loop of its own,
-so the test session's event loop is never held up.
+`rules.matches` accepts. Hypothesis drives it from a worker thread; each example's queries
+run on the test's own event loop, which is held still while Hypothesis draws (see `HeldLoop`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from patron_segmentation.adapters.rule_sql import compile_rule
 from patron_segmentation.domain.fields import FIELDS
 from patron_segmentation.domain.rules import Rule, matches, render
-from patron_shared.testing import ServiceDatabase
+from patron_shared.testing import HeldLoop, ServiceDatabase
 
 from ..unit.rule_strategies import (  # noqa: TID252 - the unit tests' strategies
     NOW,
@@ -51,43 +51,34 @@ async def selected(
         return {row.id for row in rows}
 
 
-def check_rules_against_sql(owner_url: str) -> None:
-    loop = asyncio.new_event_loop()
-    engine = create_async_engine(owner_url, pool_size=1)
-    table = facts_table(f"rule_check_{uuid.uuid4().hex[:8]}")
-
-    async def create() -> None:
-        async with engine.begin() as connection:
-            await connection.run_sync(table.metadata.create_all)
-
-    async def drop() -> None:
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
-        await engine.dispose()
-
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(customers=st.lists(customer_facts(), min_size=1, max_size=12), rule=rules())
-    def sql_agrees_with_python(customers: list[dict[str, Any]], rule: Rule) -> None:
-        expected = {n for n, facts in enumerate(customers) if matches(rule, facts, NOW)}
-        found = loop.run_until_complete(selected(engine, table, customers, rule))
-        assert found == expected, render(rule)
-
-    loop.run_until_complete(create())
-    try:
-        sql_agrees_with_python()
-    finally:
-        loop.run_until_complete(drop())
-        loop.close()
-
-
-# the session's event loop goes on meanwhile, and its consumers' retry jitter uses the global
-# random module, which Hypothesis (drawing in the worker thread) takes for its own strategies'
-@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 async def test_compiled_rules_select_exactly_the_customers_python_accepts(
     service_database: ServiceDatabase,
 ) -> None:
-    await asyncio.to_thread(check_rules_against_sql, service_database.owner_url)
+    engine = create_async_engine(service_database.owner_url, pool_size=1)
+    table = facts_table(f"rule_check_{uuid.uuid4().hex[:8]}")
+    async with engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+    loop = asyncio.get_running_loop()
+
+    def check_rules() -> None:
+        with HeldLoop(loop) as held:
+
+            @settings(
+                max_examples=150,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            )
+            @given(customers=st.lists(customer_facts(), min_size=1, max_size=12), rule=rules())
+            def sql_agrees_with_python(customers: list[dict[str, Any]], rule: Rule) -> None:
+                expected = {n for n, facts in enumerate(customers) if matches(rule, facts, NOW)}
+                found = held.run(selected(engine, table, customers, rule))
+                assert found == expected, render(rule)
+
+            sql_agrees_with_python()
+
+    try:
+        await asyncio.to_thread(check_rules)
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
+        await engine.dispose()

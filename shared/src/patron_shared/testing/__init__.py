@@ -15,6 +15,7 @@ from patron_shared.testing.doubles import (
     record_of,
     run_without_io,
 )
+from patron_shared.testing.held_loop import HeldLoop
 from patron_shared.testing.infra import (
     ServiceDatabase,
     alembic,
@@ -49,6 +50,7 @@ from patron_shared.testing.processes import ChildProcess, free_port, serve_on_to
 __all__ = [
     "ChildProcess",
     "FakeRecord",
+    "HeldLoop",
     "InMemoryUnitOfWork",
     "KafkaProbe",
     "ServiceDatabase",
