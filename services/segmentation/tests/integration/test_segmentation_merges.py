@@ -65,9 +65,8 @@ async def test_a_merge_folds_the_facts_together_and_an_unmerge_splits_them_again
     assert await members(runtime, tenant, "vip") == {survivor}
     assert await members(runtime, tenant, "returning") == {survivor}
     # the merged customer's facts answer where they went, as the profile does
-    async with runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant) as uow:
-        with pytest.raises(NotFound) as gone:
-            await get_facts(uow, secondary)
+    with pytest.raises(NotFound) as gone:
+        await get_facts(runtime.unit_of_work(SegmentationUnitOfWork, tenant_id=tenant), secondary)
     assert gone.value.extensions == {"merged_into": str(survivor)}
 
     await deliver(

@@ -98,6 +98,7 @@ class UnitOfWork:
         self._pending: list[tuple[Contract, Envelope | None]] = []
         self._pending_in_bulk: list[tuple[type[Contract], list[Mapping[str, Any]]]] = []
         self._committed = False
+        self._open = False
 
     @property
     def caller(self) -> Principal:
@@ -157,7 +158,13 @@ class UnitOfWork:
         )
 
     async def __aenter__(self) -> Self:
+        if self._open:
+            # a second session would replace the first, whose connection nobody returns
+            raise RuntimeError(
+                "this unit of work is open already: a use case given it opens it itself"
+            )
         self.session = self._session_factory()
+        self._open = True
         self._pending = []
         self._pending_in_bulk = []
         self._committed = False
@@ -172,6 +179,7 @@ class UnitOfWork:
             if len(claimed) < len(claims):
                 await self.session.rollback()
                 await self.session.close()
+                self._open = False
                 raise AlreadyDelivered(c.message.id for c in claims if c.message.id not in claimed)
         self._open_repositories()
         return self
@@ -186,6 +194,7 @@ class UnitOfWork:
             if not self._committed:
                 await self.session.rollback()
         finally:
+            self._open = False
             await self.session.close()
 
     def _open_repositories(self) -> None:
