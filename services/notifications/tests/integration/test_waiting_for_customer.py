@@ -1,7 +1,8 @@
 """Messages for a customer the service does not know yet wait for them: an order placed
 before the customer's creation reached this service is confirmed once it does, by the
 channel the customer can be reached on, exactly once; what never learns its customer is
-skipped after the wait; counts, erasure and merges see what waits."""
+skipped after the wait, or at once when the customer is deleted; counts, erasure and merges
+see what waits."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from patron_notifications.service.triggers import Triggers
 from patron_shared.events import (
     Contract,
     CustomerCreated,
+    CustomerDeleted,
     CustomerErased,
     CustomersMerged,
     CustomerSnapshot,
@@ -397,6 +399,50 @@ async def test_erasing_a_customer_skips_what_waited_and_forgets_its_request(
     assert await deliver_record(runtime, envelope(created, tenant)) == "processed"
     row = await confirmation_of(runtime, tenant, customer_id)
     assert (row.status, row.recipient) == ("skipped", "")
+
+
+async def test_deleting_a_customer_skips_what_waited_for_them_at_once(
+    runtime: ServiceRuntime, tenant: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    customer_id, bystander = uuid.uuid4(), uuid.uuid4()
+    await order_first(runtime, tenant, customer_id)
+    await order_first(runtime, tenant, bystander)
+
+    deleted = CustomerDeleted(customer_id=customer_id, deleted_at=utcnow())
+    assert await deliver_record(runtime, envelope(deleted, tenant)) == "processed"
+
+    row = await confirmation_of(runtime, tenant, customer_id)
+    assert (row.status, row.skipped_reason, row.request) == ("skipped", "customer_deleted", None)
+    assert (row.recipient, row.next_attempt_at) == ("", None)
+    log = await client.get(f"/api/v1/customers/{customer_id}/notifications", headers=admin)
+    assert [(d["status"], d["skipped_reason"]) for d in log.json()["data"]] == [
+        ("skipped", "customer_deleted")
+    ]
+    # another customer's message goes on waiting for them
+    assert (await confirmation_of(runtime, tenant, bystander)).status == "waiting"
+    # a late snapshot of the deleted customer brings nothing back, nor does the order again
+    created = CustomerCreated(customer_id=customer_id, customer=snapshot(email=email_of()))
+    assert await deliver_record(runtime, envelope(created, tenant)) == "processed"
+    await order_first(runtime, tenant, customer_id)
+    [again] = [
+        r
+        for r in await rows_of(runtime, tenant, customer_id)
+        if r.template_key == "order_confirmation"
+    ]
+    assert (again.delivery_id, again.status, again.recipient) == (row.delivery_id, "skipped", "")
+
+
+async def test_an_order_after_the_deletion_does_not_wait(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    customer_id = uuid.uuid4()
+    deleted = CustomerDeleted(customer_id=customer_id, deleted_at=utcnow())
+    assert await deliver_record(runtime, envelope(deleted, tenant)) == "processed"
+
+    await order_first(runtime, tenant, customer_id)
+
+    row = await confirmation_of(runtime, tenant, customer_id)
+    assert (row.status, row.skipped_reason) == ("skipped", "customer_gone")
 
 
 async def test_a_waiting_message_of_a_merged_customer_moves_to_the_survivor_and_goes_to_them(

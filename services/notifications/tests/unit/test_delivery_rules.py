@@ -96,6 +96,20 @@ def test_a_permanent_failure_fails_at_once_and_a_success_is_final() -> None:
         sent.skip("no_marketing_consent")
 
 
+def test_a_waiting_message_given_up_is_skipped_and_forgets_its_request() -> None:
+    waiting = delivery()
+    waiting.status, waiting.recipient = "waiting", ""
+    waiting.request = {"extras": {"order": {"order_number": "#1042"}}}
+
+    waiting.give_up_waiting("customer_deleted")
+
+    assert (waiting.status, waiting.skipped_reason) == ("skipped", "customer_deleted")
+    assert (waiting.request, waiting.next_attempt_at) == (None, None)
+    # only what waits can be given up: a queued message is the worker's
+    with pytest.raises(ValueError, match="not waiting"):
+        delivery().give_up_waiting("customer_deleted")
+
+
 outcomes = st.lists(st.sampled_from(["ok", "transient", "permanent"]), min_size=1, max_size=20)
 
 

@@ -104,7 +104,7 @@ class CountsOut(BaseModel):
     waiting: int = Field(
         description="messages waiting for a customer this service has not seen yet; "
         "queued once the customer's profile arrives, skipped (customer_unknown) after "
-        "PATRON_WAITING_FOR_CUSTOMER_HOURS"
+        "PATRON_WAITING_FOR_CUSTOMER_HOURS, or (customer_deleted) when the customer is deleted"
     )
     queued: int
     sending: int

@@ -38,8 +38,9 @@ class DeliveryOut(BaseModel):
     template: str
     status: str = Field(
         description="waiting (for the customer's profile to arrive: planned then, skipped "
-        "`customer_unknown` if it never does), queued, sending, sent, delivered, failed or "
-        "skipped (`skipped_reason` says why)"
+        "`customer_unknown` if it never does, `customer_deleted` if the customer is deleted "
+        "first), queued, sending, sent, delivered, failed or skipped (`skipped_reason` says "
+        "why)"
     )
     recipient: str | None
     subject: str | None

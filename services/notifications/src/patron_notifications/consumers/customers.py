@@ -4,11 +4,12 @@ marketing consent; a new customer's welcome message (see `service/triggers.py`).
 from __future__ import annotations
 
 from patron_notifications.adapters.uow import NotificationsUnitOfWork
-from patron_notifications.service.contacts import (
-    delete_contact,
-    record_consent,
+from patron_notifications.service.contacts import record_consent
+from patron_notifications.service.lifecycle import (
+    delete_customer,
+    erase_customer,
+    merge_contacts,
 )
-from patron_notifications.service.lifecycle import erase_customer, merge_contacts
 from patron_notifications.service.triggers import Triggers
 from patron_shared.events import (
     ConsentChanged,
@@ -35,7 +36,8 @@ def build_customer_consumer(
     consumer.on_batch([CustomerCreated], triggers.customers_created)
     # recorded, and what waited for the customer planned, in one transaction
     consumer.on(CustomerUpdated, triggers.customer_updated)
-    consumer.on(CustomerDeleted, delete_contact)
+    # the contact marked deleted, and what waited for the customer skipped, together
+    consumer.on(CustomerDeleted, delete_customer)
     # the contact and its delivery log erased together; merges join contacts and logs
     consumer.on(CustomerErased, erase_customer)
     consumer.on(CustomersMerged, merge_contacts)

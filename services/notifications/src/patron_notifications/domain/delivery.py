@@ -30,6 +30,8 @@ DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "failed", "sk
 FINAL_STATUSES: frozenset[DeliveryStatus] = frozenset({"sent", "delivered", "failed", "skipped"})
 # a waiting message not planned again by then is skipped with this reason
 CUSTOMER_UNKNOWN = "customer_unknown"
+# a waiting message whose customer was deleted meanwhile: nothing would ever plan it
+CUSTOMER_DELETED = "customer_deleted"
 # a waiting message that, planned again, is one that exists already
 DUPLICATE = "duplicate"
 
@@ -142,6 +144,14 @@ class Delivery:
         if self.is_final:
             raise ValueError(f"delivery {self.delivery_id} is already {self.status}")
         self.status, self.skipped_reason, self.next_attempt_at = "skipped", reason, None
+
+    def give_up_waiting(self, reason: str) -> None:
+        """A waiting message that will not be planned: skipped with `reason`, and the
+        request it kept (it may hold order details) forgotten."""
+        if self.status != "waiting":
+            raise ValueError(f"delivery {self.delivery_id} is {self.status}, not waiting")
+        self.skip(reason)
+        self.request = None
 
     def confirmed(self, now: datetime) -> None:
         """The provider says it reached the recipient (an SMS status callback)."""

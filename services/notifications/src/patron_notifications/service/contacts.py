@@ -49,12 +49,19 @@ async def apply_snapshot(uow: ContactUnitOfWork, event: CustomerCreated | Custom
 
 async def delete_contact(uow: ContactUnitOfWork, event: CustomerDeleted) -> None:
     async with uow:
-        contact = await uow.contacts.get(event.customer_id, for_update=True)
-        if contact is None:
-            await uow.contacts.save(Contact.tombstone(event.customer_id, event.deleted_at))
-        elif contact.delete(at=event.deleted_at):
-            await uow.contacts.save(contact)
+        await delete_contact_in(uow, event.customer_id, at=event.deleted_at)
         await uow.commit()
+
+
+async def delete_contact_in(
+    uow: ContactUnitOfWork, customer_id: uuid.UUID, *, at: datetime
+) -> None:
+    """`delete_contact` inside a unit of work the caller opened (and commits)."""
+    contact = await uow.contacts.get(customer_id, for_update=True)
+    if contact is None:
+        await uow.contacts.save(Contact.tombstone(customer_id, at))
+    elif contact.delete(at=at):
+        await uow.contacts.save(contact)
 
 
 async def erase_contact(uow: ContactUnitOfWork, event: CustomerErased) -> None:

@@ -7,6 +7,9 @@
 - `CustomersUnmerged`: the restored customer stands alone again, with its deliveries and
   its own unsubscribes from before the merge; the survivor keeps its flags (an opt-out it
   took from the merge stays: the safe side).
+- `CustomerDeleted`: the contact is marked deleted and, in the same transaction, what
+  waits for the customer is skipped (`customer_deleted`), its request forgotten: no
+  snapshot will come to plan it, and it need not wait for the expiry.
 - `CustomerErased`: in one transaction, the contact's personal fields are blanked and so
   are the address and rendered content of every delivery of the customer's log (including
   histories merged into it) and of its own deliveries a merge moved elsewhere; status,
@@ -31,6 +34,7 @@ from datetime import datetime
 from typing import Protocol
 
 from patron_notifications.domain.contact import Contact
+from patron_notifications.domain.delivery import CUSTOMER_DELETED
 from patron_notifications.domain.merges import (
     MergeRecord,
     PreferenceFlags,
@@ -39,13 +43,22 @@ from patron_notifications.domain.merges import (
     restored_preferences,
     survivor_preferences,
 )
-from patron_notifications.service.contacts import erase_contact_in
-from patron_notifications.service.messages import MAX_MERGE_HOPS
+from patron_notifications.service.contacts import delete_contact_in, erase_contact_in
+from patron_notifications.service.messages import (
+    MAX_MERGE_HOPS,
+    WaitingMessages,
+    skip_waiting_messages,
+)
 from patron_notifications.service.ports import ContactRepository
 from patron_shared.db import acknowledge_erasure
-from patron_shared.db.ports import ErasingUnitOfWorkProtocol
+from patron_shared.db.ports import ErasingUnitOfWorkProtocol, UnitOfWorkProtocol
 from patron_shared.errors import NotFound
-from patron_shared.events import CustomerErased, CustomersMerged, CustomersUnmerged
+from patron_shared.events import (
+    CustomerDeleted,
+    CustomerErased,
+    CustomersMerged,
+    CustomersUnmerged,
+)
 from patron_shared.logging import get_logger
 
 # Names this service in the erasures it acknowledges (`ErasureAcknowledged.service`).
@@ -74,6 +87,28 @@ class LifecycleUnitOfWork(ErasingUnitOfWorkProtocol, Protocol):
     def contacts(self) -> ContactRepository: ...
     @property
     def merges(self) -> MergeStore: ...
+
+
+class DeletionUnitOfWork(UnitOfWorkProtocol, Protocol):
+    tenant_id: str
+
+    @property
+    def contacts(self) -> ContactRepository: ...
+    @property
+    def deliveries(self) -> WaitingMessages: ...
+
+
+async def delete_customer(uow: DeletionUnitOfWork, event: CustomerDeleted) -> None:
+    async with uow:
+        await delete_contact_in(uow, event.customer_id, at=event.deleted_at)
+        skipped = await skip_waiting_messages(uow.deliveries, [event.customer_id], CUSTOMER_DELETED)
+        await uow.commit()
+    if skipped:
+        log.info(
+            "waiting messages of a deleted customer skipped",
+            customer_id=str(event.customer_id),
+            count=len(skipped),
+        )
 
 
 async def merge_contacts(uow: LifecycleUnitOfWork, event: CustomersMerged) -> None:

@@ -10,7 +10,8 @@ queues one delivery however often it comes.
 A customer not known yet (no contact, or only one made by their orders or points before
 their own snapshot arrived) gets a `waiting` delivery holding its request: when the
 snapshot comes, `plan_waiting_messages` plans it again, in place, under the same rules; one
-that waits longer than the service allows is skipped (`customer_unknown`).
+that waits longer than the service allows is skipped (`customer_unknown`), and one whose
+customer is deleted meanwhile at once (`customer_deleted`, `skip_waiting_messages`).
 
 Runs inside the caller's transaction (an event's handler, a campaign's batch): what is
 queued commits with what caused it.
@@ -303,8 +304,7 @@ async def plan_waiting_messages(
     keys: set[str] = set()
     for delivery, request in zip(waiting, requests, strict=True):
         if now - delivery.created_at > wait_limit:
-            delivery.skip(CUSTOMER_UNKNOWN)
-            delivery.request = None
+            delivery.give_up_waiting(CUSTOMER_UNKNOWN)
             changed.append(delivery)
             continue
         planned = _plan(
@@ -321,8 +321,7 @@ async def plan_waiting_messages(
             continue  # still not known (merged into a customer not seen yet)
         if planned.idempotency_key in keys:
             # a merged customer's and its survivor's, for the same cause: one message
-            delivery.skip(DUPLICATE)
-            delivery.request = None
+            delivery.give_up_waiting(DUPLICATE)
             changed.append(delivery)
             continue
         keys.add(planned.idempotency_key)
@@ -342,6 +341,25 @@ async def plan_waiting_messages(
         )
     await uow.deliveries.replan(changed)
     return changed
+
+
+class WaitingMessages(Protocol):
+    async def waiting_for(self, customer_ids: Sequence[uuid.UUID]) -> list[Delivery]: ...
+    async def replan(self, planned: Sequence[Delivery]) -> int: ...
+
+
+async def skip_waiting_messages(
+    deliveries: WaitingMessages, customer_ids: Sequence[uuid.UUID], reason: str
+) -> list[Delivery]:
+    """The customers' waiting deliveries skipped at once with `reason`, their request
+    forgotten, as the expiry does (`customer_unknown`) but without waiting for it: the
+    customer is gone and no snapshot will plan them. Runs in the caller's unit of work;
+    returns those it skipped."""
+    waiting = await deliveries.waiting_for(customer_ids)
+    for delivery in waiting:
+        delivery.give_up_waiting(reason)
+    await deliveries.replan(waiting)
+    return waiting
 
 
 async def expire_waiting_messages(
