@@ -39,7 +39,7 @@ class Behaviour(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.seen.append((self.path, self.headers.get("Authorization")))
         if self.server.behaviour == "slow":
-            time.sleep(TIMEOUT * 4)
+            time.sleep(TIMEOUT * 8)
         if self.server.behaviour == "broken":
             self._send(503, {"title": "Service Unavailable", "status": 503})
             return
@@ -160,7 +160,9 @@ async def test_the_export_names_each_service_that_did_not_answer_and_why(
     response = await exporter.get(f"/api/v1/customers/{customer_id}/export", headers=headers)
 
     assert response.status_code == 200, response.text
-    assert time.monotonic() - started < TIMEOUT * 3  # the services are asked at once
+    # the slow service is given up on at TIMEOUT (it would answer after 8 x TIMEOUT);
+    # the margin is for a loaded machine
+    assert time.monotonic() - started < TIMEOUT * 6
     document = response.json()
     assert sorted(document["missing"], key=lambda m: m["service"]) == [
         {"service": "identity", "reason": "unreachable"},

@@ -183,7 +183,11 @@ async def test_a_run_that_lost_its_job_commits_nothing_more(
             break
         await asyncio.sleep(0.005)
     # Another process decides the run is dead and claims the job.
-    (claim,) = await claim_interrupted_imports(runtime.engine, [job.id], utcnow() + LATER, LATER)
+    assert not slow.done(), "the run ended before it could be taken over"
+    # (a minute of margin: a batch committing meanwhile stamps a later time than now)
+    (claim,) = await claim_interrupted_imports(
+        runtime.engine, [job.id], utcnow() + LATER + timedelta(minutes=1), LATER
+    )
     taken_at = await committed(runtime, tenant, job.id)
     await slow  # it stops at its next commit, and keeps the file for the new run
     assert await committed(runtime, tenant, job.id) == taken_at
