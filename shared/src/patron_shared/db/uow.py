@@ -168,19 +168,25 @@ class UnitOfWork:
         self._pending = []
         self._pending_in_bulk = []
         self._committed = False
-        # `true` = local to this transaction: pooled connections never leak a tenant.
-        await self.session.execute(
-            text("SELECT set_config('patron.tenant_id', :tenant, true)"),
-            {"tenant": self.tenant_id},
-        )
-        claims = self.inbox_claims
-        if claims:
-            claimed = await self.record_deliveries(claims)
-            if len(claimed) < len(claims):
-                await self.session.rollback()
-                await self.session.close()
-                self._open = False
-                raise AlreadyDelivered(c.message.id for c in claims if c.message.id not in claimed)
+        try:
+            # `true` = local to this transaction: pooled connections never leak a tenant.
+            await self.session.execute(
+                text("SELECT set_config('patron.tenant_id', :tenant, true)"),
+                {"tenant": self.tenant_id},
+            )
+            claims = self.inbox_claims
+            if claims:
+                claimed = await self.record_deliveries(claims)
+                if len(claimed) < len(claims):
+                    raise AlreadyDelivered(
+                        c.message.id for c in claims if c.message.id not in claimed
+                    )
+        except BaseException:
+            # not entered, so no __aexit__: give the connection back here
+            self._open = False
+            await self.session.rollback()
+            await self.session.close()
+            raise
         self._open_repositories()
         return self
 
