@@ -21,7 +21,7 @@ from patron_notifications.settings import NotificationsSettings
 from patron_shared.http import ServiceRuntime
 from patron_shared.testing import unique_tenant
 
-from ..unit.deliveries import shipping_sms  # noqa: TID252 - one SMS to build on
+from ..unit.deliveries import shipping_sms, stored  # noqa: TID252 - one SMS to build on
 
 pytestmark = pytest.mark.integration
 PATH = "/api/v1/notifications/sms/status"
@@ -83,13 +83,6 @@ async def post(
     return await client.post(
         f"{PATH}/{tenant}", data=form, headers=signed(settings, tenant, form, **signing)
     )
-
-
-async def stored(runtime: ServiceRuntime, tenant: str, sms: Delivery) -> Delivery:
-    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
-        found = await uow.deliveries.get(sms.delivery_id)
-    assert found is not None
-    return found
 
 
 async def announced(runtime: ServiceRuntime, tenant: str) -> list[dict[str, Any]]:

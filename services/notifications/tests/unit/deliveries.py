@@ -1,4 +1,5 @@
-"""A delivery to build tests on: the text telling a customer their order has shipped."""
+"""A delivery to build tests on (the text telling a customer their order has shipped), and
+how a test reads one back."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from patron_notifications.adapters.uow import NotificationsUnitOfWork
 from patron_notifications.domain.delivery import Delivery, idempotency_key
+from patron_shared.http import ServiceRuntime
 
 
 def shipping_sms(*, cause: str = "order-1", **fields: Any) -> Delivery:
@@ -28,3 +31,11 @@ def shipping_sms(*, cause: str = "order-1", **fields: Any) -> Delivery:
         }
         | fields
     )
+
+
+async def stored(runtime: ServiceRuntime, tenant: str, sms: Delivery) -> Delivery:
+    """The delivery as the tenant's database holds it now."""
+    async with runtime.unit_of_work(NotificationsUnitOfWork, tenant_id=tenant) as uow:
+        found = await uow.deliveries.get(sms.delivery_id)
+    assert found is not None
+    return found
