@@ -27,6 +27,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal_column,
     select,
     true,
     tuple_,
@@ -272,7 +273,11 @@ def _conditions(
         if name in present:
             conditions.append(c[column] == bindparam(name))
     if "segment" in present:
-        conditions.append(c.segments.contains(bindparam("segments", type_=ARRAY(Text))))
+        # Implied by the containment, and the segment index's condition (migration 0020).
+        conditions += [
+            c.segments.contains(bindparam("segments", type_=ARRAY(Text))),
+            c.segments != literal_column("'{}'::text[]"),
+        ]
     for name, (column, bound) in _RANGES.items():
         if name in present:
             value: Any = bindparam(name)

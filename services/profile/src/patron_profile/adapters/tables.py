@@ -76,7 +76,6 @@ customers = Table(
         unique=True,
         postgresql_where=text("email IS NOT NULL AND deleted_at IS NULL"),
     ),
-    Index("ix_customers_tenant_phone", "tenant_id", "phone"),
     Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
 )
 
