@@ -36,7 +36,7 @@ from patron_profile.domain.imports import (
 )
 from patron_profile.service.import_reading import BatchReader, FileToRead
 from patron_shared.errors import InvalidInput
-from patron_shared.events import CustomerCreated, utcnow
+from patron_shared.events import CustomerCreated, json_time, utcnow
 
 
 def records(tmp_path: Path, content: bytes, file_format: str) -> list[tuple[int, dict[str, Any]]]:
@@ -315,7 +315,9 @@ def test_a_created_customer_is_stored_and_announced_as_the_aggregate_would(
     (created,) = customer.events
     assert isinstance(created, CustomerCreated)
     assert created.imported
-    announced = customer_created_fields(customer_id, row, now=now, source="import")
+    announced = customer_created_fields(
+        customer_id, row, created_at=json_time(now), source="import"
+    )
     assert json.loads(to_json(announced)) == created.model_dump(mode="json")
     assert CustomerCreated.model_validate(announced) == created
     stored = dict(

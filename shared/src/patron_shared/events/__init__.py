@@ -34,6 +34,7 @@ from patron_shared.events.envelope import (
     Envelope,
     TenantId,
     UtcDatetime,
+    json_time,
     utcnow,
 )
 from patron_shared.events.erasure import ErasureAcknowledged
@@ -180,6 +181,7 @@ __all__ = [
     "all_topic_names",
     "build_envelope",
     "dead_letter_topic",
+    "json_time",
     "minor_units",
     "round_money",
     "utcnow",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
@@ -24,6 +25,13 @@ TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo"])]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def json_time(moment: datetime) -> str:
+    """`moment` as every contract serialises a time (`2026-12-04T10:00:00.123456Z`): for
+    event fields written in bulk (`UnitOfWork.emit_in_bulk`), where a time many events share
+    is serialised once instead of once per event."""
+    return to_json(moment).decode()[1:-1]
 
 
 class Envelope(BaseModel):

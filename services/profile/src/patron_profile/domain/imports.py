@@ -217,14 +217,16 @@ def new_customer_record(
 
 
 def customer_created_fields(
-    customer_id: uuid.UUID, row: ImportRow, *, now: datetime, source: str
+    customer_id: uuid.UUID, row: ImportRow, *, created_at: str, source: str
 ) -> dict[str, Any]:
     """`CustomerCreated`'s fields for the customer `row` creates, as `Customer.register`
-    announces them (tests hold the two equal)."""
+    announces them (tests hold the two equal), in their JSON form: `created_at` is the
+    creation time as `json_time` gives it, shared by the batch and so serialised once, and
+    the id is its text (serialising text is about three times as fast)."""
     f = row.fields
     first_name, last_name = f.get("first_name"), f.get("last_name")
     return {
-        "customer_id": customer_id,
+        "customer_id": str(customer_id),
         "customer": {
             "email": f["email"],
             "phone": f.get("phone"),
@@ -240,8 +242,8 @@ def customer_created_fields(
             "gender": f.get("gender"),
             "locale": f.get("locale"),
             "group_id": None,
-            "created_at": now,
-            "updated_at": now,
+            "created_at": created_at,
+            "updated_at": created_at,
         },
         "imported": True,
     }

@@ -50,7 +50,7 @@ from patron_profile.service.import_reading import (
     read_in_thread,
 )
 from patron_shared.errors import NotFound
-from patron_shared.events import CustomerCreated, utcnow
+from patron_shared.events import CustomerCreated, json_time, utcnow
 from patron_shared.ids import time_ordered_uuids
 from patron_shared.logging import get_logger
 
@@ -272,10 +272,11 @@ async def _create(
         ]
     )
     created = [(customer_id, row) for customer_id, row in zip(ids, rows, strict=True)]
+    created_at = json_time(now)
     uow.emit_in_bulk(
         CustomerCreated,
         (
-            customer_created_fields(customer_id, row, now=now, source=IMPORT_SOURCE)
+            customer_created_fields(customer_id, row, created_at=created_at, source=IMPORT_SOURCE)
             for customer_id, row in created
             if customer_id in inserted
         ),
