@@ -2,7 +2,7 @@
 every service calls in the transaction that erases its copy of the customer.
 
 What is where, and what becomes of it:
-- **outbox** (`payload` JSONB, the whole envelope): rows about the customer (keyed by it, or
+- **outbox** (`payload`: the whole envelope as JSON text): rows about the customer (keyed by it, or
   whose payload names its id or one of its personal values) that were already published are
   deleted; unpublished ones are redacted in place (personal fields and values replaced by
   `REDACTED`), so that the relay still publishes them, in order, without the personal data.

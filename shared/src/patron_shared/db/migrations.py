@@ -95,6 +95,28 @@ def restore_unused_outbox_indexes() -> None:
     )
 
 
+def outbox_payload_as_json() -> None:
+    """Migration step: the outbox keeps each message's payload and headers as the JSON text
+    they were written as (`json`, not `jsonb`). Nothing queries inside them; the relay
+    publishes that text as it is, so PostgreSQL no longer takes every event apart on the
+    way in and puts it together again on the way out. Rewrites the table (the unsent rows
+    and the sent ones kept for the retention)."""
+    op.execute(
+        "ALTER TABLE outbox ALTER COLUMN payload TYPE json USING payload::json, "
+        "ALTER COLUMN headers TYPE json USING headers::json, "
+        "ALTER COLUMN headers SET DEFAULT '{}'::json"
+    )
+
+
+def outbox_payload_as_jsonb() -> None:
+    """Migration step: `outbox_payload_as_json` undone."""
+    op.execute(
+        "ALTER TABLE outbox ALTER COLUMN payload TYPE jsonb USING payload::jsonb, "
+        "ALTER COLUMN headers TYPE jsonb USING headers::jsonb, "
+        "ALTER COLUMN headers SET DEFAULT '{}'::jsonb"
+    )
+
+
 def enable_tenant_isolation(table: str) -> None:
     """Migration step: row-level security keeping each tenant to its own rows.
 

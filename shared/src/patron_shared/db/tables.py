@@ -19,7 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,9 @@ class MessagingTables:
             Column("message_key", String(200), nullable=False),
             Column("tenant_id", String(63), nullable=False),
             Column("message_type", String(100), nullable=False),
-            Column("payload", JSONB, nullable=False),
-            Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+            # The JSON text as written, published as it is (`json`: nothing queries inside).
+            Column("payload", JSON, nullable=False),
+            Column("headers", JSON, nullable=False, server_default=text("'{}'::json")),
             Column(
                 "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
             ),
