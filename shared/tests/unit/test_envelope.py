@@ -7,18 +7,22 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from patron_shared.events import (
     CONTRACTS,
     Contract,
     ContractRegistry,
+    CustomerDeleted,
     Envelope,
     OrderPlaced,
     PointsEarned,
     Topic,
     UnknownMessageType,
     build_envelope,
+    json_time,
 )
 
 
@@ -138,3 +142,10 @@ def test_every_registered_contract_has_a_customer_id_and_a_matching_kind() -> No
         assert "customer_id" in contract.model_fields, contract.event_type
         expected_kind = "command" if ".commands." in contract.topic.value else "event"
         assert contract.kind == expected_kind, contract.event_type
+
+
+@given(moment=st.datetimes(timezones=st.just(UTC)))
+def test_json_time_is_a_time_as_every_contract_serialises_it(moment: datetime) -> None:
+    dumped = CustomerDeleted(customer_id=uuid.uuid4(), deleted_at=moment).model_dump(mode="json")
+    assert json_time(moment) == dumped["deleted_at"]
+    assert datetime.fromisoformat(json_time(moment)) == moment

@@ -1,13 +1,16 @@
-"""The unit of work's bulk outbox path (`emit_in_bulk`), on the profile's real database."""
+"""The unit of work's bulk outbox paths (`emit_in_bulk`, `emit_from_query`), on the profile's
+real database."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Text, Uuid, func, select, text
+from sqlalchemy.sql.selectable import TextualSelect
 
 from patron_profile.adapters.tables import messaging
 from patron_profile.adapters.uow import ProfileUnitOfWork
@@ -113,3 +116,83 @@ async def test_bulk_events_whose_first_fields_are_not_the_contracts_are_refused(
             select(func.count()).select_from(OUTBOX).where(OUTBOX.c.tenant_id == tenant)
         )
     assert count == 0
+
+
+def events_query(rows: list[tuple[uuid.UUID, dict[str, Any]]]) -> TextualSelect:
+    """A query selecting `subject` and `data` (JSON) for each of `rows`."""
+    values = ", ".join(f"(CAST(:s{n} AS uuid), CAST(:d{n} AS json))" for n in range(len(rows)))
+    parameters: dict[str, Any] = {}
+    for n, (subject, data) in enumerate(rows):
+        parameters |= {f"s{n}": subject, f"d{n}": json.dumps(data)}
+    sql = f"SELECT subject, data FROM (VALUES {values}) AS events(subject, data)"
+    if not rows:
+        sql = "SELECT CAST(NULL AS uuid) AS subject, CAST(NULL AS json) AS data WHERE false"
+    return text(sql).bindparams(**parameters).columns(subject=Uuid, data=Text)
+
+
+def deleted(customer_id: uuid.UUID, at: str = "2026-11-25T09:30:00Z") -> dict[str, Any]:
+    return {"customer_id": str(customer_id), "deleted_at": at}
+
+
+async def test_events_from_a_query_are_written_at_once_as_valid_envelopes_keyed_by_subject(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    ids = [uuid.uuid4() for _ in range(3)]
+    uow = ProfileUnitOfWork(
+        runtime.session_factory,
+        messaging,
+        tenant_id=tenant,
+        source="profile",
+        correlation_id="corr-2",
+        causation_id="cause-2",
+    )
+    async with uow:
+        uow.emit(TagsChanged.model_validate(tags_changed(ids[0], "a")))
+        count = await uow.emit_from_query(
+            CustomerDeleted, events_query([(i, deleted(i)) for i in ids])
+        )
+        assert await uow.emit_from_query(CustomerDeleted, events_query([])) == 0
+        await uow.commit()
+
+    assert count == 3
+    rows = await written(runtime, tenant)
+    # written at once: before what commit() writes
+    assert [(key, kind) for key, kind, _ in rows] == [
+        *((str(i), "CustomerDeleted") for i in ids),
+        (str(ids[0]), "TagsChanged"),
+    ]
+    for (_, _, envelope), customer_id in zip(rows, ids, strict=False):
+        assert envelope.subject == str(customer_id)
+        assert (envelope.tenant_id, envelope.source) == (tenant, "profile")
+        assert (envelope.correlation_id, envelope.causation_id) == ("corr-2", "cause-2")
+        assert envelope.data == deleted(customer_id)
+        assert isinstance(CONTRACTS.parse_data(envelope), CustomerDeleted)
+    async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant) as uow:
+        keyed = await uow.session.execute(
+            select(OUTBOX.c.message_id, OUTBOX.c.payload).where(OUTBOX.c.tenant_id == tenant)
+        )
+        pairs = [(str(message_id), payload["id"]) for message_id, payload in keyed]
+    assert all(message_id == payload_id for message_id, payload_id in pairs)
+    assert len({message_id for message_id, _ in pairs}) == 4
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"customer_id": "{subject}", "deleted_at": "2026-11-25T09:30:00+00:00"},  # not as dumped
+        {"customer_id": "{subject}"},  # a field missing
+        {"customer_id": "{other}", "deleted_at": "2026-11-25T09:30:00Z"},  # another's subject
+    ],
+)
+async def test_events_from_a_query_whose_first_row_is_not_the_contracts_are_refused(
+    runtime: ServiceRuntime, tenant: str, data: dict[str, str]
+) -> None:
+    subject = uuid.uuid4()
+    first = {k: v.format(subject=subject, other=uuid.uuid4()) for k, v in data.items()}
+    async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant) as uow:
+        with pytest.raises(ValueError, match="CustomerDeleted"):
+            await uow.emit_from_query(
+                CustomerDeleted, events_query([(subject, first), (subject, deleted(subject))])
+            )
+
+    assert await written(runtime, tenant) == []

@@ -16,9 +16,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic_core import to_json
-from sqlalchemy import text
+from sqlalchemy import JSON, Select, Text, cast, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.selectable import TextualSelect
 
 from patron_shared.auth import Principal
 from patron_shared.db.erasure import ScrubResult, scrub_customer_messages
@@ -97,6 +98,7 @@ class UnitOfWork:
         self._caller = caller
         self._pending: list[tuple[Contract, Envelope | None]] = []
         self._pending_in_bulk: list[tuple[type[Contract], list[Mapping[str, Any]]]] = []
+        self._emitted_by_query = False
         self._committed = False
         self._open = False
 
@@ -167,6 +169,7 @@ class UnitOfWork:
         self._open = True
         self._pending = []
         self._pending_in_bulk = []
+        self._emitted_by_query = False
         self._committed = False
         try:
             # `true` = local to this transaction: pooled connections never leak a tenant.
@@ -228,6 +231,64 @@ class UnitOfWork:
         items = list(events)
         if items:
             self._pending_in_bulk.append((contract, items))
+
+    async def emit_from_query(
+        self, contract: type[Contract], events: Select[Any] | TextualSelect
+    ) -> int:
+        """Write one `contract` event per row `events` selects, now, with one INSERT ...
+        SELECT: for the events of rows a set-based statement just wrote (an import's new
+        customers), built by PostgreSQL from those rows instead of one by one here.
+
+        `events` selects `subject` (the event's subject: its key) and `data` (the event's
+        fields as JSON, in the contract's form: times as `json_time` gives them). The first
+        row is validated as `emit_in_bulk` validates its first item; PostgreSQL wraps every
+        row's `data` in the envelope `emit_in_bulk` writes. Written at once, so before the
+        events `commit()` writes: for a key's first events (rows just created). Returns how
+        many were written."""
+        rows = events.subquery("events")
+        first = (
+            await self.session.execute(
+                select(rows.c.subject, cast(rows.c.data, Text).label("data")).limit(1)
+            )
+        ).first()
+        if first is None:
+            return 0
+        event = _validated_first(contract, json.loads(first.data))
+        if event.subject() != str(first.subject):
+            raise ValueError(f"{contract.event_type}: the subject is not the event's own")
+        head = self._bulk_head(contract, event)
+        outbox = self._messaging.outbox
+        numbered = select(
+            func.gen_random_uuid().label("message_id"), rows.c.subject, rows.c.data
+        ).subquery("numbered")
+        subject = cast(numbered.c.subject, Text)
+        payload = func.concat(
+            literal(head, Text),
+            literal(',"id":"', Text),
+            cast(numbered.c.message_id, Text),
+            literal('","subject":"', Text),
+            subject,
+            literal('","data":', Text),
+            cast(numbered.c.data, Text),
+            literal("}", Text),
+        )
+        headers = to_json(current_trace_headers()).decode()
+        written = await self.session.execute(
+            insert(outbox).from_select(
+                list(_OUTBOX_COPY_COLUMNS),
+                select(
+                    numbered.c.message_id,
+                    literal(contract.topic.value, Text),
+                    subject,
+                    literal(self.tenant_id, Text),
+                    literal(contract.event_type, Text),
+                    cast(payload, JSON),
+                    cast(literal(headers, Text), JSON),
+                ),
+            )
+        )
+        self._emitted_by_query = True
+        return int(getattr(written, "rowcount", 0) or 0)
 
     async def scrub_customer_messages(
         self, customer_id: uuid.UUID, values: Iterable[str] = ()
@@ -292,13 +353,14 @@ class UnitOfWork:
             records += self._bulk_records(self._pending_in_bulk)
         if records:
             await self._copy_to_outbox(records)
-        if envelopes or self._pending_in_bulk:
+        if envelopes or self._pending_in_bulk or self._emitted_by_query:
             # Delivered at commit; wakes the relay instead of waiting for its next poll.
             await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         await self.session.commit()
         self._committed = True
         self._pending = []
         self._pending_in_bulk = []
+        self._emitted_by_query = False
         return envelopes
 
     def _envelope(self, event: Contract, cause: Envelope | None, message_id: uuid.UUID) -> Envelope:
@@ -320,23 +382,11 @@ class UnitOfWork:
     ) -> list[_OutboxRecord]:
         """The outbox rows of `emit_in_bulk`'s events, in queue order (so the relay publishes
         each key's events in the order they were emitted), without an envelope each."""
-        shared: dict[str, Any] = {}
         headers = to_json(current_trace_headers()).decode()
         records: list[_OutboxRecord] = []
         for contract, items in batches:
-            first = _validated_first(contract, items[0])
-            if not shared:
-                envelope = build_envelope(
-                    first,
-                    tenant_id=self.tenant_id,
-                    source=self.source,
-                    correlation_id=self.correlation_id,
-                    causation_id=self.causation_id,
-                )
-                shared = envelope.model_dump(mode="json", exclude={"id", "type", "subject", "data"})
+            head = self._bulk_head(contract, _validated_first(contract, items[0]))
             topic, event_type = contract.topic.value, contract.event_type
-            # The envelope's JSON around each event's own: what they share serialised once.
-            head = to_json({**shared, "type": event_type}).decode()[:-1]
             for message_id, item in zip(random_uuids(len(items)), items, strict=True):
                 subject = _subject_of(item)  # a UUID's text: nothing in it to escape
                 key = subject or str(message_id)
@@ -349,6 +399,19 @@ class UnitOfWork:
                     (message_id, topic, key, self.tenant_id, event_type, payload, headers)
                 )
         return records
+
+    def _bulk_head(self, contract: type[Contract], first: Contract) -> str:
+        """The envelope's JSON up to its `id`, `subject` and `data`: what a bulk of events
+        shares, serialised once (an open object, each event's own attributes follow)."""
+        envelope = build_envelope(
+            first,
+            tenant_id=self.tenant_id,
+            source=self.source,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+        shared = envelope.model_dump(mode="json", exclude={"id", "type", "subject", "data"})
+        return to_json({**shared, "type": contract.event_type}).decode()[:-1]
 
     async def _copy_to_outbox(self, records: list[_OutboxRecord]) -> None:
         """Every row with one COPY, in order: no per-row statement or parameter parsing."""

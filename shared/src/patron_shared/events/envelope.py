@@ -29,8 +29,8 @@ def utcnow() -> datetime:
 
 def json_time(moment: datetime) -> str:
     """`moment` as every contract serialises a time (`2026-12-04T10:00:00.123456Z`): for
-    event fields written in bulk (`UnitOfWork.emit_in_bulk`), where a time many events share
-    is serialised once instead of once per event."""
+    events written in bulk (`UnitOfWork.emit_in_bulk`, `emit_from_query`), where a time
+    many events share is serialised once, or given to PostgreSQL as it must appear."""
     return to_json(moment).decode()[1:-1]
 
 

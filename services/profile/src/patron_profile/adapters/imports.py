@@ -8,7 +8,7 @@ took meanwhile), the customers it changes (`UPDATE ... FROM`), its error rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TextualSelect
 
 from patron_profile.adapters.repository import customer_from_row
 from patron_profile.adapters.tables import customers, metadata
@@ -43,6 +44,7 @@ from patron_profile.domain.import_jobs import ImportCounts, ImportJob, ImportTak
 from patron_profile.domain.imports import IMPORT_FIELDS, NEW_CUSTOMER_COLUMNS, RowError
 from patron_shared.db import copy_records, is_one_of, json_recordset
 from patron_shared.db.metadata import base_columns
+from patron_shared.events import Contract, CustomerCreated
 
 imports = Table(
     "imports",
@@ -97,8 +99,28 @@ _INSERT_NEW_CUSTOMERS = (
     "DO NOTHING RETURNING id"
 )
 
+# The CustomerCreated events of the customers in the temporary table, built by PostgreSQL
+# (`UnitOfWork.emit_from_query`): the fields `Customer.register` announces, in their JSON
+# form (tests hold the two equal). `:created_at` is the creation time as `json_time` gives it.
+_CREATED_EVENTS = text(
+    "SELECT id AS subject, json_build_object("  # noqa: S608 (constants)
+    "'customer_id', id, "
+    "'customer', json_build_object("
+    "'email', email, 'phone', phone, 'first_name', first_name, 'last_name', last_name, "
+    "'full_name', NULLIF(concat_ws(' ', first_name, last_name), ''), "
+    "'accepts_marketing', false, 'tags', tags, 'external_ids', '{}'::json, "
+    "'source', source, 'status', status, 'date_of_birth', date_of_birth, "
+    "'gender', gender, 'locale', locale, 'group_id', NULL, "
+    "'created_at', CAST(:created_at AS text), 'updated_at', CAST(:created_at AS text)), "
+    f"'imported', true) AS data FROM {_NEW_CUSTOMERS}"
+).columns(subject=Uuid, data=Text)
+
 # What an import writes of a customer: every stored field a row or the domain may set.
 _WRITTEN = (*IMPORT_FIELDS, "updated_at")
+
+
+# Writes one event of the contract per row the query selects (`UnitOfWork.emit_from_query`).
+Announce = Callable[[type[Contract], TextualSelect], Awaitable[int]]
 
 
 class SqlImportRepository:
@@ -272,19 +294,32 @@ class SqlImportRepository:
         )
         return set((await self._session.scalars(statement)).all())
 
-    async def insert_new_customers(self, records: Sequence[Sequence[Any]]) -> set[uuid.UUID]:
-        """Insert customers given as `NEW_CUSTOMER_COLUMNS` records; the ids inserted (one
-        whose email another transaction took since the batch looked is left out).
+    async def insert_new_customers(
+        self, records: Sequence[Sequence[Any]], *, created_at: str, announce: Announce
+    ) -> set[uuid.UUID]:
+        """Insert customers given as `NEW_CUSTOMER_COLUMNS` records and have `announce`
+        (the unit of work's `emit_from_query`) write the `CustomerCreated` of each inserted
+        one; the ids inserted (one whose email another transaction took since the batch
+        looked is left out). `created_at`: the records' creation time as `json_time` gives
+        it.
 
         The records go by binary COPY into a temporary table (`customers` is under
         row-level security, which refuses COPY) and from there by one INSERT ... SELECT,
         in id order: with time-ordered ids, each index ending in the id grows at its end.
+        The events are built from the same table, by PostgreSQL.
         """
         if not records:
             return set()
         await self._session.execute(text(_CREATE_NEW_CUSTOMERS))
         await copy_records(self._session, _NEW_CUSTOMERS, NEW_CUSTOMER_COLUMNS, records)
         inserted = set((await self._session.scalars(text(_INSERT_NEW_CUSTOMERS))).all())
+        if len(inserted) < len(records):
+            # the few left out were not created: not announced either
+            await self._session.execute(
+                text(f"DELETE FROM {_NEW_CUSTOMERS} WHERE NOT id = ANY(:inserted)"),  # noqa: S608
+                {"inserted": list(inserted)},
+            )
+        await announce(CustomerCreated, _CREATED_EVENTS.bindparams(created_at=created_at))
         await self._session.execute(text(f"DROP TABLE {_NEW_CUSTOMERS}"))
         return inserted
 

@@ -22,7 +22,7 @@ from patron_profile.domain.contact import (
     normalize_phone,
     normalize_tags,
 )
-from patron_profile.domain.customer import Customer, full_name_of
+from patron_profile.domain.customer import Customer
 from patron_shared.errors import InvalidInput
 
 # What a file may set, in the template's column order. `accepts_marketing` is not among
@@ -214,39 +214,6 @@ def new_customer_record(
         f.get("date_of_birth"),
         f.get("status", "active"),
     )
-
-
-def customer_created_fields(
-    customer_id: uuid.UUID, row: ImportRow, *, created_at: str, source: str
-) -> dict[str, Any]:
-    """`CustomerCreated`'s fields for the customer `row` creates, as `Customer.register`
-    announces them (tests hold the two equal), in their JSON form: `created_at` is the
-    creation time as `json_time` gives it, shared by the batch and so serialised once, and
-    the id is its text (serialising text is about three times as fast)."""
-    f = row.fields
-    first_name, last_name = f.get("first_name"), f.get("last_name")
-    return {
-        "customer_id": str(customer_id),
-        "customer": {
-            "email": f["email"],
-            "phone": f.get("phone"),
-            "first_name": first_name,
-            "last_name": last_name,
-            "full_name": full_name_of(first_name, last_name),
-            "accepts_marketing": False,
-            "tags": f.get("tags", []),
-            "external_ids": {},
-            "source": f.get("source", source),
-            "status": f.get("status", "active"),
-            "date_of_birth": f.get("date_of_birth"),
-            "gender": f.get("gender"),
-            "locale": f.get("locale"),
-            "group_id": None,
-            "created_at": created_at,
-            "updated_at": created_at,
-        },
-        "imported": True,
-    }
 
 
 def changes_for(customer: Customer, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,6 @@ from patron_profile.domain.imports import (
     ImportRow,
     RowError,
     changes_for,
-    customer_created_fields,
     new_customer_record,
 )
 from patron_profile.service.groups import sync_customer_group
@@ -50,7 +49,7 @@ from patron_profile.service.import_reading import (
     read_in_thread,
 )
 from patron_shared.errors import NotFound
-from patron_shared.events import CustomerCreated, json_time, utcnow
+from patron_shared.events import json_time, utcnow
 from patron_shared.ids import time_ordered_uuids
 from patron_shared.logging import get_logger
 
@@ -265,22 +264,16 @@ async def _create(
         # Rule-based groups place each new customer as the API's create does.
         return await _create_one_by_one(uow, rows, now=now)
     ids = time_ordered_uuids(len(rows))
+    # Their CustomerCreated events are built by PostgreSQL from the rows it stores.
     inserted = await uow.imports.insert_new_customers(
         [
             new_customer_record(customer_id, uow.tenant_id, row, now=now, source=IMPORT_SOURCE)
             for customer_id, row in zip(ids, rows, strict=True)
-        ]
+        ],
+        created_at=json_time(now),
+        announce=uow.emit_from_query,
     )
     created = [(customer_id, row) for customer_id, row in zip(ids, rows, strict=True)]
-    created_at = json_time(now)
-    uow.emit_in_bulk(
-        CustomerCreated,
-        (
-            customer_created_fields(customer_id, row, created_at=created_at, source=IMPORT_SOURCE)
-            for customer_id, row in created
-            if customer_id in inserted
-        ),
-    )
     return (
         [row for customer_id, row in created if customer_id in inserted],
         [row for customer_id, row in created if customer_id not in inserted],
