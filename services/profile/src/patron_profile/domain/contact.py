@@ -56,16 +56,48 @@ def normalize_phone(raw: str, *, default_region: str, field: str = "phone") -> s
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as error:
         raise InvalidInput(field, f"not a phone number: {error}") from None
-    if not phonenumbers.is_valid_number(number):
+    if not is_valid_phone_number(number):
         raise InvalidInput(field, f"{raw!r} is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid_phone_number(number: phonenumbers.PhoneNumber) -> bool:
+    """`phonenumbers.is_valid_number`, in about half the time for numbers of their calling
+    code's main region (+1 numbers of the United States, +44 of Great Britain...).
+
+    For a code several regions share, `is_valid_number` first finds the number's region,
+    trying them in order (the main one first) by testing the number against each region's
+    patterns, then tests it against the region found again. A main region that no leading
+    digits pick out is found exactly when the number is valid for it: such numbers are
+    valid, and tested once. The others take the full way (tests hold the two equal)."""
+    main = _MAIN_REGIONS.get(number.country_code)
+    if main is not None and phonenumbers.is_valid_number_for_region(number, main):
+        return True
+    return bool(phonenumbers.is_valid_number(number))
+
+
+def _main_regions() -> dict[int, str]:
+    """The calling codes several regions share whose main region (tried first) is found by
+    its number patterns alone (no leading digits): the code's main region."""
+    found: dict[int, str] = {}
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        if len(regions) < 2:
+            continue
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+        if metadata is not None and metadata.leading_digits is None:
+            found[code] = regions[0]
+    return found
+
+
+_MAIN_REGIONS = _main_regions()
 
 
 def normalize_tags(raw: list[str], *, field: str = "tags") -> list[str]:
     """Trimmed, single-spaced, lower-case, unique, in first-seen order."""
     tags: list[str] = []
     for value in raw:
-        tag = _SPACES.sub(" ", value).strip().lower()
+        # a tag of letters and digits only has no whitespace to fold: no regex to run
+        tag = value.lower() if value.isalnum() else _SPACES.sub(" ", value).strip().lower()
         if not tag:
             continue
         if len(tag) > MAX_TAG_LENGTH:
