@@ -61,7 +61,7 @@ IMPORT_SOURCE = "import"
 @dataclass(frozen=True)
 class ImportOptions:
     phone_default_region: str = "US"
-    batch_size: int = 2_000
+    batch_size: int = 5_000
     writers: int = 3  # batches written at once, each in its own transaction
 
 
