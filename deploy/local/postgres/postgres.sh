@@ -170,10 +170,15 @@ listen_addresses = '$HOST'
 port = $PORT
 unix_socket_directories = '$SOCKET_DIR'
 max_connections = 300
-shared_buffers = 256MB
+shared_buffers = 1GB
 work_mem = 8MB
 maintenance_work_mem = 128MB
 effective_cache_size = 1GB
+# Write-heavy work (a million-row import writes about 5 GB of WAL): room for the WAL of
+# several batches before a backend must write it out itself, and checkpoints (each
+# followed by full-page images) no more often than every 4 GB.
+wal_buffers = 64MB
+max_wal_size = 4GB
 max_worker_processes = 4
 max_parallel_workers = 2
 max_parallel_workers_per_gather = 1
