@@ -70,7 +70,7 @@ def is_valid_phone_number(number: phonenumbers.PhoneNumber) -> bool:
     patterns, then tests it against the region found again. A main region that no leading
     digits pick out is found exactly when the number is valid for it: such numbers are
     valid, and tested once. The others take the full way (tests hold the two equal)."""
-    main = _MAIN_REGIONS.get(number.country_code)
+    main = _MAIN_REGIONS.get(number.country_code or 0)  # (0: no code, no region)
     if main is not None and phonenumbers.is_valid_number_for_region(number, main):
         return True
     return bool(phonenumbers.is_valid_number(number))
