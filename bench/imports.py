@@ -9,10 +9,12 @@
    PostgreSQL's CPU. Creating the job row and the upload itself are not in the figure.
 4. Checked: the job's counts, the customers stored, the outbox rows written (one
    CustomerCreated per customer created), the error rows.
-5. Prints the figures and writes JSON to bench/results/imports-<UTC time>.json and
+5. With `--again`, the same file is imported a second time: every good row then matches
+   its customer (by email) and changes nothing, the upsert's other path.
+6. Prints the figures and writes JSON to bench/results/imports-<UTC time>.json and
    imports-latest.json; the database is dropped.
 
-    uv run python bench/imports.py [--rows N] [--batch-size N] [--writers N]
+    uv run python bench/imports.py [--rows N] [--batch-size N] [--writers N] [--again]
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +81,19 @@ def write_file(path: Path, rows: int, bad_every: int, duplicate_every: int) -> d
     return {"good": rows - bad - duplicates, "bad": bad, "duplicates": duplicates}
 
 
+async def timed_import(
+    new_uow: Callable[[], ImportUnitOfWork], job: ImportJob, path: Path, options: ImportOptions
+) -> tuple[ImportJob, float, dict[str, float]]:
+    """Run `job` on `path`: the job as it ended, its wall time, the cores used meanwhile."""
+    await create_import(new_uow(), job)
+    cpu_before = process_cpu()
+    started = time.perf_counter()
+    done = await run_import(new_uow, job.id, path, options)
+    span = time.perf_counter() - started
+    assert done is not None
+    return done, span, cpu_used(cpu_before, span, {os.getpid(): "import job"})
+
+
 async def measure(args: argparse.Namespace, app_url: str, owner_dsn: str) -> dict[str, Any]:
     os.environ["PATRON_DATABASE_URL"] = app_url
     settings = ProfileSettings()
@@ -108,12 +125,19 @@ async def measure(args: argparse.Namespace, app_url: str, owner_dsn: str) -> dic
         def new_uow() -> ImportUnitOfWork:
             return runtime.unit_of_work(ImportUnitOfWork, tenant_id=tenant)
 
-        await create_import(new_uow(), job)
-        cpu_before = process_cpu()
-        started = time.perf_counter()
-        done = await run_import(new_uow, job.id, path, options)
-        span = time.perf_counter() - started
-        cpu = cpu_used(cpu_before, span, {os.getpid(): "import job"})
+        done, span, cpu = await timed_import(new_uow, job, path, options)
+        again = None
+        if args.again:
+            # the same file once more: every good row now matches its customer, unchanged
+            repeat = replace(job, id=uuid.uuid4(), created_at=utcnow(), updated_at=utcnow())
+            redone, again_span, again_cpu = await timed_import(new_uow, repeat, path, options)
+            again = {
+                "status": redone.status,
+                "import_s": round(again_span, 2),
+                "seconds_per_million": round(again_span * 1_000_000 / args.rows, 1),
+                "counts": asdict(redone.counts),
+                "cpu_cores": again_cpu,
+            }
     await runtime.engine.dispose()
     connection = await asyncpg.connect(owner_dsn)
     try:
@@ -153,6 +177,7 @@ async def measure(args: argparse.Namespace, app_url: str, owner_dsn: str) -> dic
         "customer_created_events": created_events,
         "error_rows": error_rows,
         "cpu_cores": cpu,
+        "again": again,
     }
 
 
@@ -198,6 +223,12 @@ def report(result: dict[str, Any], stamp: str) -> None:
         f"{result['error_rows']:,} {'OK' if verdicts['exact'] else 'WRONG'}"
     )
     print(f"  cpu cores {result['cpu_cores']}")
+    again = result["again"]
+    if again is not None:
+        print(
+            f"  the same file again: {again['import_s']} s ({again['seconds_per_million']} s "
+            f"per million), counts {again['counts']}, cpu cores {again['cpu_cores']}"
+        )
     print(f"  (JSON: bench/results/{NAME}-{stamp}.json)")
 
 
@@ -210,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=0, help="default: the settings'")
     parser.add_argument("--bad-every", type=int, default=1_000, help="0: no bad rows")
     parser.add_argument("--duplicate-every", type=int, default=997, help="0: no duplicates")
+    parser.add_argument(
+        "--again", action="store_true", help="then import the same file again (all unchanged)"
+    )
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     RESULTS.mkdir(parents=True, exist_ok=True)
