@@ -1,14 +1,18 @@
 """Importing customers through the gateway: a file with bad rows loses no good row, and the
 error report names each bad one; the imported customers export again; an imported customer
-base is not sent welcome emails, though its orders are confirmed."""
+base is not sent welcome emails, though its orders are confirmed; the command line imports
+with progress bars and exports what it imported."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import os
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -128,3 +132,70 @@ async def test_imported_customers_get_no_welcome_but_their_orders_are_confirmed(
     log = await gateway.get(f"/api/v1/customers/{customer['id']}/notifications", headers=headers)
     assert log.status_code == 200, log.text
     assert [entry["template"] for entry in log.json()["data"]] == ["order_confirmation"]
+
+
+async def patron(*args: str) -> tuple[int, str, str]:
+    """The `patron` command line, run as a user runs it: exit code, stdout, stderr."""
+    command = Path(sys.executable).with_name("patron")
+    process = await asyncio.create_subprocess_exec(
+        str(command),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=os.environ | {"COLUMNS": "160"},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_command_line_imports_with_progress_and_exports_what_it_imported(
+    gateway: httpx.AsyncClient,
+    stack: dict[str, str],
+    tenant: str,
+    auth: Callable[..., dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    headers = auth(tenant, "admin")
+    connection = ["--url", stack["PATRON_GATEWAY_URL"], "--token", headers["Authorization"][7:]]
+    upload = tmp_path / "customers.csv"
+    upload.write_text(
+        "E-mail,Given name,Tags\n"
+        "lin@example.com,Lin,cli\n"
+        "kay@example.com,Kay,cli;vip\n"
+        "not-an-email,Nobody,cli\n"
+    )
+    report = tmp_path / "errors.csv"
+
+    code, out, err = await patron(
+        "customers",
+        "import",
+        str(upload),
+        "--mapping",
+        "E-mail=email",
+        "--mapping",
+        "Given name=first_name",
+        "--errors",
+        str(report),
+        "--interval",
+        "0.2",
+        *connection,
+    )
+
+    assert code == 0, err
+    assert " completed: rows 3  created 2  updated 0  unchanged 0  errors 1" in out
+    # the progress bars on stderr: the upload, then the job with its counts, both at 100%
+    assert "upload" in err
+    assert "rows 3  created 2" in err
+    assert err.count("100%") >= 2
+    assert [(r["row"], r["field"]) for r in csv.DictReader(report.open())] == [("4", "email")]
+
+    code, out, err = await patron(
+        "customers", "export", "--format", "csv", "--filter", "tags=cli", *connection
+    )
+
+    assert code == 0, err
+    exported = {r["email"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert set(exported) == {"lin@example.com", "kay@example.com"}
+    assert exported["kay@example.com"]["first_name"] == "Kay"
+    assert "export" in err
