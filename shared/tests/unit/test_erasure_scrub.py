@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from patron_shared.db.erasure import REDACTED, acknowledge_erasure, personal_values, redact_payload
+from hypothesis import given
+from hypothesis import strategies as st
+
+from patron_shared.db.erasure import (
+    REDACTED,
+    acknowledge_erasure,
+    name_form,
+    personal_values,
+    redact_mentions,
+    redact_payload,
+)
 from patron_shared.events import CONTRACTS, CustomerErased, ErasureAcknowledged, Topic
 from patron_shared.testing import InMemoryUnitOfWork, run_without_io
 
@@ -98,3 +109,90 @@ def test_an_erasure_without_an_id_is_scrubbed_but_not_acknowledged() -> None:
 def test_acknowledgements_travel_on_their_own_topic_keyed_by_the_customer() -> None:
     assert ErasureAcknowledged.topic is Topic.ERASURE_EVENTS
     assert CONTRACTS.contract_for("ErasureAcknowledged") is ErasureAcknowledged
+
+
+ANN = [("Ann", "Smith")]
+
+
+def test_another_customers_message_keeps_a_first_or_last_name_it_shares_with_the_erased() -> None:
+    payload = {
+        "data": {
+            "customer": {"first_name": "Ann", "last_name": "Jones", "email": "aj@example.com"},
+            "note": "Bob Smith called; annual plan",
+            "tags": ["ann", "smith"],
+        }
+    }
+
+    assert redact_mentions(payload, ["ann.smith@example.com"], ANN) == payload
+
+
+def test_another_customers_message_loses_only_its_mentions_of_the_erased() -> None:
+    payload = {
+        "data": {
+            "customer": {"first_name": "Bob", "last_name": "Jones", "email": "bob@example.com"},
+            "note": "Referred by ann SMITH, see ANN.SMITH@example.com",
+            "gift_to": {"first_name": "Smith", "last_name": "Ann", "city": "Lyon"},
+            "greeting": "Dear Smith, Ann",
+        }
+    }
+
+    clean = redact_mentions(payload, ["ann.smith@example.com"], ANN)
+
+    assert clean["data"]["customer"] == payload["data"]["customer"]
+    assert clean["data"]["note"] == REDACTED
+    assert clean["data"]["gift_to"] == {
+        "first_name": REDACTED,
+        "last_name": REDACTED,
+        "city": "Lyon",
+    }
+    assert clean["data"]["greeting"] == REDACTED
+
+
+_words = st.sampled_from(["ann", "Ann", "smith", "SMITH", "bob", "jones", "annual", "lee", "x"])
+_strings = st.lists(_words, max_size=4).map(" ".join)
+_payloads: st.SearchStrategy[Any] = st.recursive(
+    _strings | st.integers() | st.none(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["first_name", "last_name", "note", "x"]), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def _strings_of(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings_of(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings_of(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def _mentions_full_name(node: Any) -> bool:
+    """Whether `node` names Ann Smith: as adjacent words of a string, or as two values of
+    one object (the rule, written out plainly)."""
+    if isinstance(node, dict):
+        forms = {name_form(v) for v in node.values() if isinstance(v, str)}
+        if {"ann", "smith"} <= forms:
+            return True
+        return any(_mentions_full_name(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_mentions_full_name(item) for item in node)
+    if isinstance(node, str):
+        spaced = f" {name_form(node)} "
+        return " ann smith " in spaced or " smith ann " in spaced
+    return False
+
+
+@given(_payloads)
+def test_a_message_is_changed_exactly_when_it_names_the_erased_with_both_names(
+    payload: Any,
+) -> None:
+    clean = redact_mentions(payload, [], ANN)
+
+    assert (clean != payload) == _mentions_full_name(payload)
+    assert not _mentions_full_name(clean)
+    # what stays is what was there: nothing but mentions is replaced
+    assert set(_strings_of(clean)) - {REDACTED} <= set(_strings_of(payload))

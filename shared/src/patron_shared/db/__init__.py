@@ -5,6 +5,7 @@ from patron_shared.db.erasure import (
     ScrubResult,
     acknowledge_erasure,
     personal_values,
+    redact_mentions,
     redact_payload,
     scrub_customer_messages,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "json_recordset",
     "make_metadata",
     "personal_values",
+    "redact_mentions",
     "redact_payload",
     "scrub_customer_messages",
 ]

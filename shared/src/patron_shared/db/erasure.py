@@ -2,10 +2,12 @@
 every service calls in the transaction that erases its copy of the customer.
 
 What is where, and what becomes of it:
-- **outbox** (`payload`: the whole envelope as JSON text): rows about the customer (keyed by it, or
-  whose payload names its id or one of its personal values) that were already published are
-  deleted; unpublished ones are redacted in place (personal fields and values replaced by
-  `REDACTED`), so that the relay still publishes them, in order, without the personal data.
+- **outbox** (`payload`: the whole envelope as JSON text): rows about the customer (keyed by
+  it, or naming its id) that were already published are deleted; unpublished ones are
+  redacted in place (personal fields and values replaced by `REDACTED`), so that the relay
+  still publishes them, in order, without the personal data. Rows about other customers
+  that mention it (a strong identifier, or its first and last name together: a name alone
+  is others' too) are deleted when published, and lose only those mentions otherwise.
 - **inbox**: holds ids only (consumer, message id, type, subject = the customer id), no
   payload; its rows stay, since they keep a redelivered message from recreating what was
   just erased.
@@ -20,15 +22,16 @@ What is where, and what becomes of it:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, and_, cast, delete, func, or_, select, update
+from pydantic_core import to_json
+from sqlalchemy import JSON, String, Text, and_, cast, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from patron_shared.db.tables import MessagingTables
 from patron_shared.events import CustomerErased, ErasureAcknowledged, utcnow
@@ -59,6 +62,37 @@ PERSONAL_KEYS = frozenset(
         "reason",
     }
 )
+
+
+# A person's names: (first name, last name), either may be missing.
+Names = tuple[str | None, str | None]
+# What separates the words of a text (an error message, a payload that is not JSON), so that
+# an email or phone quoted inside it is found; `@ . + - _` stay inside words.
+_WORD_SEPARATORS = re.compile(r"[\s\"'`,;:()\[\]{}<>=|]+")
+_WORD_EDGES = ".!?"
+
+
+def normalise(value: str) -> str:
+    return value.strip().lower()
+
+
+def words_of(text: str) -> list[str]:
+    """The lowercased words of `text`, in order (punctuation around them left out)."""
+    words = (word.strip(_WORD_EDGES) for word in _WORD_SEPARATORS.split(text.lower()))
+    return [word for word in words if word]
+
+
+def name_form(name: str) -> str:
+    """How a name (or a string that may be one) is compared: its words, one space apart."""
+    return " ".join(words_of(name))
+
+
+def full_name_forms(first: str | None, last: str | None) -> set[str]:
+    """The full name in both orders (`ann smith`, `smith ann`); none without both names."""
+    first_form, last_form = name_form(first or ""), name_form(last or "")
+    if not first_form or not last_form:
+        return set()
+    return {f"{first_form} {last_form}", f"{last_form} {first_form}"}
 
 
 @dataclass(frozen=True)
@@ -98,42 +132,122 @@ def redact_payload(
     return walk(payload, None)
 
 
+def redact_mentions(payload: Any, values: Iterable[str], names: Iterable[Names] = ()) -> Any:
+    """`payload` (a message about someone else) without its mentions of the customer: every
+    string containing one of `values` (its strong identifiers, case-insensitively) or one of
+    its full names (first and last name as adjacent words, either order), and in an object
+    holding a first and a last name of it as two of its values, those two. Anything else,
+    a first or last name alone included (others share it), stays."""
+    lowered = [value.lower() for value in values if value]
+    pairs = [(name_form(first or ""), name_form(last or "")) for first, last in names]
+    pairs = [(first, last) for first, last in pairs if first and last]
+    full_names = [f" {first} {last} " for first, last in pairs]
+    full_names += [f" {last} {first} " for first, last in pairs]
+
+    def mentions(text: str) -> bool:
+        lower = text.lower()
+        if any(value in lower for value in lowered):
+            return True
+        spaced = f" {name_form(text)} "
+        return any(full_name in spaced for full_name in full_names)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            clean = {key: walk(value) for key, value in node.items()}
+            forms = {key: name_form(v) for key, v in node.items() if isinstance(v, str)}
+            for first, last in pairs:
+                firsts = [key for key, form in forms.items() if form == first]
+                lasts = [key for key, form in forms.items() if form == last]
+                if firsts and lasts:
+                    clean |= dict.fromkeys([*firsts, *lasts], REDACTED)
+            return clean
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, str) and mentions(node):
+            return REDACTED
+        return node
+
+    return walk(payload)
+
+
 async def scrub_customer_messages(
     session: AsyncSession,
     messaging: MessagingTables,
     customer_id: uuid.UUID,
     values: Iterable[str] = (),
+    *,
+    names: Iterable[Names] = (),
 ) -> ScrubResult:
     """Remove the customer's personal data from this database's outbox (see the module
-    docstring), inside the caller's transaction. `values`: the customer's personal values
-    (email, phone, names) as this service knew them, to find and redact them also in rows
-    about other customers."""
+    docstring), inside the caller's transaction. `values`: the customer's strong identifiers
+    (email, phones, address lines) and `names`: its first and last names (its own and its
+    addresses'), as this service knew them, to find them also in rows about other
+    customers: there a name only counts with its other half (`redact_mentions`), and only
+    the mentions go.
+
+    Rows about the customer (keyed by it, or naming its id): the published ones are
+    deleted, the others lose every personal field and value. Rows about others that
+    mention it: the published ones are deleted, the others lose the mentions."""
     outbox = messaging.outbox
-    wanted = personal_values(*values)
-    payload_text = cast(outbox.c.payload, String)
-    mentions: list[ColumnElement[bool]] = [
+    strong = personal_values(*values)
+    pairs = [(first, last) for first, last in names if full_name_forms(first, last)]
+    payload_text = func.lower(cast(outbox.c.payload, String))
+    about = or_(
         outbox.c.message_key == str(customer_id),
         payload_text.contains(str(customer_id), autoescape=True),
-    ]
-    mentions += [func.lower(payload_text).contains(v.lower(), autoescape=True) for v in wanted]
-    about = or_(*mentions)
+    )
     deleted = await session.execute(
         delete(outbox).where(and_(outbox.c.sent_at.is_not(None), about))
     )
-    unsent = (
-        await session.execute(
-            select(outbox.c.seq, outbox.c.payload)
-            .where(and_(outbox.c.sent_at.is_(None), about))
-            .with_for_update()
-        )
-    ).all()
+    removed = int(getattr(deleted, "rowcount", 0) or 0)
     redacted = 0
-    for seq, payload in unsent:
-        clean = redact_payload(payload, wanted)
+    own_rows = await session.execute(
+        select(outbox.c.seq, outbox.c.payload)
+        .where(and_(outbox.c.sent_at.is_(None), about))
+        .with_for_update()
+    )
+    for seq, payload in own_rows.all():
+        clean = redact_mentions(redact_payload(payload, strong), (), pairs)
         if clean != payload:
-            await session.execute(update(outbox).where(outbox.c.seq == seq).values(payload=clean))
+            await _rewrite(session, messaging, seq, clean)
             redacted += 1
-    return ScrubResult(deleted=int(getattr(deleted, "rowcount", 0) or 0), redacted=redacted)
+    # Other customers' rows: those holding a strong value, or every word of a full name
+    # (a superset of the mentions: redact_mentions decides).
+    candidates = [payload_text.contains(v.lower(), autoescape=True) for v in strong]
+    for first, last in pairs:
+        words = {*words_of(first or ""), *words_of(last or "")}
+        candidates.append(and_(*(payload_text.contains(w, autoescape=True) for w in words)))
+    if not candidates:
+        return ScrubResult(deleted=removed, redacted=redacted)
+    others = await session.execute(
+        select(outbox.c.seq, outbox.c.sent_at, outbox.c.payload)
+        .where(and_(~about, or_(*candidates)))
+        .with_for_update()
+    )
+    published: list[int] = []
+    for seq, sent_at, payload in others.all():
+        clean = redact_mentions(payload, strong, pairs)
+        if clean == payload:
+            continue
+        if sent_at is not None:
+            published.append(seq)
+        else:
+            await _rewrite(session, messaging, seq, clean)
+            redacted += 1
+    if published:
+        await session.execute(delete(outbox).where(outbox.c.seq.in_(published)))
+    return ScrubResult(deleted=removed + len(published), redacted=redacted)
+
+
+async def _rewrite(
+    session: AsyncSession, messaging: MessagingTables, seq: int, payload: Any
+) -> None:
+    """An unpublished row's payload replaced, written as the outbox writes JSON (UTF-8)."""
+    outbox = messaging.outbox
+    text = to_json(payload).decode()
+    await session.execute(
+        update(outbox).where(outbox.c.seq == seq).values(payload=cast(literal(text, Text), JSON))
+    )
 
 
 async def acknowledge_erasure(

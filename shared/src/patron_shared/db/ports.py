@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from patron_shared.db.erasure import ScrubResult
+from patron_shared.db.erasure import Names, ScrubResult
 from patron_shared.events import Contract, Envelope
 
 
@@ -42,5 +42,5 @@ class ErasingUnitOfWorkProtocol(EmittingUnitOfWorkProtocol, Protocol):
     messaging tables (`patron_shared.db.erasure`), in its transaction."""
 
     async def scrub_customer_messages(
-        self, customer_id: uuid.UUID, values: Iterable[str] = ()
+        self, customer_id: uuid.UUID, values: Iterable[str] = (), *, names: Iterable[Names] = ()
     ) -> ScrubResult: ...

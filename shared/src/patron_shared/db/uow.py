@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.selectable import TextualSelect
 
 from patron_shared.auth import Principal
-from patron_shared.db.erasure import ScrubResult, scrub_customer_messages
+from patron_shared.db.erasure import Names, ScrubResult, scrub_customer_messages
 from patron_shared.db.expressions import copy_records
 from patron_shared.db.reads import TenantReads
 from patron_shared.db.tables import MessagingTables
@@ -291,11 +291,13 @@ class UnitOfWork:
         return int(getattr(written, "rowcount", 0) or 0)
 
     async def scrub_customer_messages(
-        self, customer_id: uuid.UUID, values: Iterable[str] = ()
+        self, customer_id: uuid.UUID, values: Iterable[str] = (), *, names: Iterable[Names] = ()
     ) -> ScrubResult:
         """Erasure: the customer's personal data out of this database's outbox, in this
         transaction (`patron_shared.db.erasure`)."""
-        return await scrub_customer_messages(self.session, self._messaging, customer_id, values)
+        return await scrub_customer_messages(
+            self.session, self._messaging, customer_id, values, names=names
+        )
 
     def collect_new_events(self) -> list[Contract]:
         """Hook for subclasses: events recorded by aggregates the repositories saw."""

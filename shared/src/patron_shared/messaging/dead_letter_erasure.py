@@ -58,15 +58,18 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
-from patron_shared.db.erasure import personal_values
+from patron_shared.db.erasure import (
+    Names,
+    full_name_forms,
+    name_form,
+    normalise,
+    personal_values,
+    words_of,
+)
 from patron_shared.events.topics import Topic
 from patron_shared.messaging.broker import Compression, create_producer
 
 SALT_BYTES = 16
-# What separates the words of a text (an error message, a payload that is not JSON), so that
-# an email or phone quoted inside it is found; `@ . + - _` stay inside words.
-_WORD_SEPARATORS = re.compile(r"[\s\"'`,;:()\[\]{}<>=|]+")
-_WORD_EDGES = ".!?"
 # A phone written any way (`+1 415-555 0123`, `(415) 5550123`, a JSON number): compared by
 # its digits too.
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{7,}")
@@ -75,13 +78,6 @@ _MIN_PHONE_DIGITS = 7
 _MAX_NAME_WORDS = 6
 # How long a partition may give nothing before the read gives up (the broker is unwell).
 _READ_STALL_S = 30.0
-
-# A person's names: (first name, last name), either may be missing.
-Names = tuple[str | None, str | None]
-
-
-def normalise(value: str) -> str:
-    return value.strip().lower()
 
 
 def value_hash(value: str, salt: bytes, key: bytes) -> str:
@@ -97,25 +93,6 @@ def comparable_forms(value: str) -> set[str]:
         if len(digits) >= _MIN_PHONE_DIGITS:
             forms.add(digits)
     return forms
-
-
-def words_of(text: str) -> list[str]:
-    """The lowercased words of `text`, in order (punctuation around them left out)."""
-    words = (word.strip(_WORD_EDGES) for word in _WORD_SEPARATORS.split(text.lower()))
-    return [word for word in words if word]
-
-
-def name_form(name: str) -> str:
-    """How a name (or a string that may be one) is compared: its words, one space apart."""
-    return " ".join(words_of(name))
-
-
-def full_name_forms(first: str | None, last: str | None) -> set[str]:
-    """The full name in both orders (`ann smith`, `smith ann`); none without both names."""
-    first_form, last_form = name_form(first or ""), name_form(last or "")
-    if not first_form or not last_form:
-        return set()
-    return {f"{first_form} {last_form}", f"{last_form} {first_form}"}
 
 
 @dataclass(frozen=True)

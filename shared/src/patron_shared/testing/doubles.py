@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import func, select
 
-from patron_shared.db.erasure import ScrubResult
+from patron_shared.db.erasure import Names, ScrubResult
 from patron_shared.events import Contract, Envelope, build_envelope
 
 ResultT = TypeVar("ResultT")
@@ -93,7 +93,7 @@ class InMemoryUnitOfWork:
         self._pending_in_bulk.extend(contract.model_validate(dict(item)) for item in events)
 
     async def scrub_customer_messages(
-        self, customer_id: uuid.UUID, values: Iterable[str] = ()
+        self, customer_id: uuid.UUID, values: Iterable[str] = (), *, names: Iterable[Names] = ()
     ) -> ScrubResult:
         """As `UnitOfWork.scrub_customer_messages`: records whose messages were scrubbed."""
         self.scrubbed.append(customer_id)

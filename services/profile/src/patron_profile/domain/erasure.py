@@ -44,7 +44,8 @@ class PersonalValues:
 
     @property
     def values(self) -> list[str]:
-        """Every value, names included: what the outbox and import scrubs redact."""
+        """Every value, names included: what the import scrub redacts where an error message
+        quotes it (a quote is cheap to lose; the outbox scrub looks for names together)."""
         return [*self.identifiers, *(name for pair in self.names for name in pair if name)]
 
 

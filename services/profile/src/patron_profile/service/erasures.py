@@ -70,7 +70,7 @@ async def erase_customer(
             acknowledged={PROFILE_PARTICIPANT: now},
         )
         await uow.erasures.erase_customer(customer_id, mode, now)
-        await uow.scrub_customer_messages(customer_id, personal.values)
+        await uow.scrub_customer_messages(customer_id, personal.identifiers, names=personal.names)
         await uow.erasures.add(erasure)
         # the dead letters are scrubbed later (`service.dead_letter_scrubs`), by hashes; a
         # name is only looked for with its other half (others share it)
