@@ -464,3 +464,22 @@ async def test_a_waiting_message_of_a_merged_customer_moves_to_the_survivor_and_
 
     row = await confirmation_of(runtime, tenant, survivor_id)
     assert (row.status, row.recipient, row.delivery_id) == ("queued", address, moved.delivery_id)
+
+
+async def test_deleting_a_customer_skips_what_was_queued_for_them(
+    runtime: ServiceRuntime, tenant: str
+) -> None:
+    customer_id, bystander = uuid.uuid4(), uuid.uuid4()
+    for someone in (customer_id, bystander):
+        created = CustomerCreated(customer_id=someone, customer=snapshot(email=email_of()))
+        assert await deliver_record(runtime, envelope(created, tenant)) == "processed"
+        await order_first(runtime, tenant, someone)
+        assert (await confirmation_of(runtime, tenant, someone)).status == "queued"
+
+    deleted = CustomerDeleted(customer_id=customer_id, deleted_at=utcnow())
+    assert await deliver_record(runtime, envelope(deleted, tenant)) == "processed"
+
+    row = await confirmation_of(runtime, tenant, customer_id)
+    assert (row.status, row.skipped_reason, row.request) == ("skipped", "customer_deleted", None)
+    assert row.next_attempt_at is None
+    assert (await confirmation_of(runtime, tenant, bystander)).status == "queued"

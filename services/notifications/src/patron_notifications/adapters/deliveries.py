@@ -142,6 +142,23 @@ class SqlDeliveryRepository:
         )
         return [delivery_from_row(row) for row in rows]
 
+    async def skip_queued(self, customer_ids: Sequence[uuid.UUID], reason: str) -> int:
+        """The customers' deliveries queued to be sent (not those a worker sends now)
+        skipped with `reason` in one statement, their request forgotten; how many."""
+        if not customer_ids:
+            return 0
+        d = deliveries.c
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                d.tenant_id == self._tenant_id,
+                d.customer_id.in_(set(customer_ids)),
+                d.status == "queued",
+            )
+            .values(status="skipped", skipped_reason=reason, next_attempt_at=None, request=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def replan(self, planned: Sequence[Delivery]) -> int:
         """Waiting deliveries planned again, in place: their status, channel, address,
         content and idempotency key (that of the channel and customer they now go to); their

@@ -9,7 +9,8 @@
   took from the merge stays: the safe side).
 - `CustomerDeleted`: the contact is marked deleted and, in the same transaction, what
   waits for the customer is skipped (`customer_deleted`), its request forgotten: no
-  snapshot will come to plan it, and it need not wait for the expiry.
+  snapshot will come to plan it, and it need not wait for the expiry. What is queued for
+  it (a campaign's message, say) is skipped too; one a worker is sending goes out.
 - `CustomerErased`: in one transaction, the contact's personal fields are blanked and so
   are the address and rendered content of every delivery of the customer's log (including
   histories merged into it) and of its own deliveries a merge moved elsewhere; status,
@@ -28,7 +29,7 @@ order (see `domain.merges.decide_merge` / `decide_unmerge`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -89,25 +90,34 @@ class LifecycleUnitOfWork(ErasingUnitOfWorkProtocol, Protocol):
     def merges(self) -> MergeStore: ...
 
 
+class UnsentMessages(WaitingMessages, Protocol):
+    async def skip_queued(self, customer_ids: Sequence[uuid.UUID], reason: str) -> int: ...
+
+
 class DeletionUnitOfWork(UnitOfWorkProtocol, Protocol):
     tenant_id: str
 
     @property
     def contacts(self) -> ContactRepository: ...
     @property
-    def deliveries(self) -> WaitingMessages: ...
+    def deliveries(self) -> UnsentMessages: ...
 
 
 async def delete_customer(uow: DeletionUnitOfWork, event: CustomerDeleted) -> None:
+    """The contact deleted, and its messages not sent yet skipped (`customer_deleted`): those
+    waiting for it and those queued (a campaign's, say); one a worker sends at this moment
+    goes out."""
     async with uow:
         await delete_contact_in(uow, event.customer_id, at=event.deleted_at)
         skipped = await skip_waiting_messages(uow.deliveries, [event.customer_id], CUSTOMER_DELETED)
+        queued = await uow.deliveries.skip_queued([event.customer_id], CUSTOMER_DELETED)
         await uow.commit()
-    if skipped:
+    if skipped or queued:
         log.info(
-            "waiting messages of a deleted customer skipped",
+            "unsent messages of a deleted customer skipped",
             customer_id=str(event.customer_id),
-            count=len(skipped),
+            waiting=len(skipped),
+            queued=queued,
         )
 
 
