@@ -51,7 +51,7 @@ async def scrub_dead_letters(
             lease=LEASE,
             participants=OTHER_PARTICIPANTS,
             wait=WAIT_FOR_PARTICIPANTS,
-            hash_key=settings.erasure_hash_key_bytes,
+            hash_keys=settings.erasure_hash_keys,
         )
 
     async def erase(customers: Sequence[ErasedCustomer]) -> object:

@@ -63,8 +63,10 @@ class ProfileSettings(ServiceSettings):
     # topics (0: never, the erasures then wait for their `dead_letters` acknowledgement).
     dead_letter_scrub_interval_seconds: float = Field(default=30.0, ge=0, le=86_400)
     # The key of the hashes a pending scrub keeps of the erased values: without it they
-    # cannot be tested against guesses. Changing it orphans the scrubs pending at the time.
+    # cannot be tested against guesses. When it changes, the keys before it (comma-separated)
+    # let the scrubs pending at the time match: each names the key it was made under.
     erasure_hash_key: SecretStr = SecretStr(DEV_ERASURE_HASH_KEY)
+    erasure_hash_previous_keys: SecretStr = SecretStr("")
 
     @model_validator(mode="after")
     def _refuse_dev_erasure_key_in_production(self) -> ProfileSettings:
@@ -78,3 +80,9 @@ class ProfileSettings(ServiceSettings):
     @property
     def erasure_hash_key_bytes(self) -> bytes:
         return self.erasure_hash_key.get_secret_value().encode()
+
+    @property
+    def erasure_hash_keys(self) -> list[bytes]:
+        """The current key, then the previous ones."""
+        previous = self.erasure_hash_previous_keys.get_secret_value().split(",")
+        return [self.erasure_hash_key_bytes, *(k.strip().encode() for k in previous if k.strip())]

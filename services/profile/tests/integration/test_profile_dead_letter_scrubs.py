@@ -24,7 +24,7 @@ from patron_profile.dead_letter_job import (
     WAIT_FOR_PARTICIPANTS,
     scrub_dead_letters,
 )
-from patron_profile.domain.erasure import DEAD_LETTERS_PARTICIPANT
+from patron_profile.domain.erasure import DEAD_LETTERS_PARTICIPANT, Erasure
 from patron_profile.service.dead_letter_scrubs import (
     FINAL_PASS_AFTER,
     RETRY_FIRST,
@@ -34,7 +34,12 @@ from patron_profile.service.dead_letter_scrubs import (
 from patron_profile.settings import ProfileSettings
 from patron_shared.events import ErasureAcknowledged, build_envelope
 from patron_shared.http import ServiceRuntime
-from patron_shared.messaging.dead_letter_erasure import ErasedCustomer, value_hash
+from patron_shared.messaging.dead_letter_erasure import (
+    ErasedCustomer,
+    RecordText,
+    key_id,
+    value_hash,
+)
 from patron_shared.testing import (
     ServiceDatabase,
     create_topics,
@@ -243,7 +248,7 @@ async def claim(
         lease=LEASE,
         participants=OTHER_PARTICIPANTS,
         wait=WAIT_FOR_PARTICIPANTS,
-        hash_key=hash_key_of(runtime),
+        hash_keys=[hash_key_of(runtime)],
     )
     found = [s for s in claimed if s.erasure_id == erasure_id]
     return found[0] if found else None
@@ -258,3 +263,62 @@ async def scrub_row(database: ServiceDatabase, erasure_id: uuid.UUID) -> asyncpg
         return row
     finally:
         await connection.close()
+
+
+async def test_a_scrub_made_before_the_key_changed_is_matched_under_its_own_key(
+    runtime: ServiceRuntime, tenant: str, service_database: ServiceDatabase
+) -> None:
+    old_key, new_key = b"the key before", b"the key now"
+    customer_id, erasure_id = uuid.uuid4(), uuid.uuid4()
+    requested = datetime(2026, 1, 5, tzinfo=UTC)
+    made_before = ErasedCustomer.of(customer_id, ["old@example.com"], key=old_key)
+    async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant) as uow:
+        await uow.erasures.add(
+            Erasure(
+                erasure_id=erasure_id,
+                customer_id=customer_id,
+                mode="anonymize",
+                requested_at=requested,
+            )
+        )
+        await uow.dead_letter_scrubs.add(erasure_id, made_before, "anonymize", requested)
+        await uow.commit()
+    later = requested + WAIT_FOR_PARTICIPANTS + LEASE
+
+    async def claimed(now: datetime, keys: list[bytes]) -> DeadLetterScrub:
+        scrubs = await claim_dead_letter_scrubs(
+            runtime.engine,
+            now,
+            limit=1000,
+            lease=LEASE,
+            participants=OTHER_PARTICIPANTS,
+            wait=WAIT_FOR_PARTICIPANTS,
+            hash_keys=keys,
+        )
+        (scrub,) = [s for s in scrubs if s.erasure_id == erasure_id]
+        return scrub
+
+    # only the new key configured: the scrub says which key it needs, and is not run
+    orphan = await claimed(later, [new_key])
+    assert orphan.key_missing == key_id(old_key)
+    done = await run_dead_letter_scrubs(
+        lambda _: asyncio.sleep(0, [orphan]),
+        erase_nothing,
+        lambda tenant_id: runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant_id),
+        clock=lambda: later,
+    )
+    assert done == []
+    row = await scrub_row(service_database, erasure_id)
+    assert row is not None
+    assert key_id(old_key) in row["last_error"]
+    assert "PATRON_ERASURE_HASH_PREVIOUS_KEYS" in row["last_error"]
+
+    # the old key among the previous ones: matched under it, as when it was made
+    scrub = await claimed(row["next_attempt_at"], [new_key, old_key])
+    assert scrub.key_missing is None
+    assert scrub.customer.key == old_key
+    assert scrub.customer.named_in(RecordText.of(None, b'{"email": "OLD@example.com"}'))
+
+
+async def erase_nothing(customers: Sequence[ErasedCustomer]) -> object:
+    raise AssertionError(f"nothing is erased without its key: {customers}")

@@ -65,7 +65,7 @@ async def claim(database: ServiceDatabase) -> list[ErasedCustomer]:
             lease=timedelta(minutes=10),
             participants=["identity"],
             wait=timedelta(hours=1),
-            hash_key=KEY,
+            hash_keys=[KEY],
         )
     finally:
         await engine.dispose()

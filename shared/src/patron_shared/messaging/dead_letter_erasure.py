@@ -80,6 +80,12 @@ _MAX_NAME_WORDS = 6
 _READ_STALL_S = 30.0
 
 
+def key_id(key: bytes) -> str:
+    """A short name of a hash key, stored beside the hashes made under it (so a scrub finds
+    its key after the key is changed), from which the key cannot be worked back."""
+    return hmac.new(key, b"patron-erasure-hash-key-id", hashlib.sha256).hexdigest()[:16]
+
+
 def value_hash(value: str, salt: bytes, key: bytes) -> str:
     """The HMAC-SHA256 (hex) under `key` of `salt` and `value`'s normalised form."""
     return hmac.new(key, salt + normalise(value).encode(), hashlib.sha256).hexdigest()

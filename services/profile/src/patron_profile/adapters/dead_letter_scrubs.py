@@ -1,8 +1,9 @@
-"""Pending scrubs of the dead-letter topics (migrations 0015, 0017, 0019): one row per
+"""Pending scrubs of the dead-letter topics (migrations 0015, 0017, 0019, 0022): one row per
 erasure, holding the customer's id and its personal values as salted hashes only, until the
 scrub has run: its strong identifiers (`value_hashes`), its names and its full names apart
 (`name_hashes`, `full_name_hashes`; empty in rows from before 0019, whose `value_hashes`
-hold the names too and match them alone, as then)."""
+hold the names too and match them alone, as then), and the id of the key they were made
+under (`key_id`; none in rows from before 0022: the current key)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from patron_profile.adapters.tables import metadata
 from patron_profile.service.dead_letter_scrubs import DeadLetterScrub
 from patron_shared.events.customer import ErasureMode
-from patron_shared.messaging.dead_letter_erasure import ErasedCustomer
+from patron_shared.messaging.dead_letter_erasure import ErasedCustomer, key_id
 
 dead_letter_scrubs = Table(
     "dead_letter_scrubs",
@@ -50,6 +51,7 @@ dead_letter_scrubs = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
+    Column("key_id", String(16)),
     # Set by the first pass (the erasure acknowledged); the row stays for the final one.
     Column("acknowledged_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("erasure_id"),
@@ -85,6 +87,7 @@ class SqlDeadLetterScrubRepository:
                 value_hashes=sorted(customer.value_hashes),
                 name_hashes=sorted(customer.name_hashes),
                 full_name_hashes=sorted(customer.full_name_hashes),
+                key_id=key_id(customer.key),
                 requested_at=requested_at,
                 next_attempt_at=requested_at,
             )
@@ -134,10 +137,13 @@ async def claim_dead_letter_scrubs(
     lease: timedelta,
     participants: Sequence[str],
     wait: timedelta,
-    hash_key: bytes,
+    hash_keys: Sequence[bytes],
 ) -> list[DeadLetterScrub]:
-    """Up to `limit` scrubs of any tenant that are due (migrations 0015, 0017, 0019), each leased
-    until `now + lease`; those another job holds at this moment are left out."""
+    """Up to `limit` scrubs of any tenant that are due (migrations 0015, 0017, 0019, 0022), each
+    leased until `now + lease`; those another job holds at this moment are left out. Each is
+    matched under the key among `hash_keys` (the current one first) it was hashed under; one
+    whose key is not among them says so (`DeadLetterScrub.key_missing`)."""
+    keys = {key_id(key): key for key in reversed(hash_keys)}  # the current one wins a clash
     async with engine.begin() as connection:
         rows = (
             await connection.execute(
@@ -163,12 +169,13 @@ async def claim_dead_letter_scrubs(
                 customer_id=row.customer_id,
                 salt=bytes(row.salt),
                 value_hashes=frozenset(row.value_hashes),
-                key=hash_key,
+                key=hash_keys[0] if row.key_id is None else keys.get(row.key_id, b""),
                 name_hashes=frozenset(row.name_hashes),
                 full_name_hashes=frozenset(row.full_name_hashes),
             ),
             attempts=row.attempts,
             final_pass=row.final_pass,
+            key_missing=row.key_id if row.key_id is not None and row.key_id not in keys else None,
         )
         for row in rows
     ]

@@ -42,6 +42,9 @@ class DeadLetterScrub:
     customer: ErasedCustomer
     attempts: int  # this one included
     final_pass: bool = False  # the erasure was acknowledged after the first pass
+    # The id of the key its hashes were made under when no configured key has it: the scrub
+    # cannot match the customer's values and waits for the key to be configured again.
+    key_missing: str | None = None
 
 
 class DeadLetterScrubRepository(Protocol):
@@ -85,7 +88,11 @@ async def run_dead_letter_scrubs(
     """One round: the scrubs due, erased from the dead-letter topics together; the ones
     done (each deleted and acknowledged). A Kafka failure postpones them all and is
     raised again."""
-    scrubs = await claim(clock())
+    claimed = await claim(clock())
+    scrubs = [scrub for scrub in claimed if scrub.key_missing is None]
+    for scrub in claimed:
+        if scrub.key_missing is not None:
+            await _wait_for_key(open_uow(scrub.tenant_id), scrub, clock())
     if not scrubs:
         return []
     try:
@@ -103,6 +110,24 @@ async def run_dead_letter_scrubs(
     for scrub in scrubs:
         await finish_scrub(open_uow(scrub.tenant_id), scrub, clock())
     return scrubs
+
+
+async def _wait_for_key(
+    uow: DeadLetterScrubUnitOfWork, scrub: DeadLetterScrub, now: datetime
+) -> None:
+    """A scrub whose hashes were made under a key no longer configured: run without it, it
+    would match the customer's id only and acknowledge an erasure it did not do. It is
+    postponed, saying which key it needs, until that key is among the previous ones."""
+    error = (
+        f"its hashes were made under the erasure hash key {scrub.key_missing}, which is not "
+        "configured: add it to PATRON_ERASURE_HASH_PREVIOUS_KEYS"
+    )
+    async with uow:
+        await uow.dead_letter_scrubs.postpone(
+            scrub.erasure_id, now + retry_delay(scrub.attempts), error
+        )
+        await uow.commit()
+    log.error("dead-letter scrub waits for its key", erasure_id=str(scrub.erasure_id), error=error)
 
 
 async def finish_scrub(
