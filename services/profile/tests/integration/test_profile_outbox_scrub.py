@@ -54,6 +54,10 @@ async def test_other_customers_messages_keep_a_shared_name_and_lose_only_mention
         ),
         "referred published": (referred, customer(referred, "Cy", "Lee", note=EMAIL), True),
     }
+    # another tenant's customer of the same name and email is someone else
+    elsewhere = uuid.uuid4()
+    rows["other tenant"] = (elsewhere, customer(elsewhere, "Ann", "Smith", by=EMAIL), False)
+    rows["other tenant published"] = (elsewhere, customer(elsewhere, "Ann", "Smith"), True)
     seqs: dict[str, int] = {}
     async with runtime.unit_of_work(ProfileUnitOfWork, tenant_id=tenant) as uow:
         for name, (key, payload, published) in rows.items():
@@ -63,7 +67,7 @@ async def test_other_customers_messages_keep_a_shared_name_and_lose_only_mention
                     message_id=uuid.uuid4(),
                     topic="patron.customer.events.v1",
                     message_key=str(key),
-                    tenant_id=tenant,
+                    tenant_id=f"{tenant}-other" if name.startswith("other") else tenant,
                     message_type=payload["type"],
                     payload=payload,
                     sent_at=sent if published else None,
@@ -94,7 +98,13 @@ async def test_other_customers_messages_keep_a_shared_name_and_lose_only_mention
         "last_name": REDACTED,
         "email": REDACTED,
     }
-    for name in ("ann jones", "bob smith", "bob smith published"):
+    for name in (
+        "ann jones",
+        "bob smith",
+        "bob smith published",
+        "other tenant",
+        "other tenant published",
+    ):
         assert by_name[name] == rows[name][1], name
     referred_data = by_name["referred"]["data"]
     assert referred_data["customer"] == rows["referred"][1]["data"]["customer"]

@@ -176,6 +176,7 @@ async def scrub_customer_messages(
     customer_id: uuid.UUID,
     values: Iterable[str] = (),
     *,
+    tenant_id: str,
     names: Iterable[Names] = (),
 ) -> ScrubResult:
     """Remove the customer's personal data from this database's outbox (see the module
@@ -187,14 +188,19 @@ async def scrub_customer_messages(
 
     Rows about the customer (keyed by it, or naming its id): the published ones are
     deleted, the others lose every personal field and value. Rows about others that
-    mention it: the published ones are deleted, the others lose the mentions."""
+    mention it: the published ones are deleted, the others lose the mentions. Only the
+    tenant's rows (`tenant_id`): the outbox holds every tenant's, and another tenant's
+    customer with the same name or email is someone else."""
     outbox = messaging.outbox
     strong = personal_values(*values)
     pairs = [(first, last) for first, last in names if full_name_forms(first, last)]
     payload_text = func.lower(cast(outbox.c.payload, String))
-    about = or_(
-        outbox.c.message_key == str(customer_id),
-        payload_text.contains(str(customer_id), autoescape=True),
+    about = and_(
+        outbox.c.tenant_id == tenant_id,
+        or_(
+            outbox.c.message_key == str(customer_id),
+            payload_text.contains(str(customer_id), autoescape=True),
+        ),
     )
     deleted = await session.execute(
         delete(outbox).where(and_(outbox.c.sent_at.is_not(None), about))
@@ -221,7 +227,7 @@ async def scrub_customer_messages(
         return ScrubResult(deleted=removed, redacted=redacted)
     others = await session.execute(
         select(outbox.c.seq, outbox.c.sent_at, outbox.c.payload)
-        .where(and_(~about, or_(*candidates)))
+        .where(outbox.c.tenant_id == tenant_id, ~about, or_(*candidates))
         .with_for_update()
     )
     published: list[int] = []

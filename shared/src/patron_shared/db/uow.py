@@ -296,7 +296,12 @@ class UnitOfWork:
         """Erasure: the customer's personal data out of this database's outbox, in this
         transaction (`patron_shared.db.erasure`)."""
         return await scrub_customer_messages(
-            self.session, self._messaging, customer_id, values, names=names
+            self.session,
+            self._messaging,
+            customer_id,
+            values,
+            tenant_id=self.tenant_id,
+            names=names,
         )
 
     def collect_new_events(self) -> list[Contract]:
